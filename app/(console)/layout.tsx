@@ -1,0 +1,28 @@
+import { redirect } from 'next/navigation';
+import type { ReactNode } from 'react';
+import { can } from '@/server/auth/permissions';
+import { currentUser } from '@/server/auth/current-user';
+import { ConsoleShell, type NavItem } from '@/components/console-shell';
+import { SignOutButton } from './sign-out-button';
+
+export const dynamic = 'force-dynamic';
+
+export default async function ConsoleLayout({ children }: { children: ReactNode }) {
+  const user = await currentUser();
+  if (!user) redirect('/login');
+  const nav: NavItem[] = [
+    { href: '/modules', label: 'Modules', show: can(user.roles, 'modules.read') },
+    { href: '/upload', label: 'Upload', show: can(user.roles, 'artifacts.upload') },
+    { href: '/signers', label: 'Signers', show: can(user.roles, 'signers.read') },
+    { href: '/users', label: 'Users', show: can(user.roles, 'users.manage') },
+    { href: '/audit', label: 'Audit log', show: can(user.roles, 'audit.read') },
+    { href: '/profile', label: 'Profile', show: true },
+  ];
+  return (
+    <ConsoleShell nav={nav.filter((item) => item.show)} user={{ name: user.name, email: user.email, roles: user.roles }}
+      signOut={<SignOutButton />}
+    >
+      {children}
+    </ConsoleShell>
+  );
+}

@@ -1,0 +1,18 @@
+import 'server-only';
+import { auditRouter } from './routers/audit';
+import { meRouter } from './routers/me';
+import { modulesRouter } from './routers/modules';
+import { signersRouter } from './routers/signers';
+import { usersRouter } from './routers/users';
+import { createCallerFactory, createRouter } from './trpc';
+
+export const appRouter = createRouter({
+  me: meRouter,
+  modules: modulesRouter,
+  signers: signersRouter,
+  users: usersRouter,
+  audit: auditRouter,
+});
+
+export type AppRouter = typeof appRouter;
+export const createCaller = createCallerFactory(appRouter);

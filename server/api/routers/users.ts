@@ -1,0 +1,22 @@
+import 'server-only';
+import { z } from 'zod';
+import { ROLES } from '../../auth/permissions';
+import { actorOf } from '../../auth/session';
+import { createUser, listUsers, newUserInput, resetUserPassword, setUserDisabled, setUserRoles } from '../../auth/users';
+import { createRouter, permittedProcedure } from '../trpc';
+
+const manageUsers = permittedProcedure('users.manage');
+
+export const usersRouter = createRouter({
+  list: manageUsers.query(({ ctx }) => listUsers(ctx.db)),
+  create: manageUsers.input(newUserInput).mutation(({ ctx, input }) => createUser(ctx.db, actorOf(ctx.user), input)),
+  setRoles: manageUsers
+    .input(z.object({ userId: z.string(), roles: z.array(z.enum(ROLES)).min(1, 'keep at least one role; disable the user instead') }))
+    .mutation(({ ctx, input }) => setUserRoles(ctx.db, actorOf(ctx.user), input.userId, input.roles)),
+  setDisabled: manageUsers
+    .input(z.object({ userId: z.string(), disabled: z.boolean() }))
+    .mutation(({ ctx, input }) => setUserDisabled(ctx.db, actorOf(ctx.user), input.userId, input.disabled)),
+  resetPassword: manageUsers
+    .input(z.object({ userId: z.string() }))
+    .mutation(({ ctx, input }) => resetUserPassword(ctx.db, actorOf(ctx.user), input.userId)),
+});

@@ -1,0 +1,84 @@
+import 'server-only';
+import { initTRPC, TRPCError } from '@trpc/server';
+import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
+import { ZodError } from 'zod';
+import { consoleOrigin } from '../auth/auth';
+import { can, type Permission } from '../auth/permissions';
+import { isCrossOriginRequest, resolveSessionUser, type SessionUser } from '../auth/session';
+import { db } from '../db/client';
+import { DomainError, DomainErrorCode } from '../errors';
+
+export async function createContext({ headers }: { headers: Headers }) {
+  return { db: db(), headers, user: await resolveSessionUser(headers) };
+}
+export type Context = Awaited<ReturnType<typeof createContext>>;
+
+const TRPC_CODE: Record<DomainErrorCode, TRPC_ERROR_CODE_KEY> = {
+  [DomainErrorCode.NotFound]: 'NOT_FOUND',
+  [DomainErrorCode.InvalidInput]: 'BAD_REQUEST',
+  [DomainErrorCode.Conflict]: 'CONFLICT',
+  [DomainErrorCode.Forbidden]: 'FORBIDDEN',
+  [DomainErrorCode.Unauthenticated]: 'UNAUTHORIZED',
+  [DomainErrorCode.CrossOrigin]: 'FORBIDDEN',
+  [DomainErrorCode.ArtifactRejected]: 'UNPROCESSABLE_CONTENT',
+  [DomainErrorCode.PayloadTooLarge]: 'PAYLOAD_TOO_LARGE',
+};
+
+// Every procedure names the right it needs; the role-matrix test reads this from the router.
+export interface ProcedureMeta {
+  permission?: Permission;
+  access?: 'public' | 'signed-in';
+}
+
+const t = initTRPC.context<Context>().meta<ProcedureMeta>().create({
+  errorFormatter({ shape, error }) {
+    const cause = error.cause;
+    return {
+      ...shape,
+      data: {
+        ...shape.data,
+        domainCode: cause instanceof DomainError ? cause.code : undefined,
+        zodIssues: cause instanceof ZodError ? cause.issues : undefined,
+      },
+    };
+  },
+});
+
+export const createRouter = t.router;
+export const createCallerFactory = t.createCallerFactory;
+
+// Domain errors thrown anywhere below become the matching tRPC code, with the domain message intact.
+const domainErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && result.error.cause instanceof DomainError) {
+    const cause = result.error.cause;
+    throw new TRPCError({ code: TRPC_CODE[cause.code], message: cause.message, cause });
+  }
+  return result;
+});
+
+const sameOriginMutations = t.middleware(({ ctx, type, next }) => {
+  if (type === 'mutation' && ctx.user?.via !== 'token' && isCrossOriginRequest(ctx.headers, consoleOrigin())) {
+    throw new TRPCError({ code: 'FORBIDDEN', message: 'cross-origin request refused: use the console itself' });
+  }
+  return next();
+});
+
+export const publicProcedure = t.procedure.meta({ access: 'public' }).use(domainErrors).use(sameOriginMutations);
+
+export const authedProcedure = publicProcedure.meta({ access: 'signed-in' }).use(({ ctx, next }) => {
+  if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'sign in first' });
+  return next({ ctx: { ...ctx, user: ctx.user as SessionUser } });
+});
+
+export function permittedProcedure(permission: Permission) {
+  return authedProcedure.meta({ permission }).use(({ ctx, next }) => {
+    if (!can(ctx.user.roles, permission)) {
+      throw new TRPCError({
+        code: 'FORBIDDEN',
+        message: `your roles (${ctx.user.roles.join(', ') || 'none'}) do not include the right "${permission}"`,
+      });
+    }
+    return next();
+  });
+}

@@ -1,0 +1,223 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import semver from 'semver';
+import { appendAuditEvent } from '../audit/append';
+import type { AuditActor } from '../audit/actor';
+import { config } from '../config';
+import type { Db } from '../db/client';
+import { listSignerCandidates } from '../signers/registry';
+import type { CheckResult } from './checks';
+import { receiveToTempFile, UploadTooLargeError } from './receive';
+import { removeStoredArtifact, storeArtifact } from './store';
+import { verifyArtifact, type VerificationOutcome } from './verify-artifact';
+
+export interface UploadInput {
+  source: Readable | ReadableStream<Uint8Array>;
+  manifestBytes: Uint8Array;
+  signatureBytes: Uint8Array;
+  fileNames: { so: string; manifest: string; signature: string };
+}
+
+export interface UploadResult {
+  outcome: VerificationOutcome['outcome'];
+  reportId: string;
+  versionId?: string;
+  module?: string;
+  version?: string;
+  message: string;
+  checks: CheckResult[];
+}
+
+const MAX_SIDE_FILE_BYTES = 64 * 1024;
+
+// The one upload pipeline behind the console page and `hotplane push`: receive → verify → store → record.
+// A rejection stores nothing but its report and audit event; an acceptance commits the version, its report
+// and its audit event together, after the bytes are safely in the read-only store.
+export async function acceptUpload(db: Db, actor: AuditActor, input: UploadInput): Promise<UploadResult> {
+  const settings = config();
+  if (input.manifestBytes.length > MAX_SIDE_FILE_BYTES || input.signatureBytes.length > MAX_SIDE_FILE_BYTES) {
+    return recordRejection(db, actor, input.fileNames.so, null, [
+      { check: 'size-limit', status: 'fail', detail: `manifest or signature file over ${MAX_SIDE_FILE_BYTES} bytes: these are small text files; upload the right ones`, durationMs: 0 },
+    ]);
+  }
+  let received;
+  try {
+    received = await receiveToTempFile(input.source, { tempDir: path.join(settings.dataDir, 'tmp'), maxBytes: settings.maxUploadBytes });
+  } catch (error) {
+    if (error instanceof UploadTooLargeError) {
+      return recordRejection(db, actor, input.fileNames.so, null, [
+        { check: 'size-limit', status: 'fail', detail: error.message, durationMs: 0 },
+      ]);
+    }
+    throw error;
+  }
+  try {
+    const verification = await verifyArtifact({
+      soPath: received.path,
+      fileNames: input.fileNames,
+      received,
+      manifestBytes: input.manifestBytes,
+      signatureBytes: input.signatureBytes,
+      signers: await listSignerCandidates(db),
+      forbiddenExportPatterns: settings.forbiddenExportPatterns,
+      registry: {
+        versionsOfModule: async (module) =>
+          (await db.moduleVersion.findMany({ where: { moduleName: module } })).map((v) => ({ version: v.version, sm3: v.sm3, status: v.status })),
+        acceptedWithSameBytes: async (sm3) => {
+          const v = await db.moduleVersion.findFirst({ where: { sm3 } });
+          return v ? { module: v.moduleName, version: v.version } : null;
+        },
+      },
+    });
+    const receiveCheck = verification.checks.find((c) => c.check === 'digest');
+    if (receiveCheck) receiveCheck.durationMs = received.durationMs;
+    if (verification.outcome === 'rejected') {
+      return recordRejection(db, actor, input.fileNames.so, verification.manifest ?? null, verification.checks, verification.message);
+    }
+    if (verification.outcome === 'duplicate') return recordDuplicate(db, actor, input, verification);
+    return await recordAcceptance(db, actor, input, received, verification);
+  } finally {
+    await received.discard();
+  }
+}
+
+async function recordRejection(
+  db: Db,
+  actor: AuditActor,
+  fileName: string,
+  manifest: { module: string; version: string } | null,
+  checks: CheckResult[],
+  message?: string,
+): Promise<UploadResult> {
+  const failure = checks.find((c) => c.status === 'fail');
+  const text = message ?? `rejected at "${failure?.check}": ${failure?.detail}`;
+  const reportId = randomUUID();
+  await db.$transaction(async (tx) => {
+    await tx.verificationReport.create({
+      data: {
+        id: reportId,
+        outcome: 'rejected',
+        moduleName: manifest?.module ?? null,
+        version: manifest?.version ?? null,
+        fileName,
+        failedCheck: failure?.check ?? null,
+        message: text,
+        checks: JSON.stringify(checks),
+        actorId: actor.id,
+      },
+    });
+    await appendAuditEvent(tx, {
+      actor,
+      action: 'artifact.rejected',
+      targetType: 'module-version',
+      targetId: manifest ? `${manifest.module}@${manifest.version}` : fileName,
+      details: { reportId, fileName, failedCheck: failure?.check ?? null, message: text },
+    });
+  });
+  return { outcome: 'rejected', reportId, module: manifest?.module, version: manifest?.version, message: text, checks };
+}
+
+async function recordDuplicate(db: Db, actor: AuditActor, input: UploadInput, verification: VerificationOutcome): Promise<UploadResult> {
+  const m = verification.manifest!;
+  const existing = await db.moduleVersion.findUniqueOrThrow({ where: { moduleName_version: { moduleName: m.module, version: m.version } } });
+  await db.$transaction((tx) =>
+    appendAuditEvent(tx, {
+      actor,
+      action: 'artifact.reuploaded',
+      targetType: 'module-version',
+      targetId: `${m.module}@${m.version}`,
+      details: { fileName: input.fileNames.so, sm3: existing.sm3, reportId: existing.reportId, changed: false },
+    }),
+  );
+  return {
+    outcome: 'duplicate',
+    reportId: existing.reportId,
+    versionId: existing.id,
+    module: m.module,
+    version: m.version,
+    message: verification.message,
+    checks: verification.checks,
+  };
+}
+
+async function recordAcceptance(
+  db: Db,
+  actor: AuditActor,
+  input: UploadInput,
+  received: { path: string; size: number; sm3: string; sha256: string },
+  verification: VerificationOutcome,
+): Promise<UploadResult> {
+  const m = verification.manifest!;
+  const signer = verification.signer!;
+  const stored = await storeArtifact(config().artifactStoreDir, received.sm3, {
+    soTempPath: received.path,
+    manifestBytes: input.manifestBytes,
+    signatureBytes: input.signatureBytes,
+  });
+  const reportId = randomUUID();
+  const versionId = randomUUID();
+  const parsed = semver.parse(m.version)!;
+  try {
+    await db.$transaction(async (tx) => {
+      await tx.module.upsert({ where: { name: m.module }, create: { name: m.module, class: m.class }, update: { class: m.class } });
+      await tx.verificationReport.create({
+        data: {
+          id: reportId,
+          outcome: 'accepted',
+          moduleName: m.module,
+          version: m.version,
+          fileName: input.fileNames.so,
+          message: verification.message,
+          checks: JSON.stringify(verification.checks),
+          actorId: actor.id,
+        },
+      });
+      const createdAt = new Date();
+      await tx.moduleVersion.create({
+        data: {
+          id: versionId,
+          moduleName: m.module,
+          version: m.version,
+          major: parsed.major,
+          minor: parsed.minor,
+          patch: parsed.patch,
+          status: 'accepted',
+          size: received.size,
+          sm3: received.sm3,
+          sha256: received.sha256,
+          storePath: stored.so,
+          manifestText: Buffer.from(input.manifestBytes).toString('utf8'),
+          signatureHex: Buffer.from(input.signatureBytes).toString('hex'),
+          signerId: signer.id,
+          goRuntime: verification.elf?.goBuildInfo ?? false,
+          reportId,
+          uploadedBy: actor.id,
+          createdAt,
+        },
+      });
+      await appendAuditEvent(tx, {
+        actor,
+        action: 'artifact.accepted',
+        targetType: 'module-version',
+        targetId: `${m.module}@${m.version}`,
+        details: {
+          reportId,
+          class: m.class,
+          size: received.size,
+          sm3: received.sm3,
+          sha256: received.sha256,
+          signerDn: signer.subjectDn,
+          signerFingerprint: signer.fingerprint,
+          operator: actor.name,
+          operatorFingerprint: actor.keyFingerprint ?? null,
+          effectiveTime: createdAt.toISOString(),
+        },
+      });
+    });
+  } catch (error) {
+    await removeStoredArtifact(stored);
+    throw error;
+  }
+  return { outcome: 'accepted', reportId, versionId, module: m.module, version: m.version, message: verification.message, checks: verification.checks };
+}

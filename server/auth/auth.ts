@@ -1,0 +1,88 @@
+import 'server-only';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { betterAuth } from 'better-auth';
+import { prismaAdapter } from 'better-auth/adapters/prisma';
+import { config } from '../config';
+import { db, type Db } from '../db/client';
+import { LOGIN_ATTEMPTS_PER_MINUTE, MIN_PASSWORD_LENGTH } from './password-policy';
+
+
+// The session-signing secret is generated once per installation and kept beside the database.
+function authSecret(dataDir: string): string {
+  if (process.env.BETTER_AUTH_SECRET) return process.env.BETTER_AUTH_SECRET;
+  const file = path.join(dataDir, 'auth-secret');
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
+    chmodSync(file, 0o600);
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
+export function consoleOrigin(): string {
+  return config().publicOrigin ?? `http://localhost:${process.env.PORT ?? 3000}`;
+}
+
+function createAuth(prisma: Db) {
+  const origin = consoleOrigin();
+  return betterAuth({
+    appName: 'Hotplane',
+    baseURL: origin,
+    secret: authSecret(config().dataDir),
+    database: prismaAdapter(prisma, { provider: 'sqlite' }),
+    trustedOrigins: [origin, origin.replace('localhost', '127.0.0.1')],
+    // Accounts are created by an admin (or the first start), never by visitors.
+    disabledPaths: ['/sign-up/email'],
+    emailAndPassword: {
+      enabled: true,
+      minPasswordLength: MIN_PASSWORD_LENGTH,
+      autoSignIn: false,
+    },
+    user: {
+      additionalFields: {
+        roles: { type: 'string', required: false, defaultValue: '', input: false },
+        disabled: { type: 'boolean', required: false, defaultValue: false, input: false },
+      },
+    },
+    session: {
+      expiresIn: 60 * 60 * 12,
+      updateAge: 60 * 15,
+    },
+    rateLimit: {
+      enabled: true,
+      storage: 'database',
+      window: 60,
+      max: 300,
+      customRules: {
+        '/sign-in/email': { window: 60, max: LOGIN_ATTEMPTS_PER_MINUTE },
+      },
+    },
+    advanced: {
+      useSecureCookies: origin.startsWith('https://'),
+      defaultCookieAttributes: { httpOnly: true, sameSite: 'strict' },
+      ipAddress: { ipAddressHeaders: ['x-forwarded-for'] },
+    },
+    databaseHooks: {
+      session: {
+        create: {
+          // A disabled account cannot open a session, whatever its password.
+          before: async (session) => {
+            const user = await prisma.user.findUnique({ where: { id: session.userId } });
+            return !user?.disabled;
+          },
+        },
+      },
+    },
+  });
+}
+
+export type Auth = ReturnType<typeof createAuth>;
+
+const holder = globalThis as unknown as { hotplaneAuth?: Auth };
+
+export function auth(): Auth {
+  holder.hotplaneAuth ??= createAuth(db());
+  return holder.hotplaneAuth;
+}

@@ -1,0 +1,2 @@
+export const MIN_PASSWORD_LENGTH = 12;
+export const LOGIN_ATTEMPTS_PER_MINUTE = 5;
