@@ -1,13 +1,16 @@
 'use client';
+import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { authClient } from '../auth-client';
 
 export function SignOutButton() {
+  const router = useRouter();
   const [busy, setBusy] = useState(false);
   async function signOut() {
     setBusy(true);
     await authClient.signOut();
-    window.location.href = '/login';
+    router.replace('/login');
+    router.refresh();
   }
   return (
     <button type="button" className="button secondary small" onClick={signOut} disabled={busy}>

@@ -1,9 +1,11 @@
 'use client';
+import { useRouter } from 'next/navigation';
 import { useState, type FormEvent } from 'react';
 import { authClient } from '../auth-client';
 
 export function LoginForm() {
   const [error, setError] = useState<string | null>(null);
+  const router = useRouter();
   const [busy, setBusy] = useState(false);
 
   async function submit(event: FormEvent<HTMLFormElement>) {
@@ -24,7 +26,8 @@ export function LoginForm() {
       );
       return;
     }
-    window.location.href = '/modules';
+    router.replace('/modules');
+    router.refresh();
   }
 
   return (

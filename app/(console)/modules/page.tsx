@@ -1,0 +1,11 @@
+import { ModulesTable } from './modules-table';
+import { PageHead } from '@/components/page-head';
+
+export default function ModulesPage() {
+  return (
+    <>
+      <PageHead title="Modules" subtitle="Every module in the registry, its latest accepted version and who signed it." />
+      <ModulesTable />
+    </>
+  );
+}

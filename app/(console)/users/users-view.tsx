@@ -1,0 +1,125 @@
+'use client';
+import { useState, type FormEvent } from 'react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { ROLES, type Role } from '@/server/auth/permissions';
+import { useTRPC } from '@/app/trpc';
+import { QueryState } from '@/components/query-state';
+
+export function UsersView({ selfId }: { selfId: string }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const users = useQuery(trpc.users.list.queryOptions());
+  const [secret, setSecret] = useState<string | null>(null);
+  const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.users.list.queryKey() });
+  const setRoles = useMutation(trpc.users.setRoles.mutationOptions({ onSuccess: refresh }));
+  const setDisabled = useMutation(trpc.users.setDisabled.mutationOptions({ onSuccess: refresh }));
+  const resetPassword = useMutation(
+    trpc.users.resetPassword.mutationOptions({ onSuccess: (r) => setSecret(`New password (shown once): ${r.password}`) }),
+  );
+  const create = useMutation(
+    trpc.users.create.mutationOptions({
+      onSuccess: (r) => {
+        setSecret(`Created ${r.user.email}. Password (shown once): ${r.password}`);
+        return refresh();
+      },
+    }),
+  );
+  const error = setRoles.error ?? setDisabled.error ?? resetPassword.error ?? create.error;
+
+  function toggleRole(userId: string, roles: Role[], role: Role) {
+    const next = roles.includes(role) ? roles.filter((r) => r !== role) : [...roles, role];
+    setRoles.mutate({ userId, roles: next });
+  }
+
+  function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    create.mutate({
+      email: String(form.get('email')),
+      name: String(form.get('name')),
+      roles: ROLES.filter((r) => form.get(`role-${r}`) === 'on'),
+    });
+  }
+
+  return (
+    <div className="stack">
+      {error && <p role="alert" className="error">{error.message}</p>}
+      {secret && <p className="notice mono" role="status">{secret}</p>}
+      <QueryState isPending={users.isPending} error={users.error}>
+        {() => (
+          <div className="table-wrap">
+            <table aria-label="Users">
+              <thead>
+                <tr>
+                  <th>User</th>
+                  {ROLES.map((r) => (
+                    <th key={r}>{r}</th>
+                  ))}
+                  <th>Status</th>
+                  <th />
+                </tr>
+              </thead>
+              <tbody>
+                {users.data!.map((u) => (
+                  <tr key={u.id}>
+                    <td>
+                      {u.name}
+                      <div className="muted small">{u.email}</div>
+                    </td>
+                    {ROLES.map((r) => (
+                      <td key={r}>
+                        <input
+                          type="checkbox"
+                          aria-label={`${u.email} has role ${r}`}
+                          checked={u.roles.includes(r)}
+                          onChange={() => toggleRole(u.id, u.roles, r)}
+                        />
+                      </td>
+                    ))}
+                    <td>{u.disabled ? <span className="badge bad">disabled</span> : <span className="badge ok">active</span>}</td>
+                    <td className="row">
+                      {u.id !== selfId && (
+                        <button type="button" className="button secondary small" onClick={() => setDisabled.mutate({ userId: u.id, disabled: !u.disabled })}>
+                          {u.disabled ? 'Enable' : 'Disable'}
+                        </button>
+                      )}
+                      <button type="button" className="button secondary small" onClick={() => resetPassword.mutate({ userId: u.id })}>
+                        Reset password
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </QueryState>
+      <form className="panel stack" onSubmit={submit} aria-label="Add a user">
+        <h2 style={{ margin: 0 }}>Add a user</h2>
+        <div className="row">
+          <label style={{ flex: 1 }}>
+            Name
+            <input name="name" required />
+          </label>
+          <label style={{ flex: 1 }}>
+            E-mail
+            <input name="email" type="email" required />
+          </label>
+        </div>
+        <fieldset className="row">
+          <legend>Roles</legend>
+          {ROLES.map((r) => (
+            <label key={r} className="checkbox">
+              <input type="checkbox" name={`role-${r}`} /> {r}
+            </label>
+          ))}
+        </fieldset>
+        <div>
+          <button type="submit" className="button" disabled={create.isPending}>
+            Add user
+          </button>
+        </div>
+      </form>
+    </div>
+  );
+}

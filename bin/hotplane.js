@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// The CLI runs the same server/ TypeScript as the console, through tsx, with the react-server condition
+// that server-only modules require.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const main = fileURLToPath(new URL('../server/cli/main.ts', import.meta.url));
+const result = spawnSync(process.execPath, ['--conditions=react-server', '--import', 'tsx', main, ...process.argv.slice(2)], {
+  stdio: 'inherit',
+  cwd: process.cwd(),
+});
+process.exit(result.status ?? 1);

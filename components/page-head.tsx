@@ -1,0 +1,14 @@
+import type { ReactNode } from 'react';
+
+export function PageHead({ title, subtitle, actions }: { title: string; subtitle?: ReactNode; actions?: ReactNode }) {
+  return (
+    <header className="page-head">
+      <div>
+        <h1>{title}</h1>
+        {subtitle && <p className="muted">{subtitle}</p>}
+      </div>
+      <div className="spacer" />
+      {actions}
+    </header>
+  );
+}

@@ -1,0 +1,63 @@
+// `npm start`: build the example modules and the console if needed, prepare the database (migrations, first
+// accounts), then serve the console. Ctrl-C stops everything it started.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildModules } from './build-modules.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', PORT: process.env.PORT ?? '3000' };
+const SERVER_NODE_FLAGS = ['--conditions=react-server', '--import', 'tsx'];
+
+function newestSourceMtime(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
+    const full = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSourceMtime(full) : statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+function consoleBuildIsStale() {
+  const buildId = path.join(root, '.next', 'BUILD_ID');
+  if (!existsSync(buildId)) return true;
+  const built = statSync(buildId).mtimeMs;
+  return ['app', 'components', 'server'].some((dir) => newestSourceMtime(path.join(root, dir)) > built);
+}
+
+function runOrExit(command, args, what) {
+  const result = spawnSync(command, args, { cwd: root, env, stdio: 'inherit' });
+  if (result.status !== 0) {
+    console.error(`hotplane: ${what} failed (exit ${result.status ?? result.signal})`);
+    process.exit(result.status ?? 1);
+  }
+}
+
+await buildModules({ quiet: true });
+if (consoleBuildIsStale()) {
+  console.log('hotplane: building the console (next build)…');
+  runOrExit(process.execPath, ['node_modules/next/dist/bin/next', 'build'], 'next build');
+}
+runOrExit(process.execPath, [...SERVER_NODE_FLAGS, 'server/bootstrap/main.ts'], 'bootstrap');
+
+const children = [];
+function start(name, args) {
+  const child = spawn(process.execPath, args, { cwd: root, env, stdio: 'inherit' });
+  child.on('exit', (code, signal) => {
+    console.log(`hotplane: ${name} exited (${signal ?? code})`);
+    for (const other of children) if (other !== child) other.kill('SIGTERM');
+    process.exitCode = code ?? 1;
+  });
+  children.push(child);
+}
+
+start('console', ['node_modules/next/dist/bin/next', 'start', '-p', env.PORT]);
+console.log(`hotplane: console on http://localhost:${env.PORT}`);
+
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    for (const child of children) child.kill('SIGTERM');
+  });
+}

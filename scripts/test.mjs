@@ -1,0 +1,66 @@
+// `npm test`: typecheck, lint, unit + integration tests (node:test), then Playwright e2e against a
+// production build. `npm test unit` or `npm test e2e` runs one part. Ends with one "N passed, N failed" line.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const part = process.argv[2] ?? 'all';
+const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1' };
+const totals = { passed: 0, failed: 0 };
+let broken = false;
+
+function run(label, command, args, options = {}) {
+  console.log(`\n=== ${label} ===`);
+  const result = spawnSync(command, args, { cwd: root, env: { ...env, ...options.env }, stdio: options.capture ? ['ignore', 'pipe', 'inherit'] : 'inherit', encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  if (options.capture) process.stdout.write(result.stdout ?? '');
+  if (result.status !== 0) {
+    console.log(`--- ${label} failed (exit ${result.status ?? result.signal})`);
+    broken = true;
+  }
+  return result;
+}
+
+function findTests(dir, found = []) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (['node_modules', 'e2e', 'build', 'data', 'tmp'].includes(entry.name) || entry.name.startsWith('.')) continue;
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) findTests(full, found);
+    else if (entry.name.endsWith('.test.ts')) found.push(path.relative(root, full));
+  }
+  return found.sort();
+}
+
+const bin = (name) => path.join('node_modules', '.bin', name);
+
+if (part === 'all' || part === 'unit') {
+  run('build example modules', process.execPath, ['scripts/build-modules.mjs']);
+  run('typecheck', bin('tsc'), ['--noEmit']);
+  run('lint', bin('eslint'), ['.', '--max-warnings=0']);
+  const files = findTests(root);
+  const unit = run('unit and integration tests', process.execPath, ['--conditions=react-server', '--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
+    capture: true,
+  });
+  const out = unit.stdout ?? '';
+  totals.passed += Number(/^ℹ pass (\d+)/m.exec(out)?.[1] ?? 0);
+  totals.failed += Number(/^ℹ fail (\d+)/m.exec(out)?.[1] ?? 0);
+  if (unit.status !== 0 && !/^ℹ fail [1-9]/m.test(out)) totals.failed += 1;
+}
+
+if (part === 'all' || part === 'e2e') {
+  run('production build', process.execPath, ['node_modules/next/dist/bin/next', 'build']);
+  const report = path.join(root, 'test-results', 'e2e-report.json');
+  rmSync(report, { force: true });
+  const e2e = run('e2e (Playwright, Debian chromium)', bin('playwright'), ['test'], { env: { PLAYWRIGHT_JSON_OUTPUT_NAME: report } });
+  if (existsSync(report)) {
+    const stats = JSON.parse(readFileSync(report, 'utf8')).stats ?? {};
+    totals.passed += (stats.expected ?? 0) + (stats.flaky ?? 0);
+    totals.failed += stats.unexpected ?? 0;
+  } else if (e2e.status !== 0) {
+    totals.failed += 1;
+  }
+}
+
+console.log(`\n${totals.passed} passed, ${totals.failed} failed`);
+process.exit(broken || totals.failed > 0 ? 1 : 0);

@@ -1,0 +1,52 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { digestArtifactFile, signSm2 } from '../crypto';
+import { inspectElf } from './elf';
+import { MANIFEST_SCHEMA, serializeManifest, type Manifest, type ModuleClass } from './manifest';
+import { ELF_MACHINE_FOR_ARCH } from './verify-artifact';
+
+export interface ManifestRequest {
+  module: string;
+  version: string;
+  moduleClass: ModuleClass;
+  validDays?: number;
+  now?: Date;
+}
+
+function archOfMachine(machineCode: number): Manifest['arch'] {
+  const entry = Object.entries(ELF_MACHINE_FOR_ARCH).find(([, code]) => code === machineCode);
+  if (!entry) throw new Error(`ELF machine ${machineCode} is not a supported arch (x86_64, aarch64)`);
+  return entry[0] as Manifest['arch'];
+}
+
+// Second precision keeps the manifest readable and identical to what an OpenSSL-only recipe writes.
+function isoSeconds(date: Date): string {
+  return `${date.toISOString().slice(0, 19)}Z`;
+}
+
+export async function createManifest(soPath: string, request: ManifestRequest): Promise<string> {
+  const now = request.now ?? new Date();
+  const [digest, elf] = await Promise.all([digestArtifactFile(soPath), inspectElf(soPath)]);
+  const manifest: Manifest = {
+    schema: MANIFEST_SCHEMA,
+    module: request.module,
+    version: request.version,
+    abi: 1,
+    arch: archOfMachine(elf.machineCode),
+    class: request.moduleClass,
+    file: { size: digest.size, sm3: digest.sm3, sha256: digest.sha256 },
+    created: isoSeconds(now),
+    expires: isoSeconds(new Date(now.getTime() + (request.validDays ?? 365) * 86_400_000)),
+  };
+  return serializeManifest(manifest);
+}
+
+// Writes name.so.manifest.json and name.so.manifest.sig (binary DER) beside the .so.
+export async function writeSignedManifest(soPath: string, request: ManifestRequest, privateKey: string) {
+  const manifestText = await createManifest(soPath, request);
+  const manifestPath = `${soPath}.manifest.json`;
+  const signaturePath = `${soPath}.manifest.sig`;
+  await writeFile(manifestPath, manifestText);
+  const manifestBytes = await readFile(manifestPath);
+  await writeFile(signaturePath, signSm2(manifestBytes, privateKey));
+  return { manifestPath, signaturePath };
+}

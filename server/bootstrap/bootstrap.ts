@@ -1,0 +1,44 @@
+import { appendAuditEvent } from '../audit/append';
+import { SYSTEM_ACTOR } from '../audit/actor';
+import { createUser } from '../auth/users';
+import { config } from '../config';
+import { db } from '../db/client';
+import { seedDemo } from '../demo/seed';
+
+export class BootstrapRefused extends Error {}
+
+// Runs before the console serves: migrations (via db()), then the first accounts on an empty database.
+export async function bootstrapConsole(log: (line: string) => void = console.log) {
+  const settings = config();
+  const prisma = db();
+  const users = await prisma.user.count();
+  if (users === 0) {
+    if (settings.demoMode) {
+      const demo = await seedDemo(prisma, settings.dataDir, { password: process.env.HOTPLANE_DEMO_PASSWORD });
+      log('Demo mode: first start, created one account per role. These passwords are shown only once:');
+      for (const account of demo.accounts) log(`  ${account.role.padEnd(9)} ${account.email.padEnd(26)} ${account.password}`);
+      log(`Demo signer key pair: ${demo.keyDir} (the private key never leaves this machine)`);
+      log(`Signed ledger 1.1.0 ready to upload: ${demo.artifactDir}/ledger-1.1.0.so (+ .manifest.json, .manifest.sig)`);
+    } else {
+      const password = process.env.HOTPLANE_ADMIN_PASSWORD;
+      if (!password) {
+        throw new BootstrapRefused(
+          'empty database and demo mode is off (HOTPLANE_DEMO=0): set HOTPLANE_ADMIN_PASSWORD (12+ characters) for the first admin, ' +
+            'or start with demo mode on',
+        );
+      }
+      const email = process.env.HOTPLANE_ADMIN_EMAIL ?? 'admin@hotplane.local';
+      await createUser(prisma, SYSTEM_ACTOR, { email, name: 'Administrator', roles: ['admin'], password });
+      log(`Created the first admin ${email} with the password from HOTPLANE_ADMIN_PASSWORD.`);
+    }
+  }
+  await prisma.$transaction((tx) =>
+    appendAuditEvent(tx, {
+      actor: SYSTEM_ACTOR,
+      action: 'console.started',
+      targetType: 'console',
+      targetId: 'console',
+      details: { demoMode: settings.demoMode, pid: process.pid },
+    }),
+  );
+}

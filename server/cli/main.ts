@@ -1,0 +1,57 @@
+import { auditCommand } from './audit-commands';
+import { inspectCommand } from './inspect-command';
+import { keygenCommand, manifestCommand, signCommand } from './signing-commands';
+import { pushCommand } from './push-command';
+import { verifyCommand } from './verify-command';
+import { CliUsageError } from './args';
+
+const USAGE = `hotplane — signed hot upgrades of native modules
+
+  hotplane keygen [--out DIR]                          SM2 key pair: key.pem (0600), pub.pem, pub.hex
+  hotplane manifest <so> --module M --version V --class C [--valid-days 365]
+                                                       write <so>.manifest.json (size, SM3, SHA-256, arch from the ELF)
+  hotplane sign <manifest> --key KEY [--hex]           write the SM2 signature over the manifest bytes (.sig)
+  hotplane verify <so> --manifest M --sig S --pubkey P offline verification; exit 0, or 1 listing every failed check
+  hotplane inspect <so> [--json]                       ELF report: exports, needed libraries, TLS, Go runtime
+  hotplane push <so> [--manifest M] [--sig S] [--console URL] [--token T]
+                                                       upload to a running console (HOTPLANE_URL, HOTPLANE_TOKEN)
+  hotplane audit verify [--checkpoints F] [--public-key P]
+                                                       check the audit chain and checkpoints; exit 1 naming the first bad seq
+  hotplane audit export --out DIR                      JSONL events + checkpoints for auditors
+
+Environment: DATABASE_URL, HOTPLANE_DATA_DIR select the console's database for the audit commands.`;
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  keygen: keygenCommand,
+  manifest: manifestCommand,
+  sign: signCommand,
+  verify: verifyCommand,
+  inspect: inspectCommand,
+  push: pushCommand,
+  audit: auditCommand,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    console.log(USAGE);
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`hotplane: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await command(rest);
+  } catch (error) {
+    if (error instanceof CliUsageError) {
+      console.error(`hotplane ${name}: ${error.message}`);
+      return 2;
+    }
+    console.error(`hotplane ${name}: ${(error as Error).message}`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
