@@ -38,21 +38,21 @@ function parseChecks(text: string): CheckResult[] {
 }
 
 export async function moduleDetail(db: Db, name: string) {
-  const module = await db.module.findUnique({
+  const found = await db.module.findUnique({
     where: { name },
     include: { versions: { include: { signer: true, report: true } } },
   });
-  if (!module) throw new DomainError(DomainErrorCode.NotFound, `no module named "${name}" in the registry`);
+  if (!found) throw new DomainError(DomainErrorCode.NotFound, `no module named "${name}" in the registry`);
   const rejections = await db.verificationReport.findMany({
     where: { moduleName: name, outcome: 'rejected' },
     orderBy: { createdAt: 'desc' },
     take: 20,
   });
   return {
-    name: module.name,
-    class: module.class,
-    hotUpgradable: !NEVER_HOT_UPGRADABLE.includes(module.class as ModuleClass),
-    versions: module.versions
+    name: found.name,
+    class: found.class,
+    hotUpgradable: !NEVER_HOT_UPGRADABLE.includes(found.class as ModuleClass),
+    versions: found.versions
       .sort((a, b) => semver.rcompare(a.version, b.version))
       .map((v) => ({
         id: v.id,

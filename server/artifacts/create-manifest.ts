@@ -8,6 +8,8 @@ export interface ManifestRequest {
   module: string;
   version: string;
   moduleClass: ModuleClass;
+  // Taken from the ELF header when absent.
+  arch?: Manifest['arch'];
   validDays?: number;
   now?: Date;
 }
@@ -25,13 +27,14 @@ function isoSeconds(date: Date): string {
 
 export async function createManifest(soPath: string, request: ManifestRequest): Promise<string> {
   const now = request.now ?? new Date();
-  const [digest, elf] = await Promise.all([digestArtifactFile(soPath), inspectElf(soPath)]);
+  const digest = await digestArtifactFile(soPath);
+  const arch = request.arch ?? archOfMachine((await inspectElf(soPath)).eMachine);
   const manifest: Manifest = {
     schema: MANIFEST_SCHEMA,
     module: request.module,
     version: request.version,
     abi: 1,
-    arch: archOfMachine(elf.machineCode),
+    arch,
     class: request.moduleClass,
     file: { size: digest.size, sm3: digest.sm3, sha256: digest.sha256 },
     created: isoSeconds(now),

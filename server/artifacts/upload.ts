@@ -190,7 +190,7 @@ async function recordAcceptance(
           manifestText: Buffer.from(input.manifestBytes).toString('utf8'),
           signatureHex: Buffer.from(input.signatureBytes).toString('hex'),
           signerId: signer.id,
-          goRuntime: verification.elf?.goBuildInfo ?? false,
+          goRuntime: Boolean(verification.elf?.goBuildInfo),
           reportId,
           uploadedBy: actor.id,
           createdAt,

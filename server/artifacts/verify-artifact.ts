@@ -213,6 +213,7 @@ async function runElfChecks(checks: CheckRecorder, input: VerificationInput, man
     if (elf.elfClass !== 64) return { ok: false, detail: `${elf.elfClass}-bit ELF: build a 64-bit shared object` };
     if (elf.endianness !== 'little') return { ok: false, detail: 'big-endian ELF: build a little-endian shared object' };
     if (elf.type !== 'ET_DYN') return { ok: false, detail: `ELF type ${elf.type}, not a shared object (ET_DYN): link with -shared` };
+    if (elf.pieExecutable) return { ok: false, detail: 'a position-independent executable (DF_1_PIE), not a library: link with -shared' };
     return { ok: true, detail: 'ELF64, little-endian, ET_DYN' };
   });
   if (!formatOk || !elf) {
@@ -222,41 +223,49 @@ async function runElfChecks(checks: CheckRecorder, input: VerificationInput, man
   const report = elf;
   await checks.run('elf-machine', () => {
     const host = hostElfMachine();
-    if (report.machineCode !== host) return { ok: false, detail: `built for ${report.machine}, this machine runs ${process.arch}: build for this machine` };
-    if (manifest && ELF_MACHINE_FOR_ARCH[manifest.arch] !== report.machineCode) {
+    if (report.eMachine !== host) return { ok: false, detail: `built for ${report.machine}, this machine runs ${process.arch}: build for this machine` };
+    if (manifest && ELF_MACHINE_FOR_ARCH[manifest.arch] !== report.eMachine) {
       return { ok: false, detail: `manifest says arch ${manifest.arch} but the ELF is ${report.machine}` };
     }
     return { ok: true, detail: report.machine };
   });
   await checks.run('abi-exports', () => {
-    const missing = REQUIRED_ABI_EXPORTS.filter((name) => !report.definedExports.includes(name));
+    const exported = new Set(report.definedExports.map((symbol) => symbol.name));
+    const missing = REQUIRED_ABI_EXPORTS.filter((name) => !exported.has(name));
     return missing.length
       ? { ok: false, detail: `missing ABI v1 export(s) ${missing.join(', ')}: implement modules/hotplane_module.h and export them` }
       : { ok: true, detail: `all ${REQUIRED_ABI_EXPORTS.length} required exports present` };
   });
   await checks.run('forbidden-exports', () => {
-    const forbidden = report.definedExports.filter((name) => input.forbiddenExportPatterns.some((p) => p.test(name)));
+    const forbidden = report.definedExports.map((symbol) => symbol.name).filter((name) => input.forbiddenExportPatterns.some((p) => p.test(name)));
     return forbidden.length
       ? { ok: false, detail: `forbidden export(s) ${forbidden.join(', ')} (patterns ${input.forbiddenExportPatterns.map((p) => p.source).join(', ')}): a module may not override audit or crypto hooks` }
       : { ok: true, detail: `${report.definedExports.length} exports, none forbidden` };
   });
-  await checks.run('needed-libraries', () => {
-    const resolved = resolveNeeded(report.needed, { runpath: report.runpath ?? [], origin: undefined });
+  await checks.run('needed-libraries', async () => {
+    const resolved = await resolveNeeded(report.needed, { runpath: report.runpath, rpath: report.rpath });
     const missing = resolved.filter((r) => r.path === null).map((r) => r.name);
     return missing.length
       ? { ok: false, detail: `needed librar${missing.length === 1 ? 'y' : 'ies'} ${missing.join(', ')} not found on this machine: link statically or install it` }
       : { ok: true, detail: resolved.map((r) => `${r.name} → ${r.path}`).join(', ') || 'no DT_NEEDED entries' };
   });
-  await checks.run('static-tls', () =>
-    report.staticTls
-      ? { ok: false, detail: 'the module uses static (initial-exec) TLS (DF_STATIC_TLS): it may fail to dlopen at run time; rebuild with -ftls-model=global-dynamic' }
-      : { ok: true, detail: 'no static TLS' },
-  );
+  // Go's c-shared runtime always uses initial-exec TLS. glibc keeps a small static-TLS reserve for dlopen,
+  // enough for one such module in a fresh process, which is exactly how Go modules run (a cell of their own).
+  await checks.run('static-tls', () => {
+    if (!report.staticTls) return { ok: true, detail: 'no static TLS' };
+    if (report.goBuildInfo) {
+      return { ok: true, detail: 'static TLS from the Go runtime: allowed because a Go module always loads alone into a fresh cell process' };
+    }
+    return {
+      ok: false,
+      detail: 'the module uses static (initial-exec) TLS (DF_STATIC_TLS): dlopen into a running process can fail with "cannot allocate memory in static TLS block"; rebuild with -ftls-model=global-dynamic',
+    };
+  });
   checks.record(
     'go-runtime',
     'pass',
     report.goBuildInfo
-      ? `Go runtime detected${report.goVersion ? ` (${report.goVersion})` : ''}: runs only in its own process cell and is never unloaded in place`
+      ? `Go runtime detected${report.goBuildInfo.goVersion ? ` (${report.goBuildInfo.goVersion})` : ''}: runs only in its own process cell and is never unloaded in place`
       : 'no Go runtime',
   );
   return elf;

@@ -1,0 +1,24 @@
+// The console as the e2e tests see it: a fresh data folder, demo mode with a known password, production build.
+import { spawn, spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const port = process.argv[2] ?? '3100';
+const E2E_DATA_DIR = path.join(root, 'tmp', 'e2e-data');
+rmSync(E2E_DATA_DIR, { recursive: true, force: true });
+const env = {
+  ...process.env,
+  NEXT_TELEMETRY_DISABLED: '1',
+  PORT: port,
+  HOTPLANE_DATA_DIR: E2E_DATA_DIR,
+  HOTPLANE_DEMO: '1',
+  HOTPLANE_DEMO_PASSWORD: process.env.HOTPLANE_DEMO_PASSWORD ?? 'e2e-demo-password',
+  HOTPLANE_PUBLIC_ORIGIN: `http://localhost:${port}`,
+};
+const boot = spawnSync(process.execPath, ['--conditions=react-server', '--import', 'tsx', 'server/bootstrap/main.ts'], { cwd: root, env, stdio: 'inherit' });
+if (boot.status !== 0) process.exit(boot.status ?? 1);
+const server = spawn(process.execPath, ['node_modules/next/dist/bin/next', 'start', '-p', port], { cwd: root, env, stdio: 'inherit' });
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => server.kill('SIGTERM'));
+server.on('exit', (code) => process.exit(code ?? 0));
