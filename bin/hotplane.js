@@ -4,9 +4,11 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
+const root = fileURLToPath(new URL('..', import.meta.url));
 const main = fileURLToPath(new URL('../server/cli/main.ts', import.meta.url));
 const result = spawnSync(process.execPath, ['--conditions=react-server', '--import', 'tsx', main, ...process.argv.slice(2)], {
   stdio: 'inherit',
   cwd: process.cwd(),
+  env: { ...process.env, HOTPLANE_ROOT: process.env.HOTPLANE_ROOT ?? root },
 });
 process.exit(result.status ?? 1);

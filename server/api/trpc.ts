@@ -35,6 +35,10 @@ const t = initTRPC.context<Context>().meta<ProcedureMeta>().create({
     const cause = error.cause;
     return {
       ...shape,
+      message:
+        cause instanceof ZodError
+          ? cause.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ')
+          : shape.message,
       data: {
         ...shape.data,
         domainCode: cause instanceof DomainError ? cause.code : undefined,

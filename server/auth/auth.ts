@@ -4,9 +4,13 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import path from 'node:path';
 import { betterAuth } from 'better-auth';
 import { prismaAdapter } from 'better-auth/adapters/prisma';
+import { createAuthMiddleware, getSessionFromCtx, isAPIError } from 'better-auth/api';
+import { appendAuditEvent } from '../audit/append';
+import type { AuditActor } from '../audit/actor';
 import { config } from '../config';
 import { db, type Db } from '../db/client';
 import { LOGIN_ATTEMPTS_PER_MINUTE, MIN_PASSWORD_LENGTH } from './password-policy';
+import { parseRoles } from './permissions';
 
 
 // The session-signing secret is generated once per installation and kept beside the database.
@@ -23,6 +27,43 @@ function authSecret(dataDir: string): string {
 
 export function consoleOrigin(): string {
   return config().publicOrigin ?? `http://localhost:${process.env.PORT ?? 3000}`;
+}
+
+async function recordSessionEvent(
+  prisma: Db,
+  action: 'session.login' | 'session.logout' | 'session.login_failed',
+  actor: AuditActor,
+  details: Record<string, string | null>,
+) {
+  await prisma.$transaction((tx) => appendAuditEvent(tx, { actor, action, targetType: 'user', targetId: actor.id, details }));
+}
+
+async function actorOfUserId(prisma: Db, userId: string): Promise<AuditActor> {
+  const user = await prisma.user.findUnique({ where: { id: userId } });
+  return { id: userId, name: user?.email ?? userId, roles: parseRoles(user?.roles) };
+}
+
+// Sign-in, failed sign-in and sign-out are audit events; better-auth commits its own session rows, so these
+// follow in their own transaction right after.
+function sessionAuditHooks(prisma: Db) {
+  return {
+    before: createAuthMiddleware(async (ctx) => {
+      if (ctx.path !== '/sign-out') return;
+      const session = await getSessionFromCtx(ctx).catch(() => null);
+      if (session) await recordSessionEvent(prisma, 'session.logout', await actorOfUserId(prisma, session.user.id), { sessionId: session.session.id });
+    }),
+    after: createAuthMiddleware(async (ctx) => {
+      if (ctx.path !== '/sign-in/email') return;
+      const ip = ctx.request?.headers.get('x-forwarded-for') ?? null;
+      const newSession = ctx.context.newSession;
+      if (newSession) {
+        await recordSessionEvent(prisma, 'session.login', await actorOfUserId(prisma, newSession.user.id), { ip, sessionId: newSession.session.id });
+      } else if (isAPIError(ctx.context.returned)) {
+        const email = typeof ctx.body?.email === 'string' ? ctx.body.email.toLowerCase().slice(0, 200) : '(none)';
+        await recordSessionEvent(prisma, 'session.login_failed', { id: 'anonymous', name: email, roles: [] }, { ip, email });
+      }
+    }),
+  };
 }
 
 function createAuth(prisma: Db) {
@@ -64,6 +105,7 @@ function createAuth(prisma: Db) {
       defaultCookieAttributes: { httpOnly: true, sameSite: 'strict' },
       ipAddress: { ipAddressHeaders: ['x-forwarded-for'] },
     },
+    hooks: sessionAuditHooks(prisma),
     databaseHooks: {
       session: {
         create: {

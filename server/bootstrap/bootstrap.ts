@@ -4,6 +4,7 @@ import { createUser } from '../auth/users';
 import { config } from '../config';
 import { db } from '../db/client';
 import { seedDemo } from '../demo/seed';
+import { createAuditCheckpointer } from '../audit/checkpoints';
 
 export class BootstrapRefused extends Error {}
 
@@ -41,4 +42,6 @@ export async function bootstrapConsole(log: (line: string) => void = console.log
       details: { demoMode: settings.demoMode, pid: process.pid },
     }),
   );
+  // Start-up events (accounts, demo data) are covered by a signed checkpoint before anyone signs in.
+  await createAuditCheckpointer().checkpointNow(prisma);
 }

@@ -18,6 +18,7 @@ const USAGE = `hotplane — signed hot upgrades of native modules
   hotplane audit verify [--checkpoints F] [--public-key P]
                                                        check the audit chain and checkpoints; exit 1 naming the first bad seq
   hotplane audit export --out DIR                      JSONL events + checkpoints for auditors
+  hotplane audit verify-export <dir|bundle.json>       verify an export (or a console download) offline
 
 Environment: DATABASE_URL, HOTPLANE_DATA_DIR select the console's database for the audit commands.`;
 

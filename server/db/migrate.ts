@@ -1,14 +1,16 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { projectRoot } from '../paths';
 
 // Prisma's migration engine cannot be downloaded on every machine we run on, so the console applies
 // prisma/migrations itself and records them exactly as `prisma migrate deploy` would (same table, same
 // checksum), which keeps `prisma migrate status` truthful wherever the engine exists.
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
+export function migrationsDir(): string {
+  return path.join(projectRoot(), 'prisma', 'migrations');
+}
 
 export interface MigrationResult {
   applied: string[];
@@ -22,7 +24,7 @@ export function sqliteFileFromUrl(url: string): string {
   return path.resolve(url.slice('file:'.length));
 }
 
-export function listMigrations(dir = MIGRATIONS_DIR): { name: string; sql: string; checksum: string }[] {
+export function listMigrations(dir = migrationsDir()): { name: string; sql: string; checksum: string }[] {
   return readdirSync(dir, { withFileTypes: true })
     .filter((entry) => entry.isDirectory())
     .map((entry) => entry.name)
@@ -33,7 +35,7 @@ export function listMigrations(dir = MIGRATIONS_DIR): { name: string; sql: strin
     });
 }
 
-export function applyMigrations(databaseUrl: string, dir = MIGRATIONS_DIR): MigrationResult {
+export function applyMigrations(databaseUrl: string, dir = migrationsDir()): MigrationResult {
   const file = sqliteFileFromUrl(databaseUrl);
   mkdirSync(path.dirname(file), { recursive: true });
   const db = new Database(file);

@@ -1,15 +1,18 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { buildModules, type BuiltModule } from '../../scripts/build-modules.mjs';
 
-export const EXAMPLE_MODULES_DIR = fileURLToPath(new URL('../../build/modules', import.meta.url));
+import { projectRoot } from '../paths';
+
+export function exampleModulesDir(): string {
+  return path.join(projectRoot(), 'build', 'modules');
+}
 
 let built: Promise<BuiltModule[]> | undefined;
 
 export async function buildExampleModules(): Promise<string> {
-  built ??= buildModules({ outDir: EXAMPLE_MODULES_DIR, quiet: true });
+  built ??= buildModules({ outDir: exampleModulesDir(), quiet: true });
   await built;
-  return EXAMPLE_MODULES_DIR;
+  return exampleModulesDir();
 }
 
 export async function exampleModuleIndex(): Promise<BuiltModule[]> {

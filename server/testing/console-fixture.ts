@@ -12,6 +12,7 @@ import { inspectElf } from '../artifacts/elf';
 import type { ModuleClass } from '../artifacts/manifest';
 import { acceptUpload } from '../artifacts/upload';
 import { registerSigner } from '../signers/registry';
+import { createAuditCheckpointer } from '../audit/checkpoints';
 import { buildExampleModules, exampleModulePath } from '../demo/example-modules';
 
 // A real console state for integration tests: its own data folder and SQLite file, the example modules
@@ -60,6 +61,8 @@ export async function createConsoleFixture(env: Record<string, string> = {}): Pr
     notBefore: new Date(Date.now() - 86_400_000),
     notAfter: new Date(Date.now() + 86_400_000),
   });
+  // As at console start-up: the checkpoints file exists and covers what is there so far.
+  await createAuditCheckpointer().checkpointNow(db);
   const modulesDir = await buildExampleModules();
   const work = path.join(dataDir, 'work');
   await mkdir(work, { recursive: true });

@@ -1,0 +1,3 @@
+module hotplane.dev/modules/edge-gateway
+
+go 1.19

@@ -1,0 +1,19 @@
+import 'server-only';
+import { z } from 'zod';
+import { actorOf } from '../../auth/session';
+import { listAuditEvents, auditEventFilter } from '../../audit/list';
+import { consoleAuditPublicKey, verifyAndRecord } from '../../audit/console-trail';
+import { createRouter, permittedProcedure } from '../trpc';
+
+export const auditRouter = createRouter({
+  list: permittedProcedure('audit.read')
+    .input(auditEventFilter)
+    .query(({ ctx, input }) => listAuditEvents(ctx.db, input)),
+  consoleKey: permittedProcedure('audit.read').query(() => {
+    const key = consoleAuditPublicKey();
+    return { fingerprint: key.fingerprint, pem: key.pem };
+  }),
+  verify: permittedProcedure('audit.verify')
+    .input(z.object({}).optional())
+    .mutation(({ ctx }) => verifyAndRecord(ctx.db, actorOf(ctx.user))),
+});

@@ -1,0 +1,34 @@
+import 'server-only';
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { can } from '../auth/permissions';
+import { actorOf, resolveSessionUser } from '../auth/session';
+import { db } from '../db/client';
+import { exportConsoleTrail } from './console-trail';
+import { AUDIT_EXPORT_FILES } from './export';
+
+// One download for the auditor: the export folder's files as a single JSON document, each file's exact text
+// under its name, so `hotplane audit verify-export` (or any tool) can write them back out and verify offline.
+export async function handleAuditExportRequest(request: Request): Promise<Response> {
+  const user = await resolveSessionUser(request.headers);
+  if (!user) return Response.json({ error: 'UNAUTHENTICATED', message: 'sign in first' }, { status: 401 });
+  if (!can(user.roles, 'audit.export')) {
+    return Response.json({ error: 'FORBIDDEN', message: 'exporting the audit trail needs the auditor role' }, { status: 403 });
+  }
+  const { dir, manifest } = await exportConsoleTrail(db(), actorOf(user));
+  try {
+    const files: Record<string, string> = {};
+    for (const name of Object.values(AUDIT_EXPORT_FILES)) {
+      files[name] = await readFile(path.join(dir, name), 'utf8').catch(() => '');
+    }
+    const stamp = manifest.exportedAt.replace(/[:.]/g, '-');
+    return new Response(JSON.stringify({ manifest, files }, null, 1), {
+      headers: {
+        'content-type': 'application/json',
+        'content-disposition': `attachment; filename="hotplane-audit-${stamp}.json"`,
+      },
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
