@@ -35,11 +35,11 @@ function dynamicSection(file: string): string {
   return execFileSync('readelf', ['-d', file], { encoding: 'utf8' });
 }
 
-function withLibrary<T>(file: string, config: string, use: (library: ModuleLibrary) => T): T {
+function withLibrary<T>(file: string, config: string, body: (library: ModuleLibrary) => T): T {
   const library = ModuleLibrary.open(so(file));
   try {
     assert.equal(library.init(text(config)), HP_OK);
-    return use(library);
+    return body(library);
   } finally {
     library.shutdown();
     library.close();

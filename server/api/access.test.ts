@@ -27,7 +27,7 @@ describe('every procedure declares who may call it, and the server enforces it',
   });
 
   it('every procedure carries a permission or an explicit access level', () => {
-    const procedures = Object.entries(appRouter._def.procedures as Record<string, { _def: { meta?: { permission?: string; access?: string } } }>);
+    const procedures = Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { meta?: { permission?: string; access?: string } } }>);
     assert.ok(procedures.length > 10);
     for (const [name, procedure] of procedures) {
       const meta = procedure._def.meta ?? {};

@@ -67,7 +67,7 @@ function locateDynamicTable(programs: ProgramHeader[], sections: SectionHeader[]
 }
 
 // Maps a virtual address (as stored in DT_* entries) to a file offset through the PT_LOAD segments.
-export function fileOffsetOf(programs: ProgramHeader[], address: number, length: number, what: string): number {
+function fileOffsetOf(programs: ProgramHeader[], address: number, length: number, what: string): number {
   for (const program of programs) {
     if (program.type === PT_LOAD && address >= program.vaddr && address + length <= program.vaddr + program.fileSize) {
       return program.offset + (address - program.vaddr);

@@ -44,10 +44,6 @@ export class ElfFields {
   word(at: number): number {
     return this.elfClass === 64 ? this.u64(at) : this.u32(at);
   }
-
-  slice(start: number, end: number): ElfFields {
-    return new ElfFields(this.bytes.subarray(start, end), this.endianness, this.elfClass);
-  }
 }
 
 export class ElfFile {
@@ -67,12 +63,16 @@ export class ElfFile {
     }
   }
 
-  // `what` names the table being read, for the error message (e.g. "section header table").
-  async read(offset: number, length: number, what: string): Promise<Buffer> {
+  // `what` names the table, for the error message (e.g. "section header table").
+  checkRange(offset: number, length: number, what: string): void {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
       throw malformed(`${what} has an impossible offset ${offset} or size ${length}`);
     }
     if (offset + length > this.size) throw truncated(`${what} (offset ${offset}, ${length} bytes)`, offset + length, this.size);
+  }
+
+  async read(offset: number, length: number, what: string): Promise<Buffer> {
+    this.checkRange(offset, length, what);
     if (length > MAX_READ_BYTES) throw limitExceeded(`${what} is ${length} bytes, more than the ${MAX_READ_BYTES} read at once`);
     const buffer = Buffer.alloc(length);
     let filled = 0;

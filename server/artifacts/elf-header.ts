@@ -3,7 +3,7 @@
 import { ElfError, ElfErrorCode, malformed, truncated } from './elf-errors.ts';
 import { ElfFields, StringTable, type ElfClass, type ElfFile, type Endianness } from './elf-file.ts';
 
-export const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
+const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
 
 export const PT_LOAD = 1;
 export const PT_DYNAMIC = 2;

@@ -59,6 +59,7 @@ export async function readDynamicSymbols(file: ElfFile, header: ElfHeader, secti
   const entrySize = header.elfClass === 64 ? 24 : 16;
   if (dynsym.entrySize !== entrySize) throw malformed(`.dynsym entries are ${dynsym.entrySize} bytes, expected ${entrySize}`);
   if (dynsym.size % entrySize !== 0) throw malformed(`.dynsym is ${dynsym.size} bytes, not a whole number of ${entrySize}-byte symbols`);
+  file.checkRange(dynsym.offset, dynsym.size, '.dynsym');
   const count = dynsym.size / entrySize;
   if (count > MAX_DYNAMIC_SYMBOLS) throw limitExceeded(`.dynsym has ${count} symbols, more than ${MAX_DYNAMIC_SYMBOLS}`);
 

@@ -1,6 +1,6 @@
 // ELF inspection for the upload preflight and `hotplane inspect`.
-// Hand-written: no maintained npm ELF parser reads through positioned file reads and understands the
-// dynamic section and GNU symbol versions (node_modules has none at all).
+// Hand-written: node_modules has no ELF parser, and this one must read a 100+ MB upload through positioned
+// reads and understand the dynamic section and GNU symbol versions.
 import { readDynamicInfo, hasInitialExecTlsRelocation } from './elf-dynamic.ts';
 import { ElfFile, type ElfClass, type Endianness } from './elf-file.ts';
 import { hostElfTarget, type ElfTarget } from './elf-host.ts';
@@ -22,7 +22,7 @@ export type { ElfTypeName } from './elf-header.ts';
 export type { GoBuildInfo } from './elf-provenance.ts';
 export type { ElfSymbol, ElfSymbolBinding, ElfSymbolType, ElfSymbolVisibility } from './elf-symbols.ts';
 export { hostElfMachine, hostElfTarget, type ElfTarget } from './elf-host.ts';
-export { resolveNeeded, type ResolveNeededOptions, type ResolvedLibrary } from './elf-resolve.ts';
+export { resolveNeeded, type LibrarySource, type ResolveNeededOptions, type ResolvedLibrary } from './elf-resolve.ts';
 
 export type StaticTlsEvidence = 'DF_STATIC_TLS' | 'INITIAL_EXEC_TLS_RELOCATIONS';
 
@@ -49,7 +49,8 @@ export interface ElfReport {
   hasTlsSegment: boolean;
   // Without the reserved null symbol, in .dynsym order.
   dynamicSymbols: ElfSymbol[];
-  // Defined, non-LOCAL dynamic symbols: what `nm -D --defined-only` lists.
+  // Defined, non-LOCAL dynamic symbols: what `nm -D --defined-only` lists (nm would add LOCAL ones too,
+  // but linkers put none in .dynsym). Names repeat when a symbol has several versions (libc's memcpy).
   definedExports: ElfSymbol[];
   // Present when the file has a .go.buildinfo section, i.e. it embeds a Go runtime.
   goBuildInfo: GoBuildInfo | null;

@@ -1,5 +1,6 @@
 // What binutils (nm, readelf) and the real dynamic loader (ldd) say about a file: the references the
 // inspector is tested against.
+import type { ElfSymbol } from '../elf.ts';
 import { execFileAsync } from './compile.ts';
 
 async function output(command: string, args: string[]): Promise<string> {
@@ -14,6 +15,14 @@ export async function nmDynamicSymbols(path: string, definedOnly: boolean): Prom
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => line.trim().split(/\s+/).at(-1) as string);
+}
+
+// binutils' rule (bfd_get_symbol_version_string, nm's print_symname): no suffix for unversioned and base
+// symbols or for a version-definition symbol named after its own version; "@" for hidden versions and
+// undefined references; "@@" for a defined default version.
+export function asNmPrintsIt(symbol: ElfSymbol): string {
+  if (symbol.version === null || (symbol.defined && symbol.version === symbol.name)) return symbol.name;
+  return `${symbol.name}${symbol.versionHidden || !symbol.defined ? '@' : '@@'}${symbol.version}`;
 }
 
 export interface ReadelfDynamic {
@@ -56,6 +65,19 @@ export interface ReadelfSymbol {
   sectionIndex: string;
 }
 
+const READELF_TYPES: Record<string, string> = { GNU_IFUNC: 'IFUNC' };
+const READELF_BINDINGS: Record<string, string> = { GNU_UNIQUE: 'UNIQUE' };
+const READELF_SECTIONS: Record<number, string> = { 0: 'UND', 0xfff1: 'ABS', 0xfff2: 'COM' };
+
+export function asReadelfPrintsIt(symbol: ElfSymbol): ReadelfSymbol {
+  return {
+    type: READELF_TYPES[symbol.type] ?? symbol.type,
+    binding: READELF_BINDINGS[symbol.binding] ?? symbol.binding,
+    visibility: symbol.visibility,
+    sectionIndex: READELF_SECTIONS[symbol.sectionIndex] ?? String(symbol.sectionIndex),
+  };
+}
+
 // Columns of `readelf --dyn-syms -W` after Num/Value/Size, in table order without the null symbol.
 export async function readelfDynamicSymbols(path: string): Promise<ReadelfSymbol[]> {
   const text = await output('readelf', ['--dyn-syms', '-W', path]);
@@ -66,14 +88,15 @@ export async function readelfDynamicSymbols(path: string): Promise<ReadelfSymbol
   return symbols;
 }
 
-// The loader's own answer: ldd runs ld.so in trace mode. Only direct dependencies are asked for.
+// The loader's own answer: ldd runs ld.so in trace mode. A name ldd does not list is left out of the map.
 export async function lddResolutions(path: string, names: string[]): Promise<Map<string, string | null>> {
   const { stdout } = await execFileAsync('ldd', [path], { env: { ...process.env, LD_LIBRARY_PATH: '' } }).catch((error) => error);
   const resolutions = new Map<string, string | null>();
   for (const name of names) {
     const line = (stdout as string).split('\n').find((candidate) => candidate.trim().startsWith(`${name} =>`));
-    const target = line?.split('=>')[1].trim();
-    resolutions.set(name, !target || target.startsWith('not found') ? null : target.replace(/\s*\(0x[0-9a-f]+\)$/, ''));
+    if (!line) continue;
+    const target = line.split('=>')[1].trim();
+    resolutions.set(name, target.startsWith('not found') ? null : target.replace(/\s*\(0x[0-9a-f]+\)$/, ''));
   }
   return resolutions;
 }
