@@ -47,6 +47,7 @@ export const AUDIT_ACTIONS = [
  * Actions other parts of the control plane add without editing the list above, by declaration merging:
  * `declare module '<path>/server/audit/append' { interface ExtraAuditActions { 'fleet.drained': true } }`.
  */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
 export interface ExtraAuditActions {}
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number] | (keyof ExtraAuditActions & string);

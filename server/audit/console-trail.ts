@@ -16,10 +16,11 @@ export function consoleAuditPublicKey() {
   return loadOrCreateConsoleKey(config().consoleKeyFile).publicKey;
 }
 
-export async function verifyConsoleTrail(db: Db, publicKeyText?: string): Promise<AuditVerification> {
+// For `hotplane audit verify`: an auditor may bring the key and the checkpoints from their own copies.
+export async function verifyConsoleTrail(db: Db, options: { publicKeyText?: string; checkpointFile?: string } = {}): Promise<AuditVerification> {
   return verifyAuditTrail(db, {
-    checkpointFile: config().checkpointFile,
-    publicKey: publicKeyText ?? readConsolePublicKey(config().consoleKeyFile),
+    checkpointFile: options.checkpointFile ?? config().checkpointFile,
+    publicKey: options.publicKeyText ?? readConsolePublicKey(config().consoleKeyFile),
   });
 }
 

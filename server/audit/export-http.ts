@@ -18,8 +18,10 @@ export async function handleAuditExportRequest(request: Request): Promise<Respon
   const { dir, manifest } = await exportConsoleTrail(db(), actorOf(user));
   try {
     const files: Record<string, string> = {};
+    // A file the export lacks (no checkpoints yet) stays absent, so offline verification can say so.
     for (const name of Object.values(AUDIT_EXPORT_FILES)) {
-      files[name] = await readFile(path.join(dir, name), 'utf8').catch(() => '');
+      const text = await readFile(path.join(dir, name), 'utf8').catch(() => null);
+      if (text !== null) files[name] = text;
     }
     const stamp = manifest.exportedAt.replace(/[:.]/g, '-');
     return new Response(JSON.stringify({ manifest, files }, null, 1), {

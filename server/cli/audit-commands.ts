@@ -40,9 +40,9 @@ async function exportFolder(target: string): Promise<string> {
 export async function auditCommand(args: string[]) {
   const [sub, ...rest] = args;
   if (sub === 'verify') {
-    const { values } = parseCommandArgs(rest, { 'public-key': { type: 'string' } }, 0);
+    const { values } = parseCommandArgs(rest, { 'public-key': { type: 'string' }, checkpoints: { type: 'string' } }, 0);
     const key = values['public-key'] ? await readFile(values['public-key'], 'utf8') : undefined;
-    return printVerification(await verifyConsoleTrail(db(), key));
+    return printVerification(await verifyConsoleTrail(db(), { publicKeyText: key, checkpointFile: values.checkpoints }));
   }
   if (sub === 'export') {
     const { values } = parseCommandArgs(rest, { out: { type: 'string' } }, 0);
