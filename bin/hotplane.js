@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const main = fileURLToPath(new URL('../server/cli/main.ts', import.meta.url));
-const result = spawnSync(process.execPath, ['--conditions=react-server', '--import', 'tsx', main, ...process.argv.slice(2)], {
+// tsx is resolved from this package, so the CLI works from any working directory.
+const tsx = import.meta.resolve('tsx');
+const result = spawnSync(process.execPath, ['--conditions=react-server', '--import', tsx, main, ...process.argv.slice(2)], {
   stdio: 'inherit',
   cwd: process.cwd(),
   env: { ...process.env, HOTPLANE_ROOT: process.env.HOTPLANE_ROOT ?? root },

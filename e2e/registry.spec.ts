@@ -1,4 +1,5 @@
 import { expect, test } from '@playwright/test';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,4 +54,29 @@ test('auditor verifies the audit chain', async ({ page }) => {
   await page.getByRole('button', { name: 'Verify chain' }).click();
   await expect(page.getByTestId('audit-verdict')).toContainText('intact');
   await page.screenshot({ path: 'test-results/screens/auditor-audit.png', fullPage: true });
+});
+
+test('operator signs risk-rules with the CLI and pushes it with a personal API token', async ({ page, baseURL }) => {
+  await signIn(page, 'operator');
+  await page.getByRole('link', { name: 'Profile' }).click();
+  await page.getByLabel('Token name').fill('release laptop');
+  await page.getByRole('button', { name: 'Create token' }).click();
+  const token = (await page.getByTestId('new-token').textContent())!.trim();
+  expect(token).toMatch(/^hp_/);
+
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hp-push-'));
+  const so = path.join(dir, 'risk-rules-1.0.0.so');
+  copyFileSync(path.resolve('build/modules/risk-rules-1.0.0.so'), so);
+  const cli = (...args: string[]) => {
+    const result = spawnSync(process.execPath, ['bin/hotplane.js', ...args], { encoding: 'utf8' });
+    return { code: result.status, out: `${result.stdout}${result.stderr}` };
+  };
+  expect(cli('manifest', so, '--module', 'risk-rules', '--version', '1.0.0', '--class', 'business').code).toBe(0);
+  expect(cli('sign', `${so}.manifest.json`, '--key', path.join(DEMO_ARTIFACTS, '..', 'demo-keys', 'signer.key.pem')).code).toBe(0);
+  const pushed = cli('push', so, '--console', baseURL!, '--token', token);
+  expect(pushed.out).toContain('accepted: risk-rules 1.0.0 passed every check');
+  expect(pushed.code).toBe(0);
+
+  await page.getByRole('link', { name: 'Modules' }).click();
+  await expect(page.getByRole('table', { name: 'Modules' })).toContainText('risk-rules');
 });

@@ -17,6 +17,8 @@ const USAGE = `hotplane — signed hot upgrades of native modules
                                                        upload to a running console (HOTPLANE_URL, HOTPLANE_TOKEN)
   hotplane audit verify [--checkpoints F] [--public-key P]
                                                        check the audit chain and checkpoints; exit 1 naming the first bad seq
+  hotplane host --control-plane URL --token T [--data DIR] [--port 7400] [--host-id ID]
+                                                       run a runtime host that pulls its desired state from the console
   hotplane audit export --out DIR                      JSONL events + checkpoints for auditors
   hotplane audit verify-export <dir|bundle.json>       verify an export (or a console download) offline
 
@@ -30,6 +32,11 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   inspect: inspectCommand,
   push: pushCommand,
   audit: auditCommand,
+  host: async (args) => {
+    const { runHost } = await import('../host/main');
+    await runHost(args);
+    return new Promise<number>(() => undefined);
+  },
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { before, describe, it } from 'node:test';
+import { buildExampleModules, exampleModulePath } from '../demo/example-modules';
+
+const BIN = path.resolve('bin/hotplane.js');
+
+function hotplane(...args: string[]) {
+  const env = { ...process.env };
+  delete env.HOTPLANE_DATA_DIR;
+  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env });
+  return { code: result.status, out: `${result.stdout}${result.stderr}` };
+}
+
+describe('hotplane CLI: keygen, manifest, sign, verify, inspect (the real binary)', () => {
+  let dir: string;
+  let so: string;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'hotplane-cli-'));
+    so = path.join(dir, 'ledger-1.1.0.so');
+    copyFileSync(exampleModulePath(await buildExampleModules(), 'ledger', '1.1.0'), so);
+  });
+
+  it('signs an artifact end to end and verifies it offline', () => {
+    assert.equal(hotplane('keygen', '--out', path.join(dir, 'keys')).code, 0);
+    const manifest = hotplane('manifest', so, '--module', 'ledger', '--version', '1.1.0', '--class', 'business');
+    assert.equal(manifest.code, 0, manifest.out);
+    const json = JSON.parse(readFileSync(`${so}.manifest.json`, 'utf8'));
+    assert.equal(json.arch, 'x86_64');
+    assert.equal(json.file.size, readFileSync(so).length);
+    assert.equal(hotplane('sign', `${so}.manifest.json`, '--key', path.join(dir, 'keys', 'key.pem')).code, 0);
+    const verified = hotplane('verify', so, '--pubkey', path.join(dir, 'keys', 'pub.pem'));
+    assert.equal(verified.code, 0, verified.out);
+    assert.match(verified.out, /verified: every check passed/);
+  });
+
+  it('exits 1 and lists every failed check', () => {
+    const tampered = path.join(dir, 'tampered.so');
+    const bytes = readFileSync(so);
+    bytes[bytes.length - 10] ^= 1;
+    writeFileSync(tampered, bytes);
+    const other = hotplane('keygen', '--out', path.join(dir, 'other'));
+    assert.equal(other.code, 0);
+    const result = hotplane('verify', tampered, '--manifest', `${so}.manifest.json`, '--sig', `${so}.manifest.sig`, '--pubkey', path.join(dir, 'other', 'pub.pem'));
+    assert.equal(result.code, 1);
+    assert.match(result.out, /2 check\(s\) failed: signature, file-match/);
+  });
+
+  it('accepts a hex signature and an OpenSSL-made one', () => {
+    assert.equal(hotplane('sign', `${so}.manifest.json`, '--key', path.join(dir, 'keys', 'key.pem'), '--hex', '--out', path.join(dir, 'hex.sig')).code, 0);
+    assert.equal(hotplane('verify', so, '--sig', path.join(dir, 'hex.sig'), '--pubkey', path.join(dir, 'keys', 'pub.hex')).code, 0);
+    const opensslSig = path.join(dir, 'openssl.sig');
+    const signed = spawnSync('openssl', ['pkeyutl', '-sign', '-rawin', '-digest', 'sm3', '-pkeyopt', 'distid:1234567812345678', '-inkey', path.join(dir, 'keys', 'key.pem'), '-in', `${so}.manifest.json`, '-out', opensslSig]);
+    assert.equal(signed.status, 0, signed.stderr?.toString());
+    assert.equal(hotplane('verify', so, '--sig', opensslSig, '--pubkey', path.join(dir, 'keys', 'pub.pem')).code, 0);
+  });
+
+  it('inspects an ELF as JSON and refuses bad usage with exit 2', () => {
+    const inspected = hotplane('inspect', so, '--json');
+    assert.equal(inspected.code, 0);
+    const report = JSON.parse(inspected.out);
+    assert.equal(report.type, 'ET_DYN');
+    assert.ok(report.definedExports.some((s: { name: string }) => s.name === 'hp_handle'));
+    assert.equal(hotplane('manifest', so, '--module', 'ledger').code, 2);
+    assert.equal(hotplane('frobnicate').code, 2);
+  });
+});
