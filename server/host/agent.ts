@@ -1,0 +1,108 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ArtifactFetcher } from './artifact-cache';
+import type { Host } from './host';
+import type { DesiredState } from './types';
+
+const POLL_MS = 1_000;
+
+export interface AgentOptions {
+  controlPlane: string;
+  token: string;
+  dataDir: string;
+  log?: (line: string) => void;
+}
+
+// The host's link to the console: pull desired state, push reports. The last desired state is kept on the
+// host's disk, so a restarted host serves it even while the console is down, and reconciles when it returns.
+export class ControlPlaneAgent {
+  private etag: string | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private busy = false;
+  private connected: boolean | null = null;
+  private readonly stateFile: string;
+
+  constructor(
+    private readonly host: Host,
+    private readonly options: AgentOptions,
+  ) {
+    this.stateFile = path.join(options.dataDir, 'desired-state.json');
+  }
+
+  private headers(extra: Record<string, string> = {}) {
+    return { authorization: `Bearer ${this.options.token}`, ...extra };
+  }
+
+  readonly fetchArtifact: ArtifactFetcher = async (sm3) => {
+    const response = await fetch(new URL(`/api/fleet/artifacts/${sm3}`, this.options.controlPlane), { headers: this.headers() });
+    if (!response.ok || !response.body) throw new Error(`console answered ${response.status} for artifact ${sm3}`);
+    return response.body;
+  };
+
+  async restorePersistedState(): Promise<DesiredState | null> {
+    const text = await readFile(this.stateFile, 'utf8').catch(() => null);
+    if (!text) return null;
+    const state = JSON.parse(text) as DesiredState;
+    await this.host.applyDesiredState(state);
+    this.options.log?.(`serving persisted desired state generation ${state.generation}`);
+    return state;
+  }
+
+  private async persist(state: DesiredState) {
+    await mkdir(this.options.dataDir, { recursive: true });
+    const temp = `${this.stateFile}.tmp`;
+    await writeFile(temp, JSON.stringify(state));
+    await rename(temp, this.stateFile);
+  }
+
+  private setConnected(connected: boolean, detail: string) {
+    if (this.connected === connected) return;
+    this.connected = connected;
+    this.options.log?.(connected ? 'connected to the console' : `console unreachable (${detail}); serving the last desired state`);
+  }
+
+  async syncOnce(): Promise<void> {
+    const response = await fetch(new URL('/api/fleet/desired-state', this.options.controlPlane), {
+      headers: this.headers(this.etag ? { 'if-none-match': this.etag } : {}),
+    });
+    if (response.status === 200) {
+      const state = (await response.json()) as DesiredState;
+      this.etag = response.headers.get('etag');
+      if (state.generation !== this.host.generation) {
+        await this.persist(state);
+        await this.host.applyDesiredState(state);
+      }
+    } else if (response.status !== 304) {
+      throw new Error(`desired state: HTTP ${response.status}`);
+    }
+    const report = this.host.report();
+    const pushed = await fetch(new URL('/api/fleet/report', this.options.controlPlane), {
+      method: 'POST',
+      headers: this.headers({ 'content-type': 'application/json' }),
+      body: JSON.stringify(report),
+    });
+    if (!pushed.ok) throw new Error(`report: HTTP ${pushed.status}`);
+  }
+
+  start() {
+    const tick = async () => {
+      if (this.busy) return;
+      this.busy = true;
+      try {
+        await this.syncOnce();
+        this.setConnected(true, '');
+      } catch (error) {
+        this.setConnected(false, error instanceof Error ? error.message : String(error));
+      } finally {
+        this.busy = false;
+      }
+    };
+    void tick();
+    this.timer = setInterval(tick, POLL_MS);
+    return this;
+  }
+
+  stop() {
+    if (this.timer) clearInterval(this.timer);
+  }
+}

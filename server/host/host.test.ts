@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createHost, type EmbeddedHost } from './index';
+import { exampleArtifacts } from './testing';
+import type { DesiredModule } from './types';
+
+const text = (s: string) => Buffer.from(s);
+let generation = 0;
+
+describe('runtime host: loading, routing, draining, crashes (real modules, real cells)', () => {
+  let artifacts: Awaited<ReturnType<typeof exampleArtifacts>>;
+  let host: EmbeddedHost;
+  const apply = (...modules: DesiredModule[]) => host.apply({ generation: ++generation, modules });
+  const ledgerConfig = 'alice 1000\nbob 1000\n';
+
+  before(async () => {
+    artifacts = await exampleArtifacts();
+    host = createHost({ dataDir: artifacts.tempDir(), artifactPath: artifacts.artifactPath });
+  });
+  after(() => host.stop());
+
+  const status = (module: string, version: string) => host.status().find((s) => s.module === module && s.version === version && s.phase !== 'disposed');
+
+  it('runs two versions side by side, each with its own code, split by weight', async () => {
+    await apply({
+      module: 'ledger',
+      versions: [
+        await artifacts.version('ledger', '1.0.0', { weight: 90, config: ledgerConfig }),
+        await artifacts.version('ledger', '1.1.0', { weight: 10, config: ledgerConfig }),
+      ],
+    });
+    assert.equal(status('ledger', '1.0.0')?.phase, 'serving');
+    assert.equal(status('ledger', '1.1.0')?.phase, 'serving');
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 1000; i++) {
+      const r = await host.invoke('ledger', text('transfer alice bob 1'));
+      assert.equal(r.status, 200, r.reason);
+      counts.set(r.version!, (counts.get(r.version!) ?? 0) + 1);
+      if (r.version === '1.1.0') assert.match(r.body.toString(), /fee/);
+      else assert.doesNotMatch(r.body.toString(), /fee/);
+    }
+    assert.equal(counts.get('1.0.0'), 900);
+    assert.equal(counts.get('1.1.0'), 100);
+  });
+
+  it('keeps a gray id on its version', async () => {
+    for (const id of ['user-1', 'user-2', 'user-3', 'user-42']) {
+      const first = (await host.invoke('ledger', text('balance alice'), { grayId: id })).version;
+      for (let i = 0; i < 20; i++) assert.equal((await host.invoke('ledger', text('balance alice'), { grayId: id })).version, first);
+    }
+  });
+
+  it('answers 422 with the module body for an application code, and unknown modules plainly', async () => {
+    const r = await host.invoke('ledger', text('transfer alice nobody 1'));
+    assert.equal(r.status, 422);
+    assert.ok(r.body.length > 0);
+    assert.equal((await host.invoke('nope', text('x'))).status, 503);
+  });
+
+  it('hands state off 1.0.0 → 1.1.0 and back without losing a balance', async () => {
+    const v100 = await artifacts.version('ledger', '1.0.0', { weight: 100, config: ledgerConfig });
+    const v110 = await artifacts.version('ledger', '1.1.0', { weight: 0, config: ledgerConfig });
+    await apply({ module: 'ledger', versions: [v100, v110] });
+    await host.invoke('ledger', text('open carol 500'));
+    await host.invoke('ledger', text('transfer carol alice 123'));
+    const before = (await host.invoke('ledger', text('balance carol'))).body.toString();
+    await apply({ module: 'ledger', versions: [{ ...v100, weight: 0 }, { ...v110, weight: 100 }], handOff: { from: '1.0.0', to: '1.1.0', id: 'h1' } });
+    const moved = await host.invoke('ledger', text('balance carol'));
+    assert.equal(moved.version, '1.1.0');
+    assert.equal(moved.body.toString(), before);
+    assert.match(host.events().map((e) => e.message).join('\n'), /requests held [\d.]+ ms/);
+    await apply({ module: 'ledger', versions: [{ ...v100, weight: 100 }, { ...v110, weight: 0 }], handOff: { from: '1.1.0', to: '1.0.0', id: 'h2' } });
+    const back = await host.invoke('ledger', text('balance carol'));
+    assert.equal(back.version, '1.0.0');
+    assert.equal(back.body.toString(), before);
+  });
+
+  it('lets a slow in-flight call finish before the version is unloaded', async () => {
+    const stable = await artifacts.version('ledger', '1.0.0', { weight: 0, config: ledgerConfig });
+    const slow = await artifacts.version('ledger', '1.2.2', { variant: 'slow', weight: 100, config: ledgerConfig });
+    await apply({ module: 'ledger', versions: [stable, slow] });
+    const inFlight = host.invoke('ledger', text('balance alice'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await apply({ module: 'ledger', versions: [{ ...stable, weight: 100 }] });
+    const answer = await inFlight;
+    assert.equal(answer.status, 200);
+    assert.equal(answer.version, '1.2.2');
+    await waitFor(() => !host.status().some((s) => s.version === '1.2.2'));
+    assert.ok(host.events().some((e) => e.version === '1.2.2' && e.kind === 'drained'));
+  });
+
+  it('reports a drain that runs out of time', async () => {
+    const stable = await artifacts.version('ledger', '1.0.0', { weight: 0, config: ledgerConfig });
+    const slow = await artifacts.version('ledger', '1.2.2', { variant: 'slow', weight: 100, config: ledgerConfig });
+    await apply({ module: 'ledger', versions: [stable, slow], drainDeadlineMs: 30 });
+    const inFlight = host.invoke('ledger', text('balance alice'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await apply({ module: 'ledger', versions: [{ ...stable, weight: 100 }], drainDeadlineMs: 30 });
+    await inFlight;
+    await waitFor(() => host.events().some((e) => e.version === '1.2.2' && e.kind === 'drain-timeout'));
+  });
+
+  it('a crashing canary dies alone: every stable request succeeds, new requests leave the dead version at once', async () => {
+    const stable = await artifacts.version('ledger', '1.0.0', { weight: 80, config: ledgerConfig });
+    const crash = await artifacts.version('ledger', '1.2.4', { variant: 'crash', weight: 20, config: ledgerConfig });
+    await apply({ module: 'ledger', versions: [stable, crash] });
+    const results = await Promise.all(Array.from({ length: 200 }, () => host.invoke('ledger', text('balance alice'))));
+    for (const r of results) {
+      if (r.version === '1.0.0') assert.equal(r.status, 200);
+      else assert.ok(r.status === 200 || r.status === 502, `canary answered ${r.status}`);
+    }
+    assert.ok(results.some((r) => r.status === 502), 'the crash variant crashed');
+    const crashed = host.status().find((s) => s.version === '1.2.4');
+    assert.match(crashed?.reason ?? host.events().find((e) => e.kind === 'crashed')!.message, /SIGSEGV/);
+    const afterCrash = await Promise.all(Array.from({ length: 50 }, () => host.invoke('ledger', text('balance alice'))));
+    assert.ok(afterCrash.every((r) => r.status === 200 && r.version === '1.0.0'));
+  });
+
+  it('times out a hanging call with 504 and replaces the cell', async () => {
+    const hang = await artifacts.version('ledger', '1.2.5', { variant: 'hang', weight: 100, config: ledgerConfig });
+    await apply({ module: 'ledger', versions: [hang], requestTimeoutMs: 300 });
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push(await host.invoke('ledger', text('balance alice')));
+    assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 504]);
+    await waitFor(() => status('ledger', '1.2.5')?.phase === 'serving' && status('ledger', '1.2.5')?.healthy === true, 10_000);
+    assert.equal((await host.invoke('ledger', text('balance alice'))).status, 200);
+  });
+
+  it('never serves a version whose init crashes, whose self-test fails, or that has static TLS', async () => {
+    const stable = await artifacts.version('ledger', '1.0.0', { weight: 0, config: ledgerConfig });
+    for (const [version, variant, pattern] of [
+      ['1.2.6', 'init-crash', /died|crash|SIGSEGV/i],
+      ['1.2.1', 'self-test-fail', /hp_self_test returned/],
+      ['1.2.11', 'static-tls', /static \(initial-exec\) TLS/],
+      ['1.2.8', 'wrong-abi', /hp_abi_version\(\) is 2/],
+      ['1.2.9', 'wrong-name', /hp_module_name\(\) is "ledgerx"/],
+    ] as const) {
+      const bad = await artifacts.version('ledger', version, { variant, weight: 100, config: ledgerConfig });
+      await apply({ module: 'ledger', versions: [{ ...stable, weight: 0 }, bad] });
+      const s = status('ledger', version);
+      assert.equal(s?.phase, 'failed', `${variant}: ${JSON.stringify(s)}`);
+      assert.match(s!.reason ?? '', pattern);
+      const r = await host.invoke('ledger', text('balance alice'));
+      assert.notEqual(r.version, version);
+    }
+  });
+
+  it('runs a Go module in its own cell and refuses it in-process', async (t) => {
+    let go;
+    try {
+      go = await artifacts.version('edge-gateway', '1.0.0', { weight: 100 });
+    } catch {
+      t.skip('go is not installed');
+      return;
+    }
+    await apply({ module: 'edge-gateway', versions: [go] });
+    assert.equal(status('edge-gateway', '1.0.0')?.phase, 'serving');
+    assert.ok(status('edge-gateway', '1.0.0')?.goRuntime);
+    await apply({ module: 'edge-gateway', versions: [{ ...go, isolation: 'inproc' }] });
+    const inproc = host.status().find((s) => s.module === 'edge-gateway' && s.isolation === 'inproc');
+    assert.equal(inproc?.phase, 'failed');
+    assert.match(inproc!.reason!, /own process|Go/);
+    await apply();
+  });
+
+  it('unloads an in-process C module for real, and reports one that stays resident', async () => {
+    const plain = await artifacts.version('ledger', '1.0.0', { weight: 100, isolation: 'inproc', config: ledgerConfig });
+    await apply({ module: 'ledger', versions: [plain] });
+    assert.equal((await host.invoke('ledger', text('balance alice'))).status, 200);
+    const resident = await artifacts.version('ledger', '1.2.12', { variant: 'resident', weight: 100, isolation: 'inproc', config: ledgerConfig });
+    await apply({ module: 'ledger', versions: [resident] });
+    await waitFor(() => host.events().some((e) => e.version === '1.0.0' && e.kind === 'disposed'));
+    await apply({ module: 'ledger', versions: [{ ...plain, weight: 100 }] });
+    await waitFor(() => status('ledger', '1.2.12')?.phase === 'resident');
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 5_000) {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

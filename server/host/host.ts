@@ -1,0 +1,187 @@
+import path from 'node:path';
+import { ArtifactCache, type ArtifactFetcher } from './artifact-cache';
+import { CrashMarker } from './crash-marker';
+import { HostMetrics } from './metrics';
+import { ModuleRuntime, type InvokeOptions, type InvokeResult } from './module-runtime';
+import type { DesiredModule, DesiredState, HostEvent, HostReport, VersionStatus } from './types';
+import type { VersionRuntime } from './version-runtime';
+
+const HEALTH_PROBE_MS = 1_000;
+const SELF_TEST_PROBE_MS = 60_000;
+const MAX_EVENTS_KEPT = 500;
+
+export interface HostOptions {
+  hostId?: string;
+  /** Where the host keeps its artifact cache (and, for a standalone host, its last desired state). */
+  dataDir: string;
+  /** How to get an artifact this host has not cached yet (from the console, or from local files). */
+  fetchArtifact?: ArtifactFetcher;
+  /** File naming the inproc call in progress, for a supervisor to read after a crash (see crash-marker.ts). */
+  crashMarkerFile?: string;
+  onEvent?: (event: HostEvent) => void;
+}
+
+const UNKNOWN_MODULE: InvokeResult = { status: 503, version: null, code: null, body: Buffer.alloc(0), reason: 'unknown module' };
+
+// The runtime host: modules and their versions, reconciled toward a desired state. It never reads the console's
+// database; everything it knows arrives as DesiredState, and everything it learns leaves as a HostReport.
+export class Host {
+  readonly hostId: string;
+  readonly startedAt = new Date().toISOString();
+  readonly metrics = new HostMetrics();
+  readonly cache: ArtifactCache;
+  private readonly modules = new Map<string, ModuleRuntime>();
+  private readonly events: HostEvent[] = [];
+  private pendingEvents: HostEvent[] = [];
+  private appliedGeneration = -1;
+  private applying: Promise<void> = Promise.resolve();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly crashMarker: CrashMarker | undefined;
+
+  constructor(private readonly options: HostOptions) {
+    this.hostId = options.hostId ?? 'embedded';
+    this.cache = new ArtifactCache(path.join(options.dataDir, 'artifacts'));
+    this.crashMarker = options.crashMarkerFile ? new CrashMarker(options.crashMarkerFile) : undefined;
+  }
+
+  start() {
+    this.metrics.start();
+    this.timers.push(setInterval(() => this.forEachVersion((v) => void v.probeHealth()), HEALTH_PROBE_MS));
+    this.timers.push(setInterval(() => this.forEachVersion((v) => void v.probeSelfTest()), SELF_TEST_PROBE_MS));
+    for (const timer of this.timers) timer.unref();
+    return this;
+  }
+
+  private forEachVersion(visit: (v: VersionRuntime) => void) {
+    for (const runtime of this.modules.values()) for (const version of runtime.versions.values()) visit(version);
+  }
+
+  private emit(event: Omit<HostEvent, 'time'>) {
+    const full: HostEvent = { time: new Date().toISOString(), ...event };
+    this.events.push(full);
+    if (this.events.length > MAX_EVENTS_KEPT) this.events.shift();
+    this.pendingEvents.push(full);
+    this.options.onEvent?.(full);
+  }
+
+  get generation(): number {
+    return this.appliedGeneration;
+  }
+
+  // Serialised and idempotent: applying a generation already applied changes nothing.
+  applyDesiredState(state: DesiredState): Promise<void> {
+    const run = this.applying.then(() => (state.generation === this.appliedGeneration ? undefined : this.reconcile(state)));
+    this.applying = run.catch(() => undefined);
+    return run;
+  }
+
+  private async reconcile(state: DesiredState) {
+    const wanted = new Map(state.modules.map((m) => [m.module, m]));
+    for (const desired of state.modules) await this.reconcileModule(desired);
+    const leaving = [...this.modules.keys()].filter((name) => !wanted.has(name));
+    await Promise.all(leaving.map((name) => this.removeModule(name)));
+    this.appliedGeneration = state.generation;
+  }
+
+  private async reconcileModule(desired: DesiredModule) {
+    let runtime = this.modules.get(desired.module);
+    if (!runtime) {
+      runtime = new ModuleRuntime(desired.module, {
+        cache: this.cache,
+        metrics: this.metrics,
+        emit: (event) => this.emit(event),
+        crashMarker: this.crashMarker,
+      });
+      this.modules.set(desired.module, runtime);
+    }
+    runtime.applySettings(desired);
+    const fetcher = this.options.fetchArtifact;
+    for (const version of desired.versions) {
+      if (fetcher) await this.cache.fetch(version.sm3, fetcher);
+    }
+    const keep = new Set<VersionRuntime>();
+    const starting: Promise<void>[] = [];
+    for (const want of desired.versions) {
+      const current = runtime.current(want.version);
+      const reusable =
+        current &&
+        current.sm3 === want.sm3 &&
+        current.isolation === want.isolation &&
+        current.config === (want.config ?? '') &&
+        current.phase !== 'failed' &&
+        current.phase !== 'disposed' &&
+        current.phase !== 'resident';
+      if (reusable) {
+        current.weight = want.weight;
+        keep.add(current);
+        continue;
+      }
+      const fresh = runtime.addVersion(want);
+      keep.add(fresh);
+      starting.push(waitUntilSettled(fresh));
+    }
+    // Instances being replaced keep serving until their successors are up; then the weights switch in one swap.
+    await Promise.all(starting);
+    runtime.refreshRoutes();
+    if (desired.handOff) await runtime.handOff(desired.handOff);
+    const leaving = [...runtime.versions.values()].filter((v) => !keep.has(v) && !v.isLeaving);
+    for (const v of leaving) v.weight = 0;
+    runtime.refreshRoutes();
+    this.emit({ module: desired.module, kind: 'weights', message: desired.versions.map((v) => `${v.version}=${v.weight}%`).join(' ') || 'no versions' });
+    for (const v of leaving) void runtime.retire(v);
+  }
+
+  private async removeModule(name: string) {
+    const runtime = this.modules.get(name)!;
+    this.modules.delete(name);
+    await Promise.all([...runtime.versions.values()].map((v) => runtime.retire(v)));
+  }
+
+  invoke(module: string, request: Uint8Array, options?: InvokeOptions): Promise<InvokeResult> {
+    const runtime = this.modules.get(module);
+    if (!runtime) return Promise.resolve(UNKNOWN_MODULE);
+    return runtime.invoke(request, options);
+  }
+
+  hasModule(module: string): boolean {
+    return this.modules.has(module);
+  }
+
+  versionStatuses(): VersionStatus[] {
+    const statuses: VersionStatus[] = [];
+    for (const runtime of this.modules.values()) for (const v of runtime.versions.values()) statuses.push(v.status(runtime.module));
+    return statuses;
+  }
+
+  // What the agent pushes: statuses now, and the metrics and events since the previous report.
+  report(): HostReport {
+    const events = this.pendingEvents;
+    this.pendingEvents = [];
+    return {
+      hostId: this.hostId,
+      appliedGeneration: this.appliedGeneration,
+      startedAt: this.startedAt,
+      versions: this.versionStatuses(),
+      metrics: this.metrics.drainSamples(),
+      events,
+    };
+  }
+
+  recentEvents(): HostEvent[] {
+    return [...this.events];
+  }
+
+  async stop(options: { drain?: boolean } = {}) {
+    for (const timer of this.timers) clearInterval(timer);
+    this.metrics.stop();
+    const modules = [...this.modules.keys()];
+    if (options.drain !== false) await Promise.all(modules.map((name) => this.removeModule(name)));
+    this.crashMarker?.close();
+  }
+}
+
+async function waitUntilSettled(version: VersionRuntime) {
+  while (version.phase === 'loading' || version.phase === 'initialized' || version.phase === 'self-tested') {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

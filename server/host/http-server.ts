@@ -1,0 +1,123 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import type { AccessLog } from './access-log';
+import { sanitizeGrayId } from './access-log';
+import type { Host } from './host';
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+export interface HostHttpOptions {
+  host: Host;
+  /** Bearer token for X-Hotplane-Pin, /v1/status and POST /v1/desired-state. */
+  adminToken: string;
+  maxBodyBytes?: number;
+  accessLog?: AccessLog;
+}
+
+const INVOKE_PREFIX = '/v1/invoke/';
+
+function sameToken(given: string | undefined, expected: string): boolean {
+  if (!given?.startsWith('Bearer ')) return false;
+  const a = Buffer.from(given.slice(7));
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function send(res: ServerResponse, status: number, body: Buffer | string, headers: Record<string, string> = {}) {
+  res.writeHead(status, { 'content-length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
+function problem(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}) {
+  send(res, status, JSON.stringify({ error: message }), { 'content-type': 'application/json', ...headers });
+}
+
+// Reads the whole body up to the limit; a larger body is answered 413 without buffering the rest.
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? -1);
+    if (declared > limit) return resolve(null);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.pause();
+        resolve(null);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+// The host's HTTP face: the invoke API real applications call, Prometheus metrics, and an admin surface.
+export function createHostHttpServer(options: HostHttpOptions): Server {
+  const { host, adminToken, accessLog } = options;
+  const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+
+  async function invoke(req: IncomingMessage, res: ServerResponse, module: string) {
+    const started = performance.now();
+    const rawGray = req.headers['x-gray-id'];
+    const grayId = typeof rawGray === 'string' ? sanitizeGrayId(rawGray) : null;
+    if (typeof rawGray === 'string' && grayId === null) return problem(res, 400, 'X-Gray-Id must be 1-128 characters of A-Z a-z 0-9 . _ : -');
+    const pin = req.headers['x-hotplane-pin'];
+    if (typeof pin === 'string' && !sameToken(req.headers.authorization, adminToken)) {
+      return problem(res, 403, 'X-Hotplane-Pin needs the host admin token');
+    }
+    if (!host.hasModule(module)) return problem(res, 404, `unknown module "${module}"`, { 'x-hotplane-module': module });
+    const body = await readBody(req, maxBody);
+    if (body === null) {
+      res.setHeader('connection', 'close');
+      return problem(res, 413, `request body over ${maxBody} bytes`, { 'x-hotplane-module': module });
+    }
+    const result = await host.invoke(module, body, { grayId, pinVersion: typeof pin === 'string' ? pin : null });
+    const headers: Record<string, string> = { 'x-hotplane-module': module, 'content-type': 'application/octet-stream' };
+    if (result.version) headers['x-hotplane-version'] = result.version;
+    if (result.reason && result.status >= 500) headers['x-hotplane-reason'] = result.reason.replace(/[^\x20-\x7e]/g, ' ').slice(0, 200);
+    send(res, result.status, result.body, headers);
+    const traceparent = req.headers.traceparent;
+    accessLog?.request({
+      module,
+      version: result.version,
+      status: result.status,
+      latencyUs: Math.round((performance.now() - started) * 1000),
+      grayId,
+      traceparent: typeof traceparent === 'string' ? traceparent : null,
+      reason: result.status >= 500 ? result.reason : undefined,
+    });
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse) {
+    const url = req.url ?? '/';
+    if (req.method === 'POST' && url.startsWith(INVOKE_PREFIX)) {
+      return invoke(req, res, decodeURIComponent(url.slice(INVOKE_PREFIX.length).split('?')[0]));
+    }
+    if (req.method === 'GET' && url === '/metrics') {
+      return send(res, 200, host.metrics.prometheus(), { 'content-type': 'text/plain; version=0.0.4' });
+    }
+    if (req.method === 'GET' && url === '/healthz') return send(res, 200, 'ok');
+    if (!sameToken(req.headers.authorization, adminToken)) return problem(res, url.startsWith('/v1/') ? 401 : 404, 'not found or not allowed');
+    if (req.method === 'GET' && url === '/v1/status') {
+      return send(res, 200, JSON.stringify({ hostId: host.hostId, generation: host.generation, versions: host.versionStatuses(), events: host.recentEvents() }), {
+        'content-type': 'application/json',
+      });
+    }
+    if (req.method === 'POST' && url === '/v1/desired-state') {
+      const body = await readBody(req, 4 * 1024 * 1024);
+      if (!body) return problem(res, 413, 'desired state over 4 MiB');
+      await host.applyDesiredState(JSON.parse(body.toString('utf8')));
+      return send(res, 200, JSON.stringify({ generation: host.generation }), { 'content-type': 'application/json' });
+    }
+    return problem(res, 404, 'not found');
+  }
+
+  return createServer((req, res) => {
+    route(req, res).catch((error) => {
+      if (!res.headersSent) problem(res, 500, error instanceof Error ? error.message : String(error));
+      else res.destroy();
+    });
+  });
+}

@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createAccessLog } from './access-log';
+import { ControlPlaneAgent } from './agent';
+import { Host } from './host';
+import { createHostHttpServer } from './http-server';
+
+// `hotplane host --control-plane URL --token T --data DIR --port P`: one runtime host, standalone or
+// started by the console (server/fleet/embedded-host.ts) with the same flags.
+const HOST_OPTIONS = {
+  'control-plane': { type: 'string' },
+  token: { type: 'string' },
+  data: { type: 'string', default: 'data/host' },
+  port: { type: 'string', default: '7400' },
+  bind: { type: 'string', default: '127.0.0.1' },
+  'host-id': { type: 'string', default: 'host' },
+  'crash-marker': { type: 'string' },
+  'access-log': { type: 'string', default: 'stdout' },
+  'max-body-bytes': { type: 'string' },
+} as const;
+
+// The admin token guards pinning and the admin endpoints; it is created once and kept beside the host's data.
+async function adminToken(dataDir: string): Promise<string> {
+  const file = path.join(dataDir, 'admin-token');
+  const existing = await readFile(file, 'utf8').catch(() => null);
+  if (existing) return existing.trim();
+  const token = randomBytes(24).toString('base64url');
+  await writeFile(file, token, { mode: 0o600 });
+  return token;
+}
+
+export async function runHost(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: HOST_OPTIONS, strict: true });
+  const log = (line: string) => console.error(`hotplane host: ${line}`);
+  const dataDir = path.resolve(values.data);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+
+  let agent: ControlPlaneAgent | null = null;
+  const host = new Host({
+    hostId: values['host-id'],
+    dataDir,
+    crashMarkerFile: values['crash-marker'],
+    fetchArtifact: (sm3) => {
+      if (!agent) throw new Error(`artifact ${sm3} is not cached and there is no console to fetch it from`);
+      return agent.fetchArtifact(sm3);
+    },
+    onEvent: (event) => log(`${event.module}${event.version ? ` ${event.version}` : ''} ${event.kind}: ${event.message}`),
+  }).start();
+  if (values['control-plane'] && values.token) {
+    agent = new ControlPlaneAgent(host, { controlPlane: values['control-plane'], token: values.token, dataDir, log });
+  }
+
+  const accessLog = createAccessLog({ destination: values['access-log'] === 'off' ? null : values['access-log'] });
+  const server = createHostHttpServer({
+    host,
+    adminToken: await adminToken(dataDir),
+    accessLog,
+    maxBodyBytes: values['max-body-bytes'] ? Number(values['max-body-bytes']) : undefined,
+  });
+  await new Promise<void>((resolve) => server.listen(Number(values.port), values.bind, resolve));
+  log(`invoke API on http://${values.bind}:${values.port}/v1/invoke/<module>`);
+
+  await agent?.restorePersistedState().catch((error) => log(`persisted desired state unusable: ${(error as Error).message}`));
+  agent?.start();
+
+  async function shutdown(signal: string) {
+    log(`${signal}: draining and stopping`);
+    agent?.stop();
+    server.close();
+    await host.stop({ drain: true });
+    await accessLog.flush();
+    process.exit(0);
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await runHost(process.argv.slice(2));

@@ -1,0 +1,170 @@
+import { CellCallError } from './cell';
+import type { HostMetrics, Outcome } from './metrics';
+import { WeightedRouter } from './router';
+import type { DesiredModule, DesiredVersion, HostEvent } from './types';
+import { VersionRuntime, type VersionRuntimeContext } from './version-runtime';
+import type { ArtifactCache } from './artifact-cache';
+import type { CrashMarker } from './crash-marker';
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 1_000;
+export const DEFAULT_DRAIN_DEADLINE_MS = 30_000;
+
+export interface InvokeOptions {
+  grayId?: string | null;
+  pinVersion?: string | null;
+}
+
+export interface InvokeResult {
+  status: 200 | 422 | 500 | 502 | 503 | 504;
+  version: string | null;
+  code: number | null;
+  body: Buffer;
+  reason?: string;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function outcomeOf(code: number): { status: 200 | 422 | 500; outcome: Outcome } {
+  if (code === 0) return { status: 200, outcome: 'ok' };
+  if (code >= 1 && code <= 999) return { status: 422, outcome: 'app' };
+  return { status: 500, outcome: 'fault' };
+}
+
+// One module on this host: its versions, the router that splits traffic between them, and the gate that
+// holds its requests during a state hand-off.
+export class ModuleRuntime {
+  readonly versions = new Map<string, VersionRuntime>();
+  readonly router = new WeightedRouter();
+  requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS;
+  drainDeadlineMs = DEFAULT_DRAIN_DEADLINE_MS;
+  private hold: Promise<void> | null = null;
+  private readonly completedHandOffs = new Set<string>();
+
+  constructor(
+    readonly module: string,
+    private readonly deps: {
+      cache: ArtifactCache;
+      metrics: HostMetrics;
+      emit(event: Omit<HostEvent, 'time'>): void;
+      crashMarker?: CrashMarker;
+    },
+  ) {}
+
+  private context(): VersionRuntimeContext {
+    return {
+      module: this.module,
+      cache: this.deps.cache,
+      emit: (event) => this.deps.emit({ ...event, module: this.module }),
+      changed: () => this.refreshRoutes(),
+    };
+  }
+
+  // Router targets are rebuilt whole and swapped in one assignment: a request picks from one consistent table.
+  refreshRoutes() {
+    this.router.setTargets(
+      [...this.versions.values()].map((v) => ({ key: v.instanceId, weight: v.weight, eligible: v.serving })),
+    );
+  }
+
+  addVersion(desired: DesiredVersion): VersionRuntime {
+    const runtime = new VersionRuntime(this.context(), desired);
+    this.versions.set(runtime.instanceId, runtime);
+    this.refreshRoutes();
+    void runtime.start();
+    return runtime;
+  }
+
+  // The instance currently meant to carry this version's traffic (the newest one that is not leaving).
+  current(version: string): VersionRuntime | undefined {
+    let found: VersionRuntime | undefined;
+    for (const v of this.versions.values()) if (v.version === version && !v.isLeaving) found = v;
+    return found;
+  }
+
+  private serving(version: string): VersionRuntime | undefined {
+    for (const v of this.versions.values()) if (v.version === version && v.serving) return v;
+    return undefined;
+  }
+
+  async retire(instance: VersionRuntime) {
+    instance.weight = 0;
+    this.refreshRoutes();
+    const result = await instance.drainAndDispose(this.drainDeadlineMs);
+    if (!result.resident) this.versions.delete(instance.instanceId);
+    this.refreshRoutes();
+    return result;
+  }
+
+  applySettings(desired: DesiredModule) {
+    this.requestTimeoutMs = desired.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.drainDeadlineMs = desired.drainDeadlineMs ?? DEFAULT_DRAIN_DEADLINE_MS;
+  }
+
+  async invoke(request: Uint8Array, options: InvokeOptions = {}): Promise<InvokeResult> {
+    if (this.hold) await this.hold;
+    const target = options.pinVersion ? this.serving(options.pinVersion) : this.versions.get(this.router.pick(options.grayId ?? undefined) ?? '');
+    if (!target || !target.serving || !target.cell) {
+      return {
+        status: 503,
+        version: options.pinVersion ?? null,
+        code: null,
+        body: EMPTY,
+        reason: options.pinVersion ? `version ${options.pinVersion} is not serving here` : 'no healthy version',
+      };
+    }
+    const metrics = this.deps.metrics.forVersion(this.module, target.version);
+    const cell = target.cell;
+    const started = performance.now();
+    target.callStarted();
+    const marker = cell.isolation === 'inproc' ? this.deps.crashMarker : undefined;
+    marker?.enter(this.module, target.version);
+    try {
+      const answer = await cell.handle(request, this.requestTimeoutMs);
+      const { status, outcome } = outcomeOf(answer.code);
+      metrics.record(outcome, (performance.now() - started) * 1000);
+      return { status, version: target.version, code: answer.code, body: answer.body };
+    } catch (error) {
+      const latencyUs = (performance.now() - started) * 1000;
+      if (error instanceof CellCallError && error.kind === 'timeout') {
+        metrics.record('timeout', latencyUs);
+        return { status: 504, version: target.version, code: null, body: EMPTY, reason: `no answer within ${this.requestTimeoutMs} ms` };
+      }
+      metrics.record('crashed', latencyUs);
+      return { status: 502, version: target.version, code: null, body: EMPTY, reason: error instanceof Error ? error.message : String(error) };
+    } finally {
+      marker?.exit();
+      target.callFinished();
+    }
+  }
+
+  // Export from one version, import into the other, with this module's requests held so none sees half a state.
+  async handOff(handOff: { from: string; to: string; id: string }): Promise<{ pauseMs: number } | null> {
+    if (this.completedHandOffs.has(handOff.id)) return null;
+    const from = this.serving(handOff.from);
+    const to = this.serving(handOff.to);
+    if (!from?.cell || !to?.cell || !from.serving || !to.serving) {
+      this.deps.emit({ module: this.module, kind: 'hand-off', message: `state hand-off ${handOff.from} → ${handOff.to} skipped: both versions must be serving` });
+      return null;
+    }
+    let release!: () => void;
+    this.hold = new Promise((resolve) => (release = resolve));
+    const started = performance.now();
+    try {
+      while (from.inFlight > 0 || to.inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 1));
+      const state = await from.cell.exportState(this.requestTimeoutMs);
+      if (state === null) throw new Error(`${handOff.from} has no hp_state_export`);
+      const code = await to.cell.importState(state, this.requestTimeoutMs);
+      if (code !== 0) throw new Error(`hp_state_import of ${handOff.to} returned ${code}`);
+      const pauseMs = performance.now() - started;
+      this.completedHandOffs.add(handOff.id);
+      this.deps.emit({ module: this.module, kind: 'hand-off', message: `state ${handOff.from} → ${handOff.to}: ${state.length} bytes, requests held ${pauseMs.toFixed(1)} ms` });
+      return { pauseMs };
+    } catch (error) {
+      this.deps.emit({ module: this.module, kind: 'hand-off', message: `state hand-off ${handOff.from} → ${handOff.to} failed: ${(error as Error).message}` });
+      return null;
+    } finally {
+      this.hold = null;
+      release();
+    }
+  }
+}

@@ -1,0 +1,258 @@
+import { inspectElf } from '../artifacts/elf';
+import type { ArtifactCache } from './artifact-cache';
+import { CellCallError, createCell, type Cell } from './cell';
+import type { DesiredVersion, HostEvent, Isolation, LoadBreakdown, VersionPhase, VersionStatus } from './types';
+
+export const SELF_TEST_LIMIT_MS = 10_000;
+const PROBE_TIMEOUT_MS = 1_000;
+const UNHEALTHY_AFTER_FAILED_PROBES = 3;
+const MAX_CELL_REPLACEMENTS = 3;
+
+export interface VersionRuntimeContext {
+  module: string;
+  cache: ArtifactCache;
+  emit(event: Omit<HostEvent, 'time' | 'module'>): void;
+  // Called whenever serving/healthy changes, so the module's router can be rebuilt at once.
+  changed(): void;
+}
+
+let instanceCounter = 0;
+
+// One version of one module on this host: its cell, its lifecycle phase and its health. A version reloaded with
+// other settings (isolation, config) is a new instance beside the old one until the new one serves.
+export class VersionRuntime {
+  readonly instanceId = `i${++instanceCounter}`;
+  readonly version: string;
+  readonly sm3: string;
+  readonly isolation: Isolation;
+  readonly config: string;
+  weight: number;
+  phase: VersionPhase = 'loading';
+  healthy = false;
+  reason: string | undefined;
+  selfTestReport: string | undefined;
+  load: LoadBreakdown = {};
+  inFlight = 0;
+  goRuntime = false;
+  since = new Date().toISOString();
+  cell: Cell | null = null;
+  private failedProbes = 0;
+  private replacements = 0;
+  private leaving = false;
+  private drained: (() => void) | null = null;
+
+  constructor(
+    private readonly context: VersionRuntimeContext,
+    desired: DesiredVersion,
+  ) {
+    this.version = desired.version;
+    this.sm3 = desired.sm3;
+    this.isolation = desired.isolation;
+    this.config = desired.config ?? '';
+    this.weight = desired.weight;
+  }
+
+  get isLeaving(): boolean {
+    return this.leaving;
+  }
+
+  get serving(): boolean {
+    return this.phase === 'serving' && this.healthy && this.cell?.alive === true;
+  }
+
+  private setPhase(phase: VersionPhase, reason?: string) {
+    this.phase = phase;
+    this.reason = reason;
+    this.since = new Date().toISOString();
+    this.context.changed();
+  }
+
+  // verify → dlopen → identity checks → hp_init → hp_self_test; any failure leaves the version failed, never serving.
+  async start(): Promise<void> {
+    try {
+      const verified = await this.context.cache.verify(this.sm3);
+      this.load.verifyMs = verified.ms;
+      const elf = await inspectElf(verified.path);
+      this.goRuntime = elf.goBuildInfo !== null;
+      // The registry refuses these already; the host checks again because it loads whatever it is sent.
+      if (elf.staticTls && !this.goRuntime) throw new Error('static (initial-exec) TLS: refused, dlopen into a running process can fail');
+      const cell = createCell({ path: verified.path, isolation: this.isolation, goRuntime: this.goRuntime });
+      this.cell = cell;
+      const identity = await cell.open();
+      this.load.dlopenMs = identity.dlopenMs;
+      const mismatch = this.identityProblem(identity);
+      if (mismatch) throw new Error(mismatch);
+      const init = await cell.init(Buffer.from(this.config));
+      this.load.initMs = init.ms;
+      if (init.code !== 0) throw new Error(`hp_init returned ${init.code}: the module refused its configuration`);
+      this.setPhase('initialized');
+      const test = await cell.selfTest(SELF_TEST_LIMIT_MS);
+      this.load.selfTestMs = test.ms;
+      this.selfTestReport = test.report;
+      if (test.code !== 0) throw new Error(`hp_self_test returned ${test.code}: ${test.report.trim() || '(no report)'}`);
+      this.setPhase('self-tested');
+      cell.onDeath((error) => this.onCellDeath(error));
+      this.healthy = true;
+      this.failedProbes = 0;
+      this.setPhase('serving');
+      this.context.emit({ version: this.version, kind: 'serving', message: `serving (${this.isolation}); load ${formatBreakdown(this.load)}` });
+    } catch (error) {
+      this.healthy = false;
+      await this.cell?.dispose().catch(() => undefined);
+      this.cell = null;
+      const message = describe(error);
+      this.setPhase('failed', message);
+      this.context.emit({ version: this.version, kind: 'load-failed', message });
+    }
+  }
+
+  private identityProblem(identity: { abiVersion: number; name: string; version: string }): string | null {
+    if (identity.abiVersion !== 1) return `hp_abi_version() is ${identity.abiVersion}, this host speaks ABI 1`;
+    if (identity.name !== this.context.module) return `hp_module_name() is "${identity.name}" but the manifest says "${this.context.module}"`;
+    if (identity.version !== this.version) return `hp_module_version() is "${identity.version}" but the manifest says "${this.version}"`;
+    return null;
+  }
+
+  private onCellDeath(error: CellCallError) {
+    if (this.leaving) return;
+    this.healthy = false;
+    const how = error.signal ? `signal ${error.signal}` : error.kind === 'timeout' ? 'killed after a call timed out' : `exit ${error.exitCode}`;
+    const message = `cell died (${how})${error.stderrTail ? `; last output: ${error.stderrTail.trim().slice(-600)}` : ''}`;
+    this.setPhase('crashed', message);
+    this.context.emit({ version: this.version, kind: 'crashed', message });
+    this.scheduleReplacement();
+  }
+
+  // A dead cell is replaced (a fresh process, loaded and self-tested again) a few times, with backoff.
+  private scheduleReplacement() {
+    if (this.replacements >= MAX_CELL_REPLACEMENTS) return;
+    const delay = 250 * 2 ** this.replacements++;
+    setTimeout(() => {
+      if (!this.leaving && this.phase === 'crashed') {
+        this.phase = 'loading';
+        void this.start();
+      }
+    }, delay).unref();
+  }
+
+  async probeHealth(): Promise<void> {
+    if (this.phase !== 'serving' || !this.cell?.alive) return;
+    let problem: string | null = null;
+    try {
+      const code = await this.cell.health(PROBE_TIMEOUT_MS);
+      if (code !== 0) problem = `hp_health returned ${code}`;
+    } catch (error) {
+      if (error instanceof CellCallError && error.kind !== 'timeout') return;
+      problem = describe(error);
+    }
+    this.recordProbe(problem);
+  }
+
+  async probeSelfTest(): Promise<void> {
+    if (this.phase !== 'serving' || !this.cell?.alive) return;
+    try {
+      const test = await this.cell.selfTest(SELF_TEST_LIMIT_MS);
+      this.selfTestReport = test.report;
+      this.recordProbe(test.code === 0 ? null : `periodic hp_self_test returned ${test.code}: ${test.report.trim()}`, true);
+    } catch (error) {
+      this.recordProbe(describe(error), true);
+    }
+  }
+
+  private recordProbe(problem: string | null, decisive = false) {
+    if (problem === null) {
+      this.failedProbes = 0;
+      if (!this.healthy) {
+        this.healthy = true;
+        this.reason = undefined;
+        this.context.changed();
+        this.context.emit({ version: this.version, kind: 'healthy', message: 'probes pass again' });
+      }
+      return;
+    }
+    this.failedProbes = decisive ? UNHEALTHY_AFTER_FAILED_PROBES : this.failedProbes + 1;
+    if (this.failedProbes >= UNHEALTHY_AFTER_FAILED_PROBES && this.healthy) {
+      this.healthy = false;
+      this.reason = `unhealthy: ${problem}`;
+      this.context.changed();
+      this.context.emit({ version: this.version, kind: 'unhealthy', message: this.reason });
+    }
+  }
+
+  callStarted() {
+    this.inFlight++;
+  }
+
+  callFinished() {
+    this.inFlight--;
+    if (this.inFlight === 0 && this.drained) this.drained();
+  }
+
+  // Stops taking requests (the router already excludes it), waits for in-flight calls up to the deadline,
+  // then shuts down and unloads. A drain that times out is reported, and the cell is still disposed.
+  async drainAndDispose(deadlineMs: number): Promise<{ drainMs: number; timedOut: boolean; resident: boolean }> {
+    this.leaving = true;
+    const started = performance.now();
+    if (this.phase === 'serving' || this.phase === 'crashed') this.setPhase('draining');
+    let timedOut = false;
+    if (this.inFlight > 0) {
+      timedOut = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(true), deadlineMs);
+        this.drained = () => {
+          clearTimeout(timer);
+          resolve(false);
+        };
+      });
+      this.drained = null;
+    }
+    const drainMs = performance.now() - started;
+    if (timedOut) {
+      this.context.emit({ version: this.version, kind: 'drain-timeout', message: `drain deadline ${deadlineMs} ms passed with ${this.inFlight} call(s) in flight; disposing anyway` });
+    } else {
+      this.context.emit({ version: this.version, kind: 'drained', message: `drained in ${drainMs.toFixed(0)} ms` });
+    }
+    let resident = false;
+    if (this.cell) {
+      const disposed = await this.cell.dispose().catch((error) => ({ resident: false, detail: describe(error) }));
+      resident = disposed.resident;
+      this.cell = null;
+    }
+    this.healthy = false;
+    if (resident) {
+      this.setPhase('resident', 'dlclose did not unload the library (it is still mapped): it stays resident until the host restarts');
+      this.context.emit({ version: this.version, kind: 'resident', message: this.reason! });
+    } else {
+      this.setPhase(this.phase === 'failed' ? 'failed' : 'disposed');
+      this.context.emit({ version: this.version, kind: 'disposed', message: 'unloaded' });
+    }
+    return { drainMs, timedOut, resident };
+  }
+
+  status(module: string): VersionStatus {
+    return {
+      module,
+      version: this.version,
+      sm3: this.sm3,
+      isolation: this.isolation,
+      phase: this.phase,
+      weight: this.weight,
+      healthy: this.healthy,
+      reason: this.reason,
+      selfTestReport: this.selfTestReport,
+      load: this.load,
+      pid: this.cell?.pid,
+      inFlight: this.inFlight,
+      goRuntime: this.goRuntime,
+      since: this.since,
+    };
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function formatBreakdown(load: LoadBreakdown): string {
+  const ms = (v?: number) => (v === undefined ? '—' : `${v.toFixed(1)} ms`);
+  return `verify ${ms(load.verifyMs)}, dlopen ${ms(load.dlopenMs)}, init ${ms(load.initMs)}, self-test ${ms(load.selfTestMs)}`;
+}
