@@ -137,10 +137,14 @@ export class Host {
     await Promise.all([...runtime.versions.values()].map((v) => runtime.retire(v)));
   }
 
-  invoke(module: string, request: Uint8Array, options?: InvokeOptions): Promise<InvokeResult> {
+  /** The HTTP server's path: a plain result when the answer is already there (in-process cells). */
+  dispatch(module: string, request: Uint8Array, options?: InvokeOptions): InvokeResult | Promise<InvokeResult> {
     const runtime = this.modules.get(module);
-    if (!runtime) return Promise.resolve(UNKNOWN_MODULE);
-    return runtime.invoke(request, options);
+    return runtime ? runtime.dispatch(request, options) : UNKNOWN_MODULE;
+  }
+
+  async invoke(module: string, request: Uint8Array, options?: InvokeOptions): Promise<InvokeResult> {
+    return this.dispatch(module, request, options);
   }
 
   hasModule(module: string): boolean {

@@ -3,6 +3,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { AccessLog } from './access-log';
 import { sanitizeGrayId } from './access-log';
 import type { Host } from './host';
+import type { InvokeResult } from './module-runtime';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
@@ -33,24 +34,33 @@ function problem(res: ServerResponse, status: number, message: string, headers: 
 }
 
 // Reads the whole body up to the limit; a larger body is answered 413 without buffering the rest.
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? -1);
-    if (declared > limit) return resolve(null);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.pause();
-        resolve(null);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
-    req.on('error', reject);
+function readBody(req: IncomingMessage, limit: number, done: (body: Buffer | null) => void) {
+  const declared = Number(req.headers['content-length'] ?? -1);
+  if (declared > limit) return done(null);
+  let first: Buffer | null = null;
+  let more: Buffer[] | null = null;
+  let size = 0;
+  let finished = false;
+  req.on('data', (chunk: Buffer) => {
+    if (finished) return;
+    size += chunk.length;
+    if (size > limit) {
+      finished = true;
+      req.pause();
+      return done(null);
+    }
+    if (first === null) first = chunk;
+    else (more ??= [first]).push(chunk);
   });
+  req.on('end', () => {
+    if (finished) return;
+    finished = true;
+    done(more ? Buffer.concat(more) : (first ?? Buffer.alloc(0)));
+  });
+}
+
+function readBodyAsync(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  return new Promise((resolve) => readBody(req, limit, resolve));
 }
 
 // The host's HTTP face: the invoke API real applications call, Prometheus metrics, and an admin surface.
@@ -58,7 +68,29 @@ export function createHostHttpServer(options: HostHttpOptions): Server {
   const { host, adminToken, accessLog } = options;
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
-  async function invoke(req: IncomingMessage, res: ServerResponse, module: string) {
+  function respond(req: IncomingMessage, res: ServerResponse, module: string, grayId: string | null, started: number, result: InvokeResult) {
+    // A flat header list is the cheapest form writeHead takes.
+    const headers = ['content-length', String(result.body.length), 'content-type', 'application/octet-stream', 'x-hotplane-module', module];
+    if (result.version) headers.push('x-hotplane-version', result.version);
+    if (result.reason && result.status >= 500) headers.push('x-hotplane-reason', result.reason.replace(/[^\x20-\x7e]/g, ' ').slice(0, 200));
+    res.writeHead(result.status, headers);
+    res.end(result.body);
+    if (accessLog?.enabled) {
+      const traceparent = req.headers.traceparent;
+      accessLog.request({
+        module,
+        version: result.version,
+        status: result.status,
+        latencyUs: Math.round((performance.now() - started) * 1000),
+        grayId,
+        traceparent: typeof traceparent === 'string' ? traceparent : null,
+        reason: result.status >= 500 ? result.reason : undefined,
+      });
+    }
+  }
+
+  // The hot path: callbacks, not async frames, and no Promise at all when an in-process cell answers.
+  function invoke(req: IncomingMessage, res: ServerResponse, module: string) {
     const started = performance.now();
     const rawGray = req.headers['x-gray-id'];
     const grayId = typeof rawGray === 'string' ? sanitizeGrayId(rawGray) : null;
@@ -68,33 +100,25 @@ export function createHostHttpServer(options: HostHttpOptions): Server {
       return problem(res, 403, 'X-Hotplane-Pin needs the host admin token');
     }
     if (!host.hasModule(module)) return problem(res, 404, `unknown module "${module}"`, { 'x-hotplane-module': module });
-    const body = await readBody(req, maxBody);
-    if (body === null) {
-      res.setHeader('connection', 'close');
-      return problem(res, 413, `request body over ${maxBody} bytes`, { 'x-hotplane-module': module });
-    }
-    const result = await host.invoke(module, body, { grayId, pinVersion: typeof pin === 'string' ? pin : null });
-    const headers: Record<string, string> = { 'x-hotplane-module': module, 'content-type': 'application/octet-stream' };
-    if (result.version) headers['x-hotplane-version'] = result.version;
-    if (result.reason && result.status >= 500) headers['x-hotplane-reason'] = result.reason.replace(/[^\x20-\x7e]/g, ' ').slice(0, 200);
-    send(res, result.status, result.body, headers);
-    const traceparent = req.headers.traceparent;
-    accessLog?.request({
-      module,
-      version: result.version,
-      status: result.status,
-      latencyUs: Math.round((performance.now() - started) * 1000),
-      grayId,
-      traceparent: typeof traceparent === 'string' ? traceparent : null,
-      reason: result.status >= 500 ? result.reason : undefined,
+    readBody(req, maxBody, (body) => {
+      if (body === null) {
+        res.setHeader('connection', 'close');
+        return problem(res, 413, `request body over ${maxBody} bytes`, { 'x-hotplane-module': module });
+      }
+      const result = host.dispatch(module, body, { grayId, pinVersion: typeof pin === 'string' ? pin : null });
+      if (result instanceof Promise) {
+        result.then(
+          (answer) => respond(req, res, module, grayId, started, answer),
+          (error) => problem(res, 500, error instanceof Error ? error.message : String(error)),
+        );
+      } else {
+        respond(req, res, module, grayId, started, result);
+      }
     });
   }
 
   async function route(req: IncomingMessage, res: ServerResponse) {
     const url = req.url ?? '/';
-    if (req.method === 'POST' && url.startsWith(INVOKE_PREFIX)) {
-      return invoke(req, res, decodeURIComponent(url.slice(INVOKE_PREFIX.length).split('?')[0]));
-    }
     if (req.method === 'GET' && url === '/metrics') {
       return send(res, 200, host.metrics.prometheus(), { 'content-type': 'text/plain; version=0.0.4' });
     }
@@ -106,7 +130,7 @@ export function createHostHttpServer(options: HostHttpOptions): Server {
       });
     }
     if (req.method === 'POST' && url === '/v1/desired-state') {
-      const body = await readBody(req, 4 * 1024 * 1024);
+      const body = await readBodyAsync(req, 4 * 1024 * 1024);
       if (!body) return problem(res, 413, 'desired state over 4 MiB');
       await host.applyDesiredState(JSON.parse(body.toString('utf8')));
       return send(res, 200, JSON.stringify({ generation: host.generation }), { 'content-type': 'application/json' });
@@ -115,6 +139,16 @@ export function createHostHttpServer(options: HostHttpOptions): Server {
   }
 
   return createServer((req, res) => {
+    const url = req.url ?? '/';
+    if (req.method === 'POST' && url.startsWith(INVOKE_PREFIX)) {
+      let module: string;
+      try {
+        module = decodeURIComponent(url.slice(INVOKE_PREFIX.length).split('?')[0]);
+      } catch {
+        return problem(res, 400, 'the module name in the path is not valid percent-encoding');
+      }
+      return invoke(req, res, module);
+    }
     route(req, res).catch((error) => {
       if (!res.headersSent) problem(res, 500, error instanceof Error ? error.message : String(error));
       else res.destroy();

@@ -1,4 +1,5 @@
-import { CellCallError } from './cell';
+import { CellCallError, type Cell } from './cell';
+import { InprocCell } from './inproc-cell';
 import type { HostMetrics, Outcome } from './metrics';
 import { WeightedRouter } from './router';
 import type { DesiredModule, DesiredVersion, HostEvent } from './types';
@@ -100,10 +101,12 @@ export class ModuleRuntime {
     this.drainDeadlineMs = desired.drainDeadlineMs ?? DEFAULT_DRAIN_DEADLINE_MS;
   }
 
-  async invoke(request: Uint8Array, options: InvokeOptions = {}): Promise<InvokeResult> {
-    if (this.hold) await this.hold;
+  // Synchronous for in-process cells (no Promise on the hot path), a Promise for process cells and while held.
+  dispatch(request: Uint8Array, options: InvokeOptions = {}): InvokeResult | Promise<InvokeResult> {
+    if (this.hold) return this.hold.then(() => this.dispatch(request, options));
     const target = options.pinVersion ? this.serving(options.pinVersion) : this.versions.get(this.router.pick(options.grayId ?? undefined) ?? '');
-    if (!target || !target.serving || !target.cell) {
+    const cell = target?.cell;
+    if (!target || !cell || !target.serving) {
       return {
         status: 503,
         version: options.pinVersion ?? null,
@@ -112,12 +115,34 @@ export class ModuleRuntime {
         reason: options.pinVersion ? `version ${options.pinVersion} is not serving here` : 'no healthy version',
       };
     }
-    const metrics = this.deps.metrics.forVersion(this.module, target.version);
-    const cell = target.cell;
+    if (cell instanceof InprocCell) return this.callInproc(target, cell, request);
+    return this.callCell(target, cell, request);
+  }
+
+  private callInproc(target: VersionRuntime, cell: InprocCell, request: Uint8Array): InvokeResult {
+    const metrics = (target.metrics ??= this.deps.metrics.forVersion(this.module, target.version));
+    const marker = this.deps.crashMarker;
     const started = performance.now();
     target.callStarted();
-    const marker = cell.isolation === 'inproc' ? this.deps.crashMarker : undefined;
     marker?.enter(this.module, target.version);
+    try {
+      const answer = cell.handleSync(request);
+      const { status, outcome } = outcomeOf(answer.code);
+      metrics.record(outcome, (performance.now() - started) * 1000);
+      return { status, version: target.version, code: answer.code, body: answer.body };
+    } catch (error) {
+      metrics.record('crashed', (performance.now() - started) * 1000);
+      return { status: 502, version: target.version, code: null, body: EMPTY, reason: error instanceof Error ? error.message : String(error) };
+    } finally {
+      marker?.exit();
+      target.callFinished();
+    }
+  }
+
+  private async callCell(target: VersionRuntime, cell: Cell, request: Uint8Array): Promise<InvokeResult> {
+    const metrics = (target.metrics ??= this.deps.metrics.forVersion(this.module, target.version));
+    const started = performance.now();
+    target.callStarted();
     try {
       const answer = await cell.handle(request, this.requestTimeoutMs);
       const { status, outcome } = outcomeOf(answer.code);
@@ -132,7 +157,6 @@ export class ModuleRuntime {
       metrics.record('crashed', latencyUs);
       return { status: 502, version: target.version, code: null, body: EMPTY, reason: error instanceof Error ? error.message : String(error) };
     } finally {
-      marker?.exit();
       target.callFinished();
     }
   }

@@ -1,5 +1,6 @@
 import { inspectElf } from '../artifacts/elf';
 import type { ArtifactCache } from './artifact-cache';
+import type { VersionMetrics } from './metrics';
 import { CellCallError, createCell, type Cell } from './cell';
 import type { DesiredVersion, HostEvent, Isolation, LoadBreakdown, VersionPhase, VersionStatus } from './types';
 
@@ -36,6 +37,8 @@ export class VersionRuntime {
   goRuntime = false;
   since = new Date().toISOString();
   cell: Cell | null = null;
+  /** Resolved on the first call, so the hot path skips two map lookups. */
+  metrics: VersionMetrics | undefined;
   private failedProbes = 0;
   private replacements = 0;
   private leaving = false;
