@@ -134,7 +134,7 @@ try {
   const crash = await artifacts.version('ledger', '1.2.4', { variant: 'crash', config, weight: 50 });
   const recoveries: number[] = [];
   for (let run = 0; run < 20; run++) {
-    await crashHost.apply({ generation: 2 * run + 1, modules: [{ module: 'ledger', versions: [stable, { ...crash, as: undefined }] }] });
+    await crashHost.apply({ generation: 2 * run + 1, modules: [{ module: 'ledger', versions: [stable, crash] }] });
     let crashedAt = 0;
     let lastCanary = 0;
     for (let i = 0; i < 400; i++) {

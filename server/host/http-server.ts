@@ -141,13 +141,13 @@ export function createHostHttpServer(options: HostHttpOptions): Server {
   return createServer((req, res) => {
     const url = req.url ?? '/';
     if (req.method === 'POST' && url.startsWith(INVOKE_PREFIX)) {
-      let module: string;
+      let moduleName: string;
       try {
-        module = decodeURIComponent(url.slice(INVOKE_PREFIX.length).split('?')[0]);
+        moduleName = decodeURIComponent(url.slice(INVOKE_PREFIX.length).split('?')[0]);
       } catch {
         return problem(res, 400, 'the module name in the path is not valid percent-encoding');
       }
-      return invoke(req, res, module);
+      return invoke(req, res, moduleName);
     }
     route(req, res).catch((error) => {
       if (!res.headersSent) problem(res, 500, error instanceof Error ? error.message : String(error));
