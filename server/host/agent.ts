@@ -2,9 +2,11 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ArtifactFetcher } from './artifact-cache';
 import type { Host } from './host';
-import type { DesiredState } from './types';
+import type { DesiredState, HostReport } from './types';
 
 const POLL_MS = 1_000;
+const MAX_UNSENT_SAMPLES = 20_000;
+const MAX_UNSENT_EVENTS = 500;
 
 export interface AgentOptions {
   controlPlane: string;
@@ -21,6 +23,7 @@ export class ControlPlaneAgent {
   private busy = false;
   private connected: boolean | null = null;
   private readonly stateFile: string;
+  private unsent: { metrics: HostReport['metrics']; events: HostReport['events'] } = { metrics: [], events: [] };
 
   constructor(
     private readonly host: Host,
@@ -76,12 +79,17 @@ export class ControlPlaneAgent {
       throw new Error(`desired state: HTTP ${response.status}`);
     }
     const report = this.host.report();
+    // Samples and events of a push that failed go out with the next one (bounded: the last 10 minutes' worth).
+    report.metrics = [...this.unsent.metrics, ...report.metrics].slice(-MAX_UNSENT_SAMPLES);
+    report.events = [...this.unsent.events, ...report.events].slice(-MAX_UNSENT_EVENTS);
+    this.unsent = { metrics: report.metrics, events: report.events };
     const pushed = await fetch(new URL('/api/fleet/report', this.options.controlPlane), {
       method: 'POST',
       headers: this.headers({ 'content-type': 'application/json' }),
       body: JSON.stringify(report),
     });
     if (!pushed.ok) throw new Error(`report: HTTP ${pushed.status}`);
+    this.unsent = { metrics: [], events: [] };
   }
 
   start() {

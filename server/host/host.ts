@@ -28,7 +28,7 @@ const UNKNOWN_MODULE: InvokeResult = { status: 503, version: null, code: null, b
 export class Host {
   readonly hostId: string;
   readonly startedAt = new Date().toISOString();
-  readonly metrics = new HostMetrics();
+  readonly metrics = new HostMetrics({ inflight: () => this.versionStatuses() });
   readonly cache: ArtifactCache;
   private readonly modules = new Map<string, ModuleRuntime>();
   private readonly events: HostEvent[] = [];

@@ -25,6 +25,11 @@ export interface InvokeResult {
 
 const EMPTY = Buffer.alloc(0);
 
+// Which instance carries a version's traffic: one that serves beats one that does not, a newer one an older.
+function rank(v: VersionRuntime): number {
+  return (v.serving ? 2 : 0) + (v.isLeaving ? 0 : 1);
+}
+
 function outcomeOf(code: number): { status: 200 | 422 | 500; outcome: Outcome } {
   if (code === 0) return { status: 200, outcome: 'ok' };
   if (code >= 1 && code <= 999) return { status: 422, outcome: 'app' };
@@ -39,6 +44,7 @@ export class ModuleRuntime {
   requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS;
   drainDeadlineMs = DEFAULT_DRAIN_DEADLINE_MS;
   private hold: Promise<void> | null = null;
+  private carriers = new Map<string, VersionRuntime>();
   private readonly completedHandOffs = new Set<string>();
 
   constructor(
@@ -60,11 +66,16 @@ export class ModuleRuntime {
     };
   }
 
-  // Router targets are rebuilt whole and swapped in one assignment: a request picks from one consistent table.
+  // Routes are keyed by version (so a gray id lands on the same version on every host and after restarts) and
+  // map to the instance carrying that version now; table and map are rebuilt whole and swapped in one step.
   refreshRoutes() {
-    this.router.setTargets(
-      [...this.versions.values()].map((v) => ({ key: v.instanceId, weight: v.weight, eligible: v.serving })),
-    );
+    const carriers = new Map<string, VersionRuntime>();
+    for (const v of this.versions.values()) {
+      const best = carriers.get(v.version);
+      if (!best || rank(v) >= rank(best)) carriers.set(v.version, v);
+    }
+    this.carriers = carriers;
+    this.router.setTargets([...carriers.values()].map((v) => ({ key: v.version, weight: v.weight, eligible: v.serving })));
   }
 
   addVersion(desired: DesiredVersion): VersionRuntime {
@@ -92,6 +103,7 @@ export class ModuleRuntime {
     this.refreshRoutes();
     const result = await instance.drainAndDispose(this.drainDeadlineMs);
     if (!result.resident) this.versions.delete(instance.instanceId);
+    if (![...this.versions.values()].some((v) => v.version === instance.version)) this.deps.metrics.drop(this.module, instance.version);
     this.refreshRoutes();
     return result;
   }
@@ -104,7 +116,7 @@ export class ModuleRuntime {
   // Synchronous for in-process cells (no Promise on the hot path), a Promise for process cells and while held.
   dispatch(request: Uint8Array, options: InvokeOptions = {}): InvokeResult | Promise<InvokeResult> {
     if (this.hold) return this.hold.then(() => this.dispatch(request, options));
-    const target = options.pinVersion ? this.serving(options.pinVersion) : this.versions.get(this.router.pick(options.grayId ?? undefined) ?? '');
+    const target = this.carriers.get(options.pinVersion ?? this.router.pick(options.grayId ?? undefined) ?? '');
     const cell = target?.cell;
     if (!target || !cell || !target.serving) {
       return {
