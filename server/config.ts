@@ -13,6 +13,10 @@ export interface HotplaneConfig {
   checkpointEvery: number;
   checkpointIntervalMs: number;
   publicOrigin: string | undefined;
+  consolePort: number;
+  /** Start and supervise a runtime host beside the console (server/fleet/embedded-host.ts). */
+  embeddedHost: boolean;
+  hostPort: number;
 }
 
 const DEFAULT_FORBIDDEN_EXPORTS = ['^audit_hook', '^crypto_.*_override$'];
@@ -44,6 +48,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HotplaneConfig
     checkpointEvery: positiveInt('HOTPLANE_CHECKPOINT_EVERY', 100),
     checkpointIntervalMs: positiveInt('HOTPLANE_CHECKPOINT_INTERVAL_MS', 60_000),
     publicOrigin: env.HOTPLANE_PUBLIC_ORIGIN,
+    consolePort: positiveInt('PORT', 3000),
+    embeddedHost: env.HOTPLANE_EMBEDDED_HOST !== '0',
+    hostPort: positiveInt('HOTPLANE_HOST_PORT', 7400),
   };
 }
 

@@ -12,6 +12,7 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
   if (!user) redirect('/login');
   const nav: NavItem[] = [
     { href: '/modules', label: 'Modules', show: can(user.roles, 'modules.read') },
+    { href: '/hosts', label: 'Hosts', show: can(user.roles, 'runtime.read') },
     { href: '/upload', label: 'Upload', show: can(user.roles, 'artifacts.upload') },
     { href: '/signers', label: 'Signers', show: can(user.roles, 'signers.read') },
     { href: '/users', label: 'Users', show: can(user.roles, 'users.manage') },

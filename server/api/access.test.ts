@@ -69,6 +69,15 @@ describe('every procedure declares who may call it, and the server enforces it',
     assert.equal(await f.db.user.count({ where: { email: 'x@y.z' } }), 0);
   });
 
+  it('every role reads the runtime; only operators set it and only admins manage hosts', async () => {
+    for (const role of ['admin', 'operator', 'approver', 'oncall', 'auditor'] as const) {
+      assert.ok(Array.isArray((await call(userWith([role])).fleet.hosts()).hosts));
+    }
+    await rejectsWith(call(userWith(['oncall'])).fleet.setVersions({ module: 'ledger', versions: [] }), 'FORBIDDEN');
+    await rejectsWith(call(userWith(['operator'])).fleet.registerHost({ name: 'edge-1' }), 'FORBIDDEN');
+    await rejectsWith(call(userWith(['admin'])).fleet.setDemoTraffic({ enabled: false }), 'FORBIDDEN');
+  });
+
   it('a user holding several roles gets the union of their rights', async () => {
     const both = call(userWith(['operator', 'auditor']));
     assert.ok(Array.isArray(await both.audit.list({ limit: 1 }).then((r) => r.events)));

@@ -1,7 +1,9 @@
 import 'server-only';
 import { auditRouter } from './routers/audit';
+import { fleetRouter } from './routers/fleet';
 import { meRouter } from './routers/me';
 import { modulesRouter } from './routers/modules';
+import { rolloutsRouter } from './routers/rollouts';
 import { signersRouter } from './routers/signers';
 import { usersRouter } from './routers/users';
 import { createCallerFactory, createRouter } from './trpc';
@@ -12,6 +14,8 @@ export const appRouter = createRouter({
   signers: signersRouter,
   users: usersRouter,
   audit: auditRouter,
+  fleet: fleetRouter,
+  rollouts: rolloutsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -2,6 +2,7 @@ import semver from 'semver';
 import { appendAuditEvent } from '../audit/append';
 import type { AuditActor } from '../audit/actor';
 import type { Db } from '../db/client';
+import { readDesiredModule } from '../fleet/desired-state';
 import { DomainError, DomainErrorCode } from '../errors';
 import { NEVER_HOT_UPGRADABLE, type ModuleClass } from './manifest';
 import type { CheckResult } from './checks';
@@ -99,6 +100,13 @@ export async function revokeVersion(db: Db, actor: AuditActor, versionId: string
     const v = await tx.moduleVersion.findUnique({ where: { id: versionId } });
     if (!v) throw new DomainError(DomainErrorCode.NotFound, `no module version ${versionId}`);
     if (v.status === 'revoked') throw new DomainError(DomainErrorCode.Conflict, `${v.moduleName} ${v.version} is already revoked`);
+    const running = await readDesiredModule(tx, v.moduleName);
+    if (running?.versions.some((d) => d.version === v.version)) {
+      throw new DomainError(
+        DomainErrorCode.Conflict,
+        `${v.moduleName} ${v.version} is in the desired state of the fleet: roll back or move its traffic away first, then revoke it`,
+      );
+    }
     const revokedAt = new Date();
     await tx.moduleVersion.update({ where: { id: versionId }, data: { status: 'revoked', revokedAt, revokedReason: reason } });
     await appendAuditEvent(tx, {

@@ -14,15 +14,33 @@ export const PERMISSIONS = [
   'audit.verify',
   'audit.export',
   'tokens.own',
+  'runtime.read',
+  'runtime.set',
+  'fleet.manage',
+  'changes.read',
+  'changes.propose',
+  'changes.approve',
+  'rollouts.operate',
+  'rollouts.rollback',
+  'reviews.acknowledge',
+  'breaker.override',
+  'webhooks.manage',
+  'profile.keys',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
-  admin: ['modules.read', 'signers.read', 'signers.manage', 'users.manage', 'artifacts.revoke', 'audit.read', 'audit.verify', 'tokens.own'],
-  operator: ['modules.read', 'signers.read', 'artifacts.upload', 'tokens.own'],
-  approver: ['modules.read', 'signers.read', 'tokens.own'],
-  oncall: ['modules.read', 'signers.read', 'tokens.own'],
-  auditor: ['modules.read', 'signers.read', 'audit.read', 'audit.verify', 'audit.export', 'tokens.own'],
+  admin: [
+    'modules.read', 'signers.read', 'signers.manage', 'users.manage', 'artifacts.revoke', 'audit.read', 'audit.verify', 'tokens.own',
+    'runtime.read', 'fleet.manage', 'changes.read', 'breaker.override', 'webhooks.manage', 'profile.keys',
+  ],
+  operator: [
+    'modules.read', 'signers.read', 'artifacts.upload', 'tokens.own', 'runtime.read', 'runtime.set',
+    'changes.read', 'changes.propose', 'rollouts.operate', 'rollouts.rollback', 'profile.keys',
+  ],
+  approver: ['modules.read', 'signers.read', 'tokens.own', 'runtime.read', 'changes.read', 'changes.approve', 'reviews.acknowledge', 'profile.keys'],
+  oncall: ['modules.read', 'signers.read', 'tokens.own', 'runtime.read', 'changes.read', 'rollouts.rollback', 'profile.keys'],
+  auditor: ['modules.read', 'signers.read', 'audit.read', 'audit.verify', 'audit.export', 'tokens.own', 'runtime.read', 'changes.read', 'profile.keys'],
 };
 
 export function isRole(value: string): value is Role {
@@ -50,3 +68,12 @@ export const canManageSigners = (roles: readonly Role[]) => can(roles, 'signers.
 export const canManageUsers = (roles: readonly Role[]) => can(roles, 'users.manage');
 export const canReadAudit = (roles: readonly Role[]) => can(roles, 'audit.read');
 export const canExportAudit = (roles: readonly Role[]) => can(roles, 'audit.export');
+export const canSetRuntime = (roles: readonly Role[]) => can(roles, 'runtime.set');
+export const canManageFleet = (roles: readonly Role[]) => can(roles, 'fleet.manage');
+export const canProposeChanges = (roles: readonly Role[]) => can(roles, 'changes.propose');
+export const canApproveChanges = (roles: readonly Role[]) => can(roles, 'changes.approve');
+export const canOperateRollouts = (roles: readonly Role[]) => can(roles, 'rollouts.operate');
+export const canRollBack = (roles: readonly Role[]) => can(roles, 'rollouts.rollback');
+export const canAcknowledgeReviews = (roles: readonly Role[]) => can(roles, 'reviews.acknowledge');
+export const canOverrideBreaker = (roles: readonly Role[]) => can(roles, 'breaker.override');
+export const canManageWebhooks = (roles: readonly Role[]) => can(roles, 'webhooks.manage');

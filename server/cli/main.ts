@@ -1,3 +1,4 @@
+import { approveCommand } from './approve-command';
 import { auditCommand } from './audit-commands';
 import { inspectCommand } from './inspect-command';
 import { keygenCommand, manifestCommand, signCommand } from './signing-commands';
@@ -15,6 +16,8 @@ const USAGE = `hotplane — signed hot upgrades of native modules
   hotplane inspect <so> [--json]                       ELF report: exports, needed libraries, TLS, Go runtime
   hotplane push <so> [--manifest M] [--sig S] [--console URL] [--token T]
                                                        upload to a running console (HOTPLANE_URL, HOTPLANE_TOKEN)
+  hotplane approve <change-request> --key KEY [--console URL] [--token T]
+                                                       check a change request's digest, sign it with your SM2 key, approve
   hotplane audit verify [--checkpoints F] [--public-key P]
                                                        check the audit chain and checkpoints; exit 1 naming the first bad seq
   hotplane host --control-plane URL --token T [--data DIR] [--port 7400] [--host-id ID]
@@ -31,6 +34,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   verify: verifyCommand,
   inspect: inspectCommand,
   push: pushCommand,
+  approve: approveCommand,
   audit: auditCommand,
   host: async (args) => {
     const { runHost } = await import('../host/main');

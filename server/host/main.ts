@@ -63,8 +63,13 @@ export async function runHost(args: string[]): Promise<void> {
   await new Promise<void>((resolve) => server.listen(Number(values.port), values.bind, resolve));
   log(`invoke API on http://${values.bind}:${values.port}/v1/invoke/<module>`);
 
-  await agent?.restorePersistedState().catch((error) => log(`persisted desired state unusable: ${(error as Error).message}`));
-  agent?.start();
+  // The console's word first (it may have isolated a version that crashed this host); the disk copy only when
+  // the console cannot be reached.
+  if (agent) {
+    const fresh = await agent.syncOnce().then(() => true, () => false);
+    if (!fresh) await agent.restorePersistedState().catch((error) => log(`persisted desired state unusable: ${(error as Error).message}`));
+    agent.start();
+  }
 
   async function shutdown(signal: string) {
     log(`${signal}: draining and stopping`);

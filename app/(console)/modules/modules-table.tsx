@@ -1,13 +1,36 @@
 'use client';
 import Link from 'next/link';
 import { useQuery } from '@tanstack/react-query';
+import type { inferRouterOutputs } from '@trpc/server';
 import { useTRPC } from '@/app/trpc';
 import { Fingerprint } from '@/components/fingerprint';
 import { QueryState } from '@/components/query-state';
+import { HealthBadge } from '@/components/runtime-badges';
+import type { AppRouter } from '@/server/api/root';
+
+type ModuleRuntime = inferRouterOutputs<AppRouter>['fleet']['dashboard']['modules'][number];
+
+function RuntimeCells({ runtime, known }: { runtime: ModuleRuntime | undefined; known: boolean }) {
+  if (!known) return <td colSpan={4} className="muted small">…</td>;
+  if (!runtime) return <td colSpan={4} className="muted small">not loaded on any host</td>;
+  return (
+    <>
+      <td className="mono small">{runtime.versions.map((v) => `${v.version} ${v.weight}%`).join(' · ')}</td>
+      <td>
+        <HealthBadge state={runtime.health.state} reason={runtime.health.reason} />
+      </td>
+      <td>{runtime.rps.toFixed(1)}</td>
+      <td>{runtime.errorPercent === null ? '—' : `${runtime.errorPercent.toFixed(1)} %`}</td>
+    </>
+  );
+}
 
 export function ModulesTable() {
   const trpc = useTRPC();
   const modules = useQuery(trpc.modules.list.queryOptions());
+  // Runtime columns are extra: the registry table renders without them while they load or if they fail.
+  const dashboard = useQuery(trpc.fleet.dashboard.queryOptions(undefined, { refetchInterval: 2_000 }));
+  const runtimeOf = (name: string) => dashboard.data?.modules.find((m) => m.module === name);
   return (
     <QueryState isPending={modules.isPending} error={modules.error}>
       {() =>
@@ -23,6 +46,10 @@ export function ModulesTable() {
                   <th>Latest version</th>
                   <th>Signer</th>
                   <th>Versions</th>
+                  <th>Serving</th>
+                  <th>Health</th>
+                  <th>Req/s</th>
+                  <th>Errors</th>
                 </tr>
               </thead>
               <tbody>
@@ -45,6 +72,7 @@ export function ModulesTable() {
                       )}
                     </td>
                     <td>{m.versionCount}</td>
+                    <RuntimeCells runtime={runtimeOf(m.name)} known={dashboard.isSuccess} />
                   </tr>
                 ))}
               </tbody>

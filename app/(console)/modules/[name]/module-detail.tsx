@@ -6,8 +6,9 @@ import { CheckReport } from '@/components/check-report';
 import { Fingerprint } from '@/components/fingerprint';
 import { PageHead } from '@/components/page-head';
 import { QueryState } from '@/components/query-state';
+import { RuntimeSection } from './runtime-section';
 
-export function ModuleDetail({ name }: { name: string }) {
+export function ModuleDetail({ name, canSetRuntime }: { name: string; canSetRuntime: boolean }) {
   const trpc = useTRPC();
   const detail = useQuery(trpc.modules.detail.queryOptions({ name }));
   const [open, setOpen] = useState<string | null>(null);
@@ -26,6 +27,7 @@ export function ModuleDetail({ name }: { name: string }) {
                 </>
               }
             />
+            <RuntimeSection name={d.name} canSet={canSetRuntime} />
             <h2>Versions</h2>
             <div className="table-wrap">
               <table aria-label="Versions">

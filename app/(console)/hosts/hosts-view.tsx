@@ -1,0 +1,110 @@
+'use client';
+import { useState } from 'react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useTRPC } from '@/app/trpc';
+import { HostsTable, type HostRow } from '@/components/hosts-table';
+import { QueryState } from '@/components/query-state';
+import { RegisterHostForm } from '@/components/register-host-form';
+
+export function HostsView({ canManage, canSetRuntime }: { canManage: boolean; canSetRuntime: boolean }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const hosts = useQuery(trpc.fleet.hosts.queryOptions(undefined, { refetchInterval: 2_000 }));
+  const demo = useQuery(trpc.fleet.demoTraffic.queryOptions(undefined, { refetchInterval: 2_000 }));
+  const [issued, setIssued] = useState<{ name: string; token: string } | null>(null);
+  const refreshHosts = () => queryClient.invalidateQueries({ queryKey: trpc.fleet.hosts.queryKey() });
+  const register = useMutation(
+    trpc.fleet.registerHost.mutationOptions({
+      onSuccess: (host) => {
+        setIssued({ name: host.name, token: host.token });
+        return refreshHosts();
+      },
+    }),
+  );
+  const revoke = useMutation(trpc.fleet.revokeHost.mutationOptions({ onSuccess: refreshHosts }));
+  const switchDemo = useMutation(
+    trpc.fleet.setDemoTraffic.mutationOptions({ onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.fleet.demoTraffic.queryKey() }) }),
+  );
+  const error = register.error ?? revoke.error ?? switchDemo.error;
+
+  function askRevoke(host: HostRow) {
+    if (window.confirm(`Revoke host "${host.name}"? Its token stops working at once; it keeps serving its last desired state.`)) {
+      revoke.mutate({ hostId: host.id });
+    }
+  }
+
+  return (
+    <div className="stack">
+      {error && <p role="alert" className="error">{error.message}</p>}
+      <QueryState isPending={hosts.isPending} error={hosts.error}>
+        {() => {
+          const h = hosts.data!;
+          return (
+            <>
+              <p className="muted small">Desired generation {h.generation}</p>
+              <HostsTable hosts={h.hosts} generation={h.generation} onRevoke={canManage ? askRevoke : undefined} />
+              {h.embeddedHost && (
+                <section className="panel stack" aria-label="Embedded host">
+                  <strong>Embedded host process</strong>
+                  <dl className="kv small">
+                    <dt>State</dt>
+                    <dd>
+                      {h.embeddedHost.state}
+                      {h.embeddedHost.pid !== null && ` (pid ${h.embeddedHost.pid})`}
+                    </dd>
+                    <dt>Invoke API</dt>
+                    <dd className="mono">{h.embeddedHost.invokeUrl}/v1/invoke/&lt;module&gt;</dd>
+                    <dt>Restarts</dt>
+                    <dd>{h.embeddedHost.restarts}</dd>
+                    <dt>Last exit</dt>
+                    <dd>{h.embeddedHost.lastExit ?? '—'}</dd>
+                  </dl>
+                </section>
+              )}
+            </>
+          );
+        }}
+      </QueryState>
+      {demo.data && (
+        <section className="panel stack" aria-label="Demo traffic">
+          <div className="row">
+            <strong>Demo traffic</strong>
+            <span className={`badge ${demo.data.enabled ? 'ok' : ''}`}>{demo.data.enabled ? 'on' : 'off'}</span>
+            <span className="muted small">
+              {demo.data.ratePerSecond} requests/s to {demo.data.modules.join(', ') || 'no module with a request generator'} · sent {demo.data.sent} · ok{' '}
+              {demo.data.answered.ok} · application {demo.data.answered.application} · fault {demo.data.answered.fault} · unreachable {demo.data.answered.unreachable}
+            </span>
+            <div className="spacer" />
+            {canSetRuntime && (
+              <button type="button" className="button secondary small" disabled={switchDemo.isPending}
+                onClick={() => switchDemo.mutate({ enabled: !demo.data!.enabled })}
+              >
+                {demo.data.enabled ? 'Stop demo traffic' : 'Start demo traffic'}
+              </button>
+            )}
+          </div>
+          {demo.data.lastError && <p className="muted small">Last error: {demo.data.lastError}</p>}
+        </section>
+      )}
+      {canManage && (
+        <>
+          <h2>Register a remote host</h2>
+          {issued && (
+            <div className="notice stack" role="status">
+              <span>
+                Copy this token now, it is shown only once: <code data-testid="new-host-token">{issued.token}</code>
+              </span>
+              <span className="small">
+                Start the host with{' '}
+                <code>
+                  npx hotplane host --control-plane {typeof window === 'undefined' ? '' : window.location.origin} --token {issued.token} --host-id {issued.name}
+                </code>
+              </span>
+            </div>
+          )}
+          <RegisterHostForm pending={register.isPending} onRegister={(input) => register.mutate(input)} />
+        </>
+      )}
+    </div>
+  );
+}

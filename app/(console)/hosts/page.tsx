@@ -1,0 +1,14 @@
+import { canManageFleet, canSetRuntime } from '@/server/auth/permissions';
+import { currentUser } from '@/server/auth/current-user';
+import { PageHead } from '@/components/page-head';
+import { HostsView } from './hosts-view';
+
+export default async function HostsPage() {
+  const user = await currentUser();
+  return (
+    <>
+      <PageHead title="Hosts" subtitle="Runtime hosts pull the desired state from this console and report what they run." />
+      <HostsView canManage={Boolean(user && canManageFleet(user.roles))} canSetRuntime={Boolean(user && canSetRuntime(user.roles))} />
+    </>
+  );
+}

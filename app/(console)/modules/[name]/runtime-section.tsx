@@ -1,0 +1,102 @@
+'use client';
+import { useState } from 'react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useTRPC } from '@/app/trpc';
+import { DesiredVersionsForm, type DesiredVersionsValue } from '@/components/desired-versions-form';
+import { HostEventsList } from '@/components/host-events-list';
+import { QueryState } from '@/components/query-state';
+import { HealthBadge } from '@/components/runtime-badges';
+import { RuntimeCharts } from '@/components/runtime-charts';
+import { RuntimeVersionsTable } from '@/components/runtime-versions-table';
+
+const WINDOWS = [
+  { seconds: 60, label: '1 minute' },
+  { seconds: 300, label: '5 minutes' },
+  { seconds: 900, label: '15 minutes' },
+  { seconds: 3600, label: '1 hour' },
+];
+
+export function RuntimeSection({ name, canSet }: { name: string; canSet: boolean }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [seconds, setSeconds] = useState(300);
+  const runtime = useQuery(trpc.fleet.moduleRuntime.queryOptions({ module: name }, { refetchInterval: 2_000 }));
+  const metrics = useQuery(trpc.fleet.metrics.queryOptions({ module: name, seconds }, { refetchInterval: 1_000 }));
+  const refresh = () =>
+    Promise.all([
+      queryClient.invalidateQueries({ queryKey: trpc.fleet.moduleRuntime.queryKey({ module: name }) }),
+      queryClient.invalidateQueries({ queryKey: trpc.fleet.dashboard.queryKey() }),
+    ]);
+  const setVersions = useMutation(trpc.fleet.setVersions.mutationOptions({ onSuccess: refresh }));
+  const unload = useMutation(trpc.fleet.removeModule.mutationOptions({ onSuccess: refresh }));
+
+  const apply = (value: DesiredVersionsValue) => setVersions.mutate({ module: name, ...value });
+
+  return (
+    <section aria-labelledby="runtime-heading" className="stack">
+      <h2 id="runtime-heading">Runtime</h2>
+      <QueryState isPending={runtime.isPending} error={runtime.error}>
+        {() => {
+          const r = runtime.data!;
+          return (
+            <>
+              <p className="muted small">
+                Desired generation {r.generation}
+                {r.desired
+                  ? ` · set by ${r.desired.updatedBy} at ${new Date(r.desired.updatedAt).toLocaleString()}`
+                  : ' · not loaded on any host'}
+              </p>
+              {r.health.length > 0 && (
+                <ul className="plain-list" aria-label="Health per desired version">
+                  {r.health.map((h) => (
+                    <li key={h.version}>
+                      <span className="mono">{h.version}</span> {r.desired!.versions.find((v) => v.version === h.version)?.weight}% ·{' '}
+                      <HealthBadge state={h.state} reason={h.reason} />
+                    </li>
+                  ))}
+                </ul>
+              )}
+              <h3>On each host</h3>
+              <RuntimeVersionsTable hosts={r.hosts} generation={r.generation} />
+              {canSet && r.hotUpgradable && (
+                <>
+                  <h3>Set versions</h3>
+                  <DesiredVersionsForm
+                    key={r.desired ? String(r.desired.updatedAt) : 'none'}
+                    module={name}
+                    candidates={r.candidates}
+                    current={r.desired}
+                    pending={setVersions.isPending || unload.isPending}
+                    error={(setVersions.error ?? unload.error)?.message ?? null}
+                    onSubmit={apply}
+                    onUnload={() => unload.mutate({ module: name })}
+                  />
+                </>
+              )}
+            </>
+          );
+        }}
+      </QueryState>
+      <div className="row">
+        <h3 style={{ margin: 0 }}>Live metrics</h3>
+        <label className="checkbox">
+          Window
+          <select value={seconds} onChange={(e) => setSeconds(Number(e.target.value))}>
+            {WINDOWS.map((w) => (
+              <option key={w.seconds} value={w.seconds}>
+                {w.label}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      <QueryState isPending={metrics.isPending} error={metrics.error}>
+        {() => <RuntimeCharts versions={metrics.data!.versions} />}
+      </QueryState>
+      <h3>Host events</h3>
+      <QueryState isPending={runtime.isPending} error={runtime.error}>
+        {() => <HostEventsList events={runtime.data!.events} />}
+      </QueryState>
+    </section>
+  );
+}

@@ -1,0 +1,7 @@
+import { acceptReport, consoleFleetDeps } from '@/server/fleet/fleet-http';
+
+export const dynamic = 'force-dynamic';
+
+export function POST(request: Request) {
+  return acceptReport(consoleFleetDeps(), request);
+}

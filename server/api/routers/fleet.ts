@@ -1,0 +1,36 @@
+import 'server-only';
+import { z } from 'zod';
+import { actorOf } from '../../auth/session';
+import { switchDemoTraffic } from '../../fleet/demo-traffic';
+import { registerHost, registerHostInput, revokeHost } from '../../fleet/hosts';
+import { moduleMetrics, moduleMetricsInput } from '../../fleet/metrics-query';
+import { fleetMetrics } from '../../fleet/metrics-store';
+import { fleetDashboard, listHosts, moduleRuntime } from '../../fleet/runtime-views';
+import { runningFleetServices } from '../../fleet/services';
+import { removeModule, setVersions, setVersionsInput } from '../../fleet/set-versions';
+import { createRouter, permittedProcedure } from '../trpc';
+
+const readRuntime = permittedProcedure('runtime.read');
+const setRuntime = permittedProcedure('runtime.set');
+const manageFleet = permittedProcedure('fleet.manage');
+const moduleInput = z.object({ module: z.string().min(1) });
+
+export const fleetRouter = createRouter({
+  hosts: readRuntime.query(async ({ ctx }) => ({
+    ...(await listHosts(ctx.db)),
+    embeddedHost: (await runningFleetServices())?.supervisor?.status() ?? null,
+  })),
+  moduleRuntime: readRuntime.input(moduleInput).query(({ ctx, input }) => moduleRuntime(ctx.db, input.module)),
+  metrics: readRuntime.input(moduleMetricsInput).query(({ ctx, input }) => moduleMetrics(ctx.db, fleetMetrics(), input)),
+  dashboard: readRuntime.query(({ ctx }) => fleetDashboard(ctx.db, fleetMetrics())),
+  demoTraffic: readRuntime.query(async () => (await runningFleetServices())?.demoTraffic?.status() ?? null),
+
+  setVersions: setRuntime.input(setVersionsInput).mutation(({ ctx, input }) => setVersions(ctx.db, actorOf(ctx.user), input)),
+  removeModule: setRuntime.input(moduleInput).mutation(({ ctx, input }) => removeModule(ctx.db, actorOf(ctx.user), input.module)),
+  setDemoTraffic: setRuntime
+    .input(z.object({ enabled: z.boolean() }))
+    .mutation(async ({ ctx, input }) => switchDemoTraffic(ctx.db, actorOf(ctx.user), (await runningFleetServices())?.demoTraffic ?? null, input.enabled)),
+
+  registerHost: manageFleet.input(registerHostInput).mutation(({ ctx, input }) => registerHost(ctx.db, actorOf(ctx.user), input)),
+  revokeHost: manageFleet.input(z.object({ hostId: z.string().min(1) })).mutation(({ ctx, input }) => revokeHost(ctx.db, actorOf(ctx.user), input.hostId)),
+});

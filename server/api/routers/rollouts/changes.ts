@@ -1,0 +1,66 @@
+import 'server-only';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import { actorOf } from '../../../auth/session';
+import { approveChange, rejectChange } from '../../../rollout/approvals';
+import { cancelChange, editChange, proposeChange, submitChange } from '../../../rollout/change-request';
+import { approveInput, CHANGE_STATES, editInput, proposeInput, reasonInput, rejectInput } from '../../../rollout/change-request.types';
+import { rolloutSettings } from '../../../rollout/settings';
+import { approvalQueue, changeDetail, digestForSigning, listChanges, listDecisions } from '../../../rollout/views';
+import { createRouter, permittedProcedure } from '../../trpc';
+
+// Change requests: proposing and editing (operators), approving and rejecting (approvers), reading (everyone).
+
+const WATCH_POLL_MS = 500;
+
+const read = permittedProcedure('changes.read');
+const propose = permittedProcedure('changes.propose');
+const approve = permittedProcedure('changes.approve');
+const idInput = z.object({ id: z.string().min(1) });
+
+const listChangesInput = z.object({
+  state: z.array(z.enum(CHANGE_STATES)).optional(),
+  module: z.string().optional(),
+  limit: z.number().int().min(1).max(200).default(50),
+  /** createdAt of the last row seen, for the next page. */
+  before: z.iso.datetime().optional(),
+});
+
+export const changesRouter = createRouter({
+  list: read.input(listChangesInput).query(({ ctx, input }) => listChanges(ctx.db, input)),
+  get: read.input(idInput).query(({ ctx, input }) => changeDetail(ctx.db, input.id, ctx.user.id, rolloutSettings().breaker)),
+  /** The request page, live (SSE): the detail again whenever anything in it changed. */
+  watch: read.input(idInput).subscription(async function* ({ ctx, input, signal }) {
+    let last = '';
+    while (!signal?.aborted) {
+      const detail = await changeDetail(ctx.db, input.id, ctx.user.id, rolloutSettings().breaker);
+      const text = JSON.stringify(detail);
+      if (text !== last) {
+        last = text;
+        yield detail;
+      }
+      await sleep(WATCH_POLL_MS, undefined, { signal }).catch(() => undefined);
+    }
+  }),
+  /** Waiting for approval and not proposed by the caller. */
+  queue: read.query(({ ctx }) => approvalQueue(ctx.db, ctx.user.id)),
+  decisions: read
+    .input(z.object({ id: z.string().min(1), afterId: z.number().int().optional(), limit: z.number().int().min(1).max(2000).optional() }))
+    .query(({ ctx, input }) => listDecisions(ctx.db, input.id, input)),
+  /** What to sign: the 32 bytes of `digest` (hex), with the canonical text it hashes. */
+  digest: read.input(idInput).query(({ ctx, input }) => digestForSigning(ctx.db, input.id)),
+
+  propose: propose.input(proposeInput).mutation(async ({ ctx, input }) => {
+    const row = await proposeChange(ctx.db, actorOf(ctx.user), input);
+    return { id: row.id, revision: row.revision, digest: row.digest, state: row.state, requiredApprovals: row.requiredApprovals };
+  }),
+  edit: propose.input(editInput).mutation(async ({ ctx, input }) => {
+    const row = await editChange(ctx.db, actorOf(ctx.user), input);
+    return { id: row.id, revision: row.revision, digest: row.digest, state: row.state };
+  }),
+  submit: propose.input(idInput).mutation(async ({ ctx, input }) => ({ state: (await submitChange(ctx.db, actorOf(ctx.user), input.id)).state })),
+  cancel: propose.input(reasonInput).mutation(async ({ ctx, input }) => ({ state: (await cancelChange(ctx.db, actorOf(ctx.user), input.id, input.reason)).state })),
+
+  approve: approve.input(approveInput).mutation(({ ctx, input }) => approveChange(ctx.db, actorOf(ctx.user), input, { ttlMs: rolloutSettings().approvalTtlMs })),
+  reject: approve.input(rejectInput).mutation(({ ctx, input }) => rejectChange(ctx.db, actorOf(ctx.user), input)),
+});

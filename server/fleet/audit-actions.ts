@@ -1,0 +1,19 @@
+// The fleet's audit actions, added to server/audit/append.ts's list by declaration merging.
+declare module '../audit/append' {
+  interface ExtraAuditActions {
+    /** An operator (or the rollout engine) changed one module's desired versions; details carry before and after. */
+    'runtime.desired_changed': true;
+    /** The console moved a version that crashed its host into its own process cell. */
+    'runtime.version_isolated': true;
+    'runtime.demo_traffic_changed': true;
+    'host.revoked': true;
+    'host.process_crashed': true;
+    'host.version_crashed': true;
+    'host.version_failed': true;
+    'host.drain_timeout': true;
+    'host.version_resident': true;
+    'host.state_handed_off': true;
+  }
+}
+
+export {};

@@ -1,0 +1,181 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Db } from '../db/client';
+import { describeExit, recordHostDeath, restartDelayMs, type HostExit } from './crash-exclusion';
+import { EMBEDDED_HOST_ID, ensureEmbeddedHostToken } from './hosts';
+
+// The console's own runtime host: a child process started with the same flags a remote host uses, restarted
+// with backoff when it dies; a death during an in-process call isolates the version that caused it.
+
+export interface EmbeddedHostOptions {
+  db: Db;
+  /** The host's data folder (<dataDir>/host): token, crash marker, artifact cache, persisted desired state. */
+  hostDir: string;
+  projectRoot: string;
+  consolePort: number;
+  hostPort: number;
+  log: (line: string) => void;
+  /** The host program; tests substitute a stand-in that crashes on cue. */
+  entry?: string;
+}
+
+const HOST_ENTRY = path.join('server', 'host', 'main.ts');
+
+// Uptime after which a death counts as a fresh failure again rather than part of a crash loop.
+const STABLE_AFTER_MS = 60_000;
+const STDERR_TAIL_LINES = 20;
+
+export function embeddedHostArgs(options: { hostDir: string; consolePort: number; hostPort: number; token: string; entry?: string }): string[] {
+  return [
+    '--conditions=react-server',
+    '--import',
+    'tsx',
+    options.entry ?? HOST_ENTRY,
+    '--control-plane', `http://127.0.0.1:${options.consolePort}`,
+    '--token', options.token,
+    '--data', options.hostDir,
+    '--port', String(options.hostPort),
+    '--host-id', EMBEDDED_HOST_ID,
+    '--crash-marker', path.join(options.hostDir, 'inproc-call'),
+    // Demo traffic would flood the console's terminal; a remote host keeps its own access log.
+    '--access-log', 'off',
+  ];
+}
+
+export interface EmbeddedHostStatus {
+  state: 'running' | 'restarting' | 'stopped';
+  pid: number | null;
+  restarts: number;
+  lastExit: string | null;
+  invokeUrl: string;
+}
+
+// A host left running by a console that was killed outright still holds the port; it is ours if its command
+// line names this host folder, and only then is it stopped.
+async function stopStaleHost(pidFile: string, hostDir: string) {
+  const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  let commandLine = '';
+  try {
+    commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return;
+  }
+  if (!commandLine.includes('--host-id') || !commandLine.includes(hostDir)) return;
+  process.kill(pid, 'SIGTERM');
+  for (let waited = 0; waited < 10_000; waited += 100) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+  }
+}
+
+export class EmbeddedHostSupervisor {
+  private child: ChildProcess | null = null;
+  private token = '';
+  private stopping = false;
+  private failures = 0;
+  private restarts = 0;
+  private lastExit: string | null = null;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private stderrTail: string[] = [];
+  private readonly pidFile: string;
+  private readonly markerFile: string;
+
+  constructor(private readonly options: EmbeddedHostOptions) {
+    this.pidFile = path.join(options.hostDir, 'host.pid');
+    this.markerFile = path.join(options.hostDir, 'inproc-call');
+  }
+
+  get invokeUrl() {
+    return `http://127.0.0.1:${this.options.hostPort}`;
+  }
+
+  async start() {
+    this.token = await ensureEmbeddedHostToken(this.options.db, path.join(this.options.hostDir, 'token'), this.invokeUrl);
+    await stopStaleHost(this.pidFile, this.options.hostDir);
+    this.spawnHost();
+    return this;
+  }
+
+  private spawnHost() {
+    this.restartTimer = null;
+    const startedAt = Date.now();
+    const child = spawn(process.execPath, embeddedHostArgs({ ...this.options, token: this.token }), {
+      cwd: this.options.projectRoot,
+      env: process.env,
+      stdio: ['ignore', 'inherit', 'pipe'],
+    });
+    this.child = child;
+    if (child.pid) void writeFile(this.pidFile, `${child.pid}\n`);
+    child.stderr?.on('data', (chunk: Buffer) => {
+      process.stderr.write(chunk);
+      this.stderrTail.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      this.stderrTail = this.stderrTail.slice(-STDERR_TAIL_LINES);
+    });
+    let exited = false;
+    const onExit = (exit: HostExit) => {
+      if (exited) return;
+      exited = true;
+      void this.afterExit(exit, startedAt);
+    };
+    child.on('exit', (code, signal) => onExit({ code, signal }));
+    child.on('error', (error) => {
+      this.options.log(`embedded host could not start: ${error.message}`);
+      onExit({ code: null, signal: null });
+    });
+  }
+
+  private async afterExit(exit: HostExit, startedAt: number) {
+    this.child = null;
+    this.lastExit = `${describeExit(exit)} at ${new Date().toISOString()}`;
+    if (this.stopping) return;
+    this.failures = Date.now() - startedAt >= STABLE_AFTER_MS ? 1 : this.failures + 1;
+    // Exit code 0 is the host's own orderly shutdown (someone sent it SIGTERM): restarted, but not a crash.
+    if (exit.signal || exit.code !== 0) await this.recordDeath(exit);
+    this.stderrTail = [];
+    const delay = restartDelayMs(this.failures);
+    this.options.log(`embedded host ${describeExit(exit)}; restarting in ${delay / 1000} s`);
+    this.restarts += 1;
+    this.restartTimer = setTimeout(() => this.spawnHost(), delay);
+    this.restartTimer.unref();
+  }
+
+  private async recordDeath(exit: HostExit) {
+    const marker = await readFile(this.markerFile, 'utf8').catch(() => '');
+    try {
+      const recorded = await recordHostDeath(this.options.db, EMBEDDED_HOST_ID, exit, marker, this.stderrTail.join('\n'), this.failures);
+      if (recorded.isolated) {
+        this.options.log(`${recorded.culprit!.module} ${recorded.culprit!.version} crashed the embedded host; it now runs in its own process`);
+      }
+    } catch (error) {
+      this.options.log(`could not record the embedded host's death: ${(error as Error).message}`);
+    }
+  }
+
+  status(): EmbeddedHostStatus {
+    return {
+      state: this.child ? 'running' : this.restartTimer ? 'restarting' : 'stopped',
+      pid: this.child?.pid ?? null,
+      restarts: this.restarts,
+      lastExit: this.lastExit,
+      invokeUrl: this.invokeUrl,
+    };
+  }
+
+  /**
+   * Synchronous, so it can run in process.on('exit'). The host drains on SIGTERM by itself; its pid file stays,
+   * so a console started before the drain ends stops it rather than failing to bind the port.
+   */
+  stop() {
+    this.stopping = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+    this.child?.kill('SIGTERM');
+  }
+}

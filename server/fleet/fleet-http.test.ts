@@ -1,0 +1,212 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
+import { appRouter, createCaller } from '../api/root';
+import { createContext } from '../api/trpc';
+import { revokeVersion } from '../artifacts/catalog';
+import type { SessionUser } from '../auth/session';
+import type { HostReport, MetricSample } from '../host/types';
+import { createConsoleFixture, type ConsoleFixture } from '../testing/console-fixture';
+import { acceptReport, serveArtifact, serveDesiredState } from './fleet-http';
+import { moduleMetrics } from './metrics-query';
+import { FleetMetrics } from './metrics-store';
+import { MAX_REPORT_BYTES } from './report-schema';
+import { serveFetchHandler } from './test-http';
+
+const admin: SessionUser = { id: 'u-admin', name: 'admin', email: 'admin@test', roles: ['admin'], via: 'cookie' };
+const operator: SessionUser = { id: 'u-operator', name: 'operator', email: 'operator@test', roles: ['operator'], via: 'cookie' };
+
+describe('the hosts’ HTTP contract: desired state, artifacts, reports', () => {
+  let f: ConsoleFixture;
+  let server: Awaited<ReturnType<typeof serveFetchHandler>>;
+  let token: string;
+  let ledgerSm3: string;
+  const metrics = new FleetMetrics();
+  const sameOrigin = new Headers({ origin: 'http://localhost:3000', host: 'localhost:3000' });
+  const as = (user: SessionUser) => createCaller({ db: f.db, headers: sameOrigin, user });
+  const bearer = (t = token) => ({ authorization: `Bearer ${t}` });
+  const get = (path: string, headers: Record<string, string> = bearer()) => fetch(`${server.url}${path}`, { headers });
+  const post = (body: string, headers: Record<string, string> = bearer()) =>
+    fetch(`${server.url}/api/fleet/report`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+
+  before(async () => {
+    f = await createConsoleFixture();
+    for (const version of ['1.0.0', '1.1.0']) {
+      const result = await f.upload(await f.signedArtifact({ so: f.modulePath('ledger', version), module: 'ledger', version }));
+      assert.equal(result.outcome, 'accepted', result.message);
+    }
+    ledgerSm3 = (await f.db.moduleVersion.findFirstOrThrow({ where: { version: '1.0.0' } })).sm3;
+    const deps = { db: f.db, metrics };
+    server = await serveFetchHandler(async (request) => {
+      const { pathname } = new URL(request.url);
+      if (pathname === '/api/fleet/desired-state') return serveDesiredState(deps, request);
+      if (pathname === '/api/fleet/report') return acceptReport(deps, request);
+      const artifact = /^\/api\/fleet\/artifacts\/([^/]+)$/.exec(pathname);
+      if (artifact) return serveArtifact(deps, request, artifact[1]);
+      return fetchRequestHandler({ endpoint: '/api/trpc', req: request, router: appRouter, createContext: () => createContext({ headers: request.headers }) });
+    });
+    ({ token } = await as(admin).fleet.registerHost({ name: 'edge-1', address: 'http://10.0.0.5:7400' }));
+  });
+  after(() => server.close());
+
+  it('registers a host with a token shown once and only its hash stored', async () => {
+    assert.match(token, /^hph_[A-Za-z0-9_-]{40,}$/);
+    const row = await f.db.host.findUniqueOrThrow({ where: { id: 'edge-1' } });
+    assert.notEqual(row.tokenHash, token);
+    assert.ok(!JSON.stringify(row).includes(token));
+    assert.equal((await f.db.auditEvent.findFirstOrThrow({ where: { action: 'host.registered' } })).targetId, 'edge-1');
+    await assert.rejects(as(admin).fleet.registerHost({ name: 'edge-1' }), /registered already/);
+    await assert.rejects(as(operator).fleet.registerHost({ name: 'edge-2' }), /fleet\.manage/);
+  });
+
+  it('serves the desired state with its generation as ETag, and 304 while it is unchanged', async () => {
+    const first = await get('/api/fleet/desired-state');
+    assert.equal(first.status, 200);
+    assert.deepEqual(await first.json(), { generation: 0, modules: [] });
+    assert.equal(first.headers.get('etag'), '"0"');
+    const unchanged = await get('/api/fleet/desired-state', { ...bearer(), 'if-none-match': '"0"' });
+    assert.equal(unchanged.status, 304);
+    assert.equal(await unchanged.text(), '');
+
+    await as(operator).fleet.setVersions({ module: 'ledger', versions: [{ version: '1.0.0', weight: 100, isolation: 'inproc' }] });
+    const changed = await get('/api/fleet/desired-state', { ...bearer(), 'if-none-match': '"0"' });
+    assert.equal(changed.status, 200);
+    assert.equal(changed.headers.get('etag'), '"1"');
+    assert.deepEqual(await changed.json(), {
+      generation: 1,
+      modules: [{ module: 'ledger', versions: [{ version: '1.0.0', sm3: ledgerSm3, weight: 100, isolation: 'inproc' }] }],
+    });
+  });
+
+  it('refuses anyone without a host token: no token, a person’s API token, a made-up host token', async () => {
+    for (const headers of [{}, { authorization: 'Bearer hp_personal' }, bearer('hph_made-up')]) {
+      const response = await get('/api/fleet/desired-state', headers);
+      assert.equal(response.status, 401);
+      assert.match((await response.json()).message, /host token/);
+    }
+  });
+
+  it('streams the exact accepted bytes, 404 for an unknown digest and 410 for a revoked version', async () => {
+    const served = await get(`/api/fleet/artifacts/${ledgerSm3}`);
+    assert.equal(served.status, 200);
+    const stored = readFileSync((await f.db.moduleVersion.findFirstOrThrow({ where: { sm3: ledgerSm3 } })).storePath);
+    assert.deepEqual(Buffer.from(await served.arrayBuffer()), stored);
+    assert.equal(served.headers.get('content-length'), String(stored.length));
+    assert.equal(served.headers.get('x-hotplane-version'), '1.0.0');
+
+    assert.equal((await get(`/api/fleet/artifacts/${'0'.repeat(64)}`)).status, 404);
+    assert.equal((await get('/api/fleet/artifacts/..%2F..%2Fetc%2Fpasswd')).status, 404);
+    const newer = await f.db.moduleVersion.findFirstOrThrow({ where: { version: '1.1.0' } });
+    await revokeVersion(f.db, f.actor, newer.id, 'signed by mistake');
+    const revoked = await get(`/api/fleet/artifacts/${newer.sm3}`);
+    assert.equal(revoked.status, 410);
+    assert.match((await revoked.json()).message, /revoked \(signed by mistake\)/);
+  });
+
+  function sample(second: number, i: number): MetricSample {
+    return {
+      module: 'ledger', version: '1.0.0', second: new Date(second * 1000).toISOString(),
+      requests: 10, ok: 8, app4xx: 1, errors5xx: 1, timeouts: 0, crashes: 0,
+      p50: 1000 + i, p95: 2000 + 10 * i, p99: 3000 + 10 * i, max: 5000 + i,
+    };
+  }
+  const windowStart = (() => {
+    const s = Math.floor(Date.now() / 1000) - 120;
+    return s - (s % 10);
+  })();
+
+  function report(overrides: Partial<HostReport> = {}): HostReport {
+    return {
+      hostId: 'edge-1',
+      appliedGeneration: 1,
+      startedAt: '2026-11-22T09:00:00.000Z',
+      versions: [{
+        module: 'ledger', version: '1.0.0', sm3: ledgerSm3, isolation: 'inproc', phase: 'serving', weight: 100, healthy: true,
+        load: { verifyMs: 2, dlopenMs: 1, initMs: 0.5, selfTestMs: 0.4 }, inFlight: 0, goRuntime: false, since: '2026-11-22T09:00:01.000Z',
+      }],
+      metrics: Array.from({ length: 20 }, (_, i) => sample(windowStart + i, i % 10)),
+      events: [
+        { time: '2026-11-22T09:00:02.000Z', module: 'ledger', version: '1.0.0', kind: 'weights', message: '1.0.0=100%' },
+        { time: '2026-11-22T09:00:03.000Z', module: 'ledger', version: '1.0.0', kind: 'crashed', message: 'cell died of SIGSEGV' },
+        { time: '2026-11-22T09:00:04.000Z', module: 'ledger', version: '1.1.0', kind: 'load-failed', message: 'self-test failed' },
+      ],
+      ...overrides,
+    };
+  }
+
+  it('takes a report: host row, events with audit for the ones that matter, and 10-second rollups', async () => {
+    const response = await post(JSON.stringify(report()));
+    assert.equal(response.status, 200);
+    assert.deepEqual(await response.json(), { generation: 1 });
+    const host = await f.db.host.findUniqueOrThrow({ where: { id: 'edge-1' } });
+    assert.equal(host.appliedGeneration, 1);
+    assert.ok(host.lastSeenAt && Date.now() - host.lastSeenAt.getTime() < 5_000);
+    assert.equal(JSON.parse(host.lastReport!)[0].phase, 'serving');
+
+    assert.deepEqual((await f.db.hostEvent.findMany({ orderBy: { id: 'asc' } })).map((e) => e.kind), ['weights', 'crashed', 'load-failed']);
+    const crashed = await f.db.auditEvent.findFirstOrThrow({ where: { action: 'host.version_crashed' } });
+    assert.deepEqual([crashed.actorId, crashed.targetId, JSON.parse(crashed.details).message], ['host:edge-1', 'ledger@1.0.0', 'cell died of SIGSEGV']);
+    assert.equal(await f.db.auditEvent.count({ where: { action: 'host.version_failed', targetId: 'ledger@1.1.0' } }), 1);
+    assert.equal(await f.db.auditEvent.count({ where: { action: { startsWith: 'host.weights' } } }), 0);
+
+    const rollups = await f.db.metricRollup.findMany({ orderBy: { start: 'asc' } });
+    assert.equal(rollups.length, 2);
+    for (const rollup of rollups) {
+      assert.deepEqual([rollup.seconds, rollup.requests, rollup.ok, rollup.app4xx, rollup.errors5xx], [10, 100, 80, 10, 10]);
+      assert.deepEqual([rollup.p95, rollup.p99, rollup.max], [2090, 3090, 5009]);
+      assert.ok(Math.abs(rollup.p50 - 1004.5) <= 1);
+    }
+    assert.equal(rollups[0].start.getTime(), windowStart * 1000);
+  });
+
+  it('merges a late second into its stored window, and charts windows from before the console started from the rollups', async () => {
+    const late = { ...sample(windowStart + 3, 0), requests: 5, ok: 5, app4xx: 0, errors5xx: 0, p95: 9000 };
+    assert.equal((await post(JSON.stringify(report({ metrics: [late], events: [] })))).status, 200);
+    const first = await f.db.metricRollup.findFirstOrThrow({ where: { start: new Date(windowStart * 1000) } });
+    assert.deepEqual([first.seconds, first.requests, first.p95], [11, 105, 9000]);
+
+    const chart = await moduleMetrics(f.db, metrics, { module: 'ledger', seconds: 600 });
+    const points = chart.versions.find((v) => v.version === '1.0.0')!.points;
+    assert.deepEqual(points.map((p) => p.t), [windowStart * 1000, (windowStart + 10) * 1000]);
+    assert.equal(points[1].rps, 10);
+    assert.equal(points[1].errorPercent, 10);
+  });
+
+  it('refuses a malformed, oversized or misaddressed report without changing the host', async () => {
+    const seen = (await f.db.host.findUniqueOrThrow({ where: { id: 'edge-1' } })).lastSeenAt;
+    const notJson = await post('{');
+    assert.equal(notJson.status, 400);
+    const wrongShape = await post(JSON.stringify({ ...report(), appliedGeneration: 'one' }));
+    assert.equal(wrongShape.status, 400);
+    assert.match((await wrongShape.json()).message, /appliedGeneration/);
+    const huge = await post(JSON.stringify({ ...report(), padding: 'x'.repeat(MAX_REPORT_BYTES) }));
+    assert.equal(huge.status, 413);
+    const misaddressed = await post(JSON.stringify(report({ hostId: 'edge-9' })));
+    assert.equal(misaddressed.status, 400);
+    assert.match((await misaddressed.json()).message, /--host-id edge-1/);
+    assert.deepEqual((await f.db.host.findUniqueOrThrow({ where: { id: 'edge-1' } })).lastSeenAt, seen);
+  });
+
+  it('a host token cannot call tRPC, neither a query nor a mutation', async () => {
+    const query = await get('/api/trpc/fleet.hosts');
+    assert.equal(query.status, 401);
+    const mutation = await fetch(`${server.url}/api/trpc/fleet.removeModule`, {
+      method: 'POST',
+      headers: { ...bearer(), 'content-type': 'application/json' },
+      body: JSON.stringify({ module: 'ledger' }),
+    });
+    assert.equal(mutation.status, 401);
+    assert.equal((await f.db.desiredModule.count()), 1);
+  });
+
+  it('a revoked host token gets 401 everywhere at once', async () => {
+    await as(admin).fleet.revokeHost({ hostId: 'edge-1' });
+    assert.equal((await get('/api/fleet/desired-state')).status, 401);
+    assert.equal((await get(`/api/fleet/artifacts/${ledgerSm3}`)).status, 401);
+    assert.equal((await post(JSON.stringify(report({ metrics: [], events: [] })))).status, 401);
+    assert.equal(await f.db.auditEvent.count({ where: { action: 'host.revoked', targetId: 'edge-1' } }), 1);
+    const listed = await as(operator).fleet.hosts();
+    assert.ok(listed.hosts.find((h) => h.id === 'edge-1')?.revokedAt);
+  });
+});

@@ -1,0 +1,119 @@
+import 'server-only';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { db, type Db } from '../db/client';
+import { DOMAIN_ERROR_HTTP_STATUS, DomainError, DomainErrorCode } from '../errors';
+import { currentGeneration, readDesiredState } from './desired-state';
+import { authenticateHost } from './hosts';
+import { fleetMetrics, type FleetMetrics } from './metrics-store';
+import { ingestHostReport } from './report-intake';
+import { hostReportSchema, MAX_REPORT_BYTES } from './report-schema';
+
+// The hosts' side of the console (docs/fleet.md): pull the desired state, fetch artifacts, push reports.
+// Authenticated by host tokens only, never by cookies, so no browser can be made to call these.
+
+export interface FleetHttpDeps {
+  db: Db;
+  metrics: FleetMetrics;
+}
+
+export const consoleFleetDeps = (): FleetHttpDeps => ({ db: db(), metrics: fleetMetrics() });
+
+function problem(code: DomainErrorCode, message: string, status = DOMAIN_ERROR_HTTP_STATUS[code]) {
+  return Response.json({ error: code, message }, { status });
+}
+
+const unauthenticated = () =>
+  problem(DomainErrorCode.Unauthenticated, 'send Authorization: Bearer <host token> of a registered, unrevoked host');
+
+// If-None-Match may list several tags, weak or strong, or be "*".
+function etagMatches(header: string | null, etag: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((tag) => {
+    const t = tag.trim();
+    return t === '*' || t.replace(/^W\//, '') === etag;
+  });
+}
+
+export async function serveDesiredState(deps: FleetHttpDeps, request: Request): Promise<Response> {
+  if (!(await authenticateHost(deps.db, request.headers))) return unauthenticated();
+  // The cheap path: one row read answers an unchanged poll.
+  const generation = await currentGeneration(deps.db);
+  const headers = { 'cache-control': 'no-cache' };
+  if (etagMatches(request.headers.get('if-none-match'), `"${generation}"`)) {
+    return new Response(null, { status: 304, headers: { ...headers, etag: `"${generation}"` } });
+  }
+  const state = await deps.db.$transaction((tx) => readDesiredState(tx));
+  return Response.json(state, { headers: { ...headers, etag: `"${state.generation}"` } });
+}
+
+export async function serveArtifact(deps: FleetHttpDeps, request: Request, sm3: string): Promise<Response> {
+  if (!(await authenticateHost(deps.db, request.headers))) return unauthenticated();
+  const digest = sm3.toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(digest)) return problem(DomainErrorCode.NotFound, `"${sm3}" is not an SM3 digest`);
+  const versions = await deps.db.moduleVersion.findMany({ where: { sm3: digest } });
+  if (versions.length === 0) return problem(DomainErrorCode.NotFound, `no accepted artifact has SM3 ${digest}`);
+  const accepted = versions.find((v) => v.status === 'accepted');
+  if (!accepted) {
+    const v = versions[0];
+    return problem(DomainErrorCode.NotFound, `${v.moduleName} ${v.version} is revoked (${v.revokedReason ?? 'no reason given'}) and is never served`, 410);
+  }
+  const file = await stat(accepted.storePath).catch(() => null);
+  if (!file) throw new Error(`the artifact store has lost ${accepted.storePath} (${accepted.moduleName} ${accepted.version})`);
+  return new Response(Readable.toWeb(createReadStream(accepted.storePath)) as ReadableStream<Uint8Array>, {
+    headers: {
+      'content-type': 'application/octet-stream',
+      'content-length': String(file.size),
+      'cache-control': 'no-store',
+      etag: `"${digest}"`,
+      'x-hotplane-module': accepted.moduleName,
+      'x-hotplane-version': accepted.version,
+    },
+  });
+}
+
+// Reads at most `limit` bytes; null when the body is larger (the rest is not read).
+async function readLimitedText(request: Request, limit: number): Promise<string | null> {
+  if (!request.body) return '';
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function acceptReport(deps: FleetHttpDeps, request: Request): Promise<Response> {
+  const host = await authenticateHost(deps.db, request.headers);
+  if (!host) return unauthenticated();
+  const tooLarge = () => problem(DomainErrorCode.PayloadTooLarge, `a report is at most ${MAX_REPORT_BYTES} bytes; report more often`);
+  if (Number(request.headers.get('content-length') ?? 0) > MAX_REPORT_BYTES) return tooLarge();
+  const text = await readLimitedText(request, MAX_REPORT_BYTES);
+  if (text === null) return tooLarge();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return problem(DomainErrorCode.InvalidInput, 'the report is not JSON');
+  }
+  const parsed = hostReportSchema.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || 'report'}: ${i.message}`);
+    return problem(DomainErrorCode.InvalidInput, `not a HostReport: ${issues.join('; ')}`);
+  }
+  try {
+    return Response.json(await ingestHostReport(deps.db, deps.metrics, host, parsed.data));
+  } catch (error) {
+    if (error instanceof DomainError) return problem(error.code, error.message);
+    throw error;
+  }
+}

@@ -1,0 +1,173 @@
+import type { Db } from '../db/client';
+import type { MetricSample } from '../host/types';
+import { EMPTY_TOTALS, METRIC_FIELDS, combineTotals, totalsOf, type MetricTotals } from './metric-math';
+
+// Metrics as hosts push them: the last hour per (host, module, version) at 1 s resolution in memory for the
+// live charts, and 10-second rollups written to MetricRollup once a window has closed (late seconds merge
+// into the stored row), which is what remains after a console restart.
+
+export const RING_SECONDS = 3_600;
+export const ROLLUP_SECONDS = 10;
+// A window is written this long after it ends, so the usual one-second report lag lands before the write.
+const ROLLUP_GRACE_SECONDS = 5;
+const ROLLUP_RETENTION_SECONDS = 7 * 86_400;
+const FIELD_COUNT = METRIC_FIELDS.length;
+
+class SecondRing {
+  private readonly stamps = new Float64Array(RING_SECONDS).fill(-1);
+  private readonly values = new Float64Array(RING_SECONDS * FIELD_COUNT);
+  newest = -1;
+
+  put(second: number, totals: MetricTotals) {
+    const slot = second % RING_SECONDS;
+    this.stamps[slot] = second;
+    METRIC_FIELDS.forEach((field, i) => (this.values[slot * FIELD_COUNT + i] = totals[field]));
+    this.newest = Math.max(this.newest, second);
+  }
+
+  get(second: number): MetricTotals | null {
+    const slot = second % RING_SECONDS;
+    if (this.stamps[slot] !== second) return null;
+    const totals = { ...EMPTY_TOTALS };
+    METRIC_FIELDS.forEach((field, i) => (totals[field] = this.values[slot * FIELD_COUNT + i]));
+    return totals;
+  }
+}
+
+interface SeriesKey {
+  hostId: string;
+  module: string;
+  version: string;
+}
+
+interface OpenRollup extends SeriesKey {
+  start: number;
+  seconds: number;
+  totals: MetricTotals;
+}
+
+export interface VersionSeconds {
+  version: string;
+  /** Combined over every host, oldest first. */
+  seconds: { second: number; totals: MetricTotals }[];
+}
+
+const keyOf = (...parts: (string | number)[]) => parts.join('\u0000');
+const epochSecond = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+
+export class FleetMetrics {
+  /** Seconds from here on are in memory; earlier ones only in the rollups. */
+  readonly memorySince: number;
+  private readonly series = new Map<string, SeriesKey & { ring: SecondRing }>();
+  private readonly open = new Map<string, OpenRollup>();
+
+  constructor(now = Date.now()) {
+    this.memorySince = Math.floor(now / 1000);
+  }
+
+  record(hostId: string, samples: readonly MetricSample[], now = Date.now()) {
+    const nowSecond = Math.floor(now / 1000);
+    for (const sample of samples) {
+      const second = epochSecond(sample.second);
+      if (second < nowSecond - ROLLUP_RETENTION_SECONDS || second > nowSecond + 60) continue;
+      const totals = totalsOf(sample);
+      const seriesKey = keyOf(hostId, sample.module, sample.version);
+      if (second > nowSecond - RING_SECONDS) {
+        let entry = this.series.get(seriesKey);
+        if (!entry) {
+          entry = { hostId, module: sample.module, version: sample.version, ring: new SecondRing() };
+          this.series.set(seriesKey, entry);
+        }
+        entry.ring.put(second, totals);
+      }
+      const start = second - (second % ROLLUP_SECONDS);
+      const rollupKey = keyOf(seriesKey, start);
+      const rollup = this.open.get(rollupKey);
+      if (rollup) {
+        rollup.totals = combineTotals(rollup.totals, totals);
+        rollup.seconds += 1;
+      } else {
+        this.open.set(rollupKey, { hostId, module: sample.module, version: sample.version, start, seconds: 1, totals });
+      }
+    }
+    this.forgetQuietSeries(nowSecond);
+  }
+
+  private forgetQuietSeries(nowSecond: number) {
+    for (const [key, entry] of this.series) if (entry.ring.newest <= nowSecond - RING_SECONDS) this.series.delete(key);
+  }
+
+  takeClosedRollups(now = Date.now()): OpenRollup[] {
+    const nowSecond = Math.floor(now / 1000);
+    const closed: OpenRollup[] = [];
+    for (const [key, rollup] of this.open) {
+      if (rollup.start + ROLLUP_SECONDS + ROLLUP_GRACE_SECONDS <= nowSecond) {
+        closed.push(rollup);
+        this.open.delete(key);
+      }
+    }
+    return closed;
+  }
+
+  /** Writes every closed window; a window already stored (late seconds) is merged, not replaced. */
+  async flushRollups(db: Db, now = Date.now()): Promise<number> {
+    const closed = this.takeClosedRollups(now);
+    if (closed.length === 0) return 0;
+    await db.$transaction(async (tx) => {
+      for (const rollup of closed) {
+        const id = { hostId: rollup.hostId, module: rollup.module, version: rollup.version, start: new Date(rollup.start * 1000) };
+        const stored = await tx.metricRollup.findUnique({ where: { hostId_module_version_start: id } });
+        const totals = stored ? combineTotals(stored, rollup.totals) : rollup.totals;
+        const seconds = (stored?.seconds ?? 0) + rollup.seconds;
+        const data = { seconds, ...Object.fromEntries(METRIC_FIELDS.map((f) => [f, Math.round(totals[f])])) } as MetricTotals & { seconds: number };
+        await tx.metricRollup.upsert({ where: { hostId_module_version_start: id }, create: { ...id, ...data }, update: data });
+      }
+    });
+    return closed.length;
+  }
+
+  async pruneRollups(db: Db, now = Date.now()) {
+    await db.metricRollup.deleteMany({ where: { start: { lt: new Date(now - ROLLUP_RETENTION_SECONDS * 1000) } } });
+  }
+
+  /** One module's seconds in [from, to], each version's samples combined over hosts. */
+  moduleSeconds(module: string, from: number, to: number): VersionSeconds[] {
+    const byVersion = new Map<string, Map<number, MetricTotals>>();
+    for (const entry of this.series.values()) {
+      if (entry.module !== module) continue;
+      let seconds = byVersion.get(entry.version);
+      if (!seconds) byVersion.set(entry.version, (seconds = new Map()));
+      for (let second = Math.max(from, entry.ring.newest - RING_SECONDS + 1); second <= Math.min(to, entry.ring.newest); second++) {
+        const totals = entry.ring.get(second);
+        if (!totals) continue;
+        const before = seconds.get(second);
+        seconds.set(second, before ? combineTotals(before, totals) : totals);
+      }
+    }
+    return [...byVersion]
+      .map(([version, seconds]) => ({
+        version,
+        seconds: [...seconds].sort(([a], [b]) => a - b).map(([second, totals]) => ({ second, totals })),
+      }))
+      .filter((v) => v.seconds.length > 0)
+      .sort((a, b) => a.version.localeCompare(b.version, undefined, { numeric: true }));
+  }
+
+  /** Sum over the last `window` complete seconds, per version of the module (over every host). */
+  recentTotals(module: string, window: number, now = Date.now()): Map<string, MetricTotals> {
+    const last = Math.floor(now / 1000) - 1;
+    const result = new Map<string, MetricTotals>();
+    for (const { version, seconds } of this.moduleSeconds(module, last - window + 1, last)) {
+      result.set(version, seconds.reduce((sum, s) => combineTotals(sum, s.totals), { ...EMPTY_TOTALS }));
+    }
+    return result;
+  }
+}
+
+const holder = globalThis as unknown as { hotplaneFleetMetrics?: FleetMetrics };
+
+// One store per console process: route handlers, tRPC and instrumentation are bundled apart but share globalThis.
+export function fleetMetrics(): FleetMetrics {
+  holder.hotplaneFleetMetrics ??= new FleetMetrics();
+  return holder.hotplaneFleetMetrics;
+}

@@ -1,0 +1,55 @@
+import path from 'node:path';
+import { config } from '../config';
+import type { Db } from '../db/client';
+import { projectRoot } from '../paths';
+import { DemoTraffic } from './demo-traffic';
+import { EmbeddedHostSupervisor } from './embedded-host';
+import { fleetMetrics } from './metrics-store';
+
+// The fleet's background work in the console process, started once from instrumentation.ts: the embedded host
+// and its demo traffic, and the timers that write closed metric windows and prune old facts.
+
+const FLUSH_EVERY_MS = 10_000;
+const PRUNE_EVERY_MS = 10 * 60_000;
+const HOST_EVENT_RETENTION_MS = 30 * 86_400_000;
+
+interface FleetServices {
+  supervisor: EmbeddedHostSupervisor | null;
+  demoTraffic: DemoTraffic | null;
+}
+
+const holder = globalThis as unknown as { hotplaneFleetServices?: Promise<FleetServices> };
+
+async function start(db: Db, log: (line: string) => void): Promise<FleetServices> {
+  const settings = config();
+  const metrics = fleetMetrics();
+  const report = (what: string) => (error: Error) => log(`${what}: ${error.message}`);
+  setInterval(() => void metrics.flushRollups(db).catch(report('writing metric rollups')), FLUSH_EVERY_MS).unref();
+  setInterval(() => {
+    void metrics.pruneRollups(db).catch(report('pruning metric rollups'));
+    void db.hostEvent.deleteMany({ where: { time: { lt: new Date(Date.now() - HOST_EVENT_RETENTION_MS) } } }).catch(report('pruning host events'));
+  }, PRUNE_EVERY_MS).unref();
+  if (!settings.embeddedHost) return { supervisor: null, demoTraffic: null };
+
+  const supervisor = await new EmbeddedHostSupervisor({
+    db,
+    hostDir: path.join(settings.dataDir, 'host'),
+    projectRoot: projectRoot(),
+    consolePort: settings.consolePort,
+    hostPort: settings.hostPort,
+    log,
+  }).start();
+  process.once('exit', () => supervisor.stop());
+  const demoTraffic = new DemoTraffic({ db, invokeUrl: supervisor.invokeUrl, enabled: settings.demoMode }).start();
+  return { supervisor, demoTraffic };
+}
+
+export function startFleetServices(db: Db, log: (line: string) => void = (line) => console.error(`hotplane fleet: ${line}`)) {
+  holder.hotplaneFleetServices ??= start(db, log);
+  return holder.hotplaneFleetServices;
+}
+
+/** The running services, or null when this process did not start them (tests, the CLI). */
+export async function runningFleetServices(): Promise<FleetServices | null> {
+  return (await holder.hotplaneFleetServices?.catch(() => null)) ?? null;
+}

@@ -1,0 +1,101 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { digestArtifactFile } from '../crypto/digest';
+import { projectRoot } from '../paths';
+import type { Readable } from 'node:stream';
+import type { ProbeLine } from './preflight-probe';
+
+// Before any traffic: the target version in a throwaway process of its own (preflight-probe.ts) — load,
+// identity, init, self-test within the limit — then the process ends. A failure ends the request with nothing
+// served. The console never loads a module itself; the probe is started like the embedded host (node + tsx from
+// the project folder), so it runs the same from the CLI, the tests and the bundled console.
+
+export interface PreflightSubject {
+  module: string;
+  version: string;
+  /** The artifact in the store, and the SM3 the request was approved for. */
+  path: string;
+  sm3: string;
+  config: string;
+  selfTestLimitMs: number;
+}
+
+export interface PreflightResult {
+  ok: boolean;
+  /** What happened, in words: the failure, or the self-test's own report. */
+  report: string;
+  timings: { verifyMs?: number; dlopenMs?: number; initMs?: number; selfTestMs?: number };
+}
+
+export type PreflightRunner = (subject: PreflightSubject) => Promise<PreflightResult>;
+
+/** Starting node with tsx and loading the module; the self-test has its own limit on top. */
+const LOAD_LIMIT_MS = 30_000;
+
+function parseLine(text: string): ProbeLine | null {
+  try {
+    return JSON.parse(text) as ProbeLine;
+  } catch {
+    return null;
+  }
+}
+
+function runProbe(subject: PreflightSubject, timings: PreflightResult['timings']): Promise<PreflightResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--conditions=react-server', '--import', 'tsx', path.join('server', 'rollout', 'preflight-probe.ts')], {
+      cwd: projectRoot(),
+      // fd 3 carries the probe's stage lines; stdout and stderr are whatever the module prints.
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+    });
+    let stage = 'starting the probe';
+    let overrun = `starting the probe took more than ${LOAD_LIMIT_MS / 1000} s`;
+    let result: PreflightResult | null = null;
+    let output = '';
+    let timer = setTimeout(() => child.kill('SIGKILL'), LOAD_LIMIT_MS);
+    const onLine = (line: ProbeLine) => {
+      if (line.stage === 'loaded') {
+        timings.dlopenMs = line.dlopenMs;
+        stage = 'hp_init';
+        overrun = `loading or hp_init took more than ${LOAD_LIMIT_MS / 1000} s`;
+      } else if (line.stage === 'self-test') {
+        stage = 'hp_self_test';
+        clearTimeout(timer);
+        timer = setTimeout(() => child.kill('SIGKILL'), subject.selfTestLimitMs);
+        overrun = `hp_self_test ran past its ${subject.selfTestLimitMs / 1000} s limit`;
+      } else {
+        Object.assign(timings, { initMs: line.initMs, selfTestMs: line.selfTestMs });
+        result = { ok: line.ok, report: line.report, timings };
+      }
+    };
+    let pending = '';
+    (child.stdio[3] as Readable).on('data', (chunk: Buffer) => {
+      const lines = (pending + chunk.toString('utf8')).split('\n');
+      pending = lines.pop()!;
+      for (const text of lines) {
+        const line = parseLine(text);
+        if (line) onLine(line);
+      }
+    });
+    const keepTail = (chunk: Buffer) => (output = (output + chunk.toString('utf8')).slice(-2000));
+    child.stdout.on('data', keepTail);
+    child.stderr.on('data', keepTail);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (result) return resolve(result);
+      const how = signal === 'SIGKILL' ? overrun : `the probe died (${signal ? `signal ${signal}` : `exit ${code}`}) during ${stage}`;
+      resolve({ ok: false, report: `${how}${output.trim() ? `; last output: ${output.trim().slice(-600)}` : ''}`, timings });
+    });
+    child.stdin.end(JSON.stringify(subject));
+  });
+}
+
+export const probeProcessPreflight: PreflightRunner = async (subject) => {
+  const timings: PreflightResult['timings'] = {};
+  const started = performance.now();
+  const digest = await digestArtifactFile(subject.path);
+  timings.verifyMs = performance.now() - started;
+  if (digest.sm3 !== subject.sm3) {
+    return { ok: false, report: `the stored file's SM3 is ${digest.sm3}, the request was approved for ${subject.sm3}`, timings };
+  }
+  return runProbe(subject, timings);
+};

@@ -1,0 +1,169 @@
+import type { Approval, ChangeRequest, RolloutDecision, RolloutPhase } from '../db/generated/client';
+import type { Db } from '../db/client';
+import type { AnalysisCheck } from './analysis';
+import { approvalStanding, countValidApprovals } from './approvals';
+import { loadChangeRequest, planOf } from './change-request';
+import type { ChangeState, RolloutOutcome } from './change-request.types';
+import { moduleBreaker, type BreakerSettings } from './circuit-breaker';
+import { changeDigestText } from './digest';
+import { personActions } from './state-machine';
+
+// Read models for the pages and the CLI: a request with everything a person needs to decide, lists, queues.
+
+function summary(row: ChangeRequest) {
+  const plan = planOf(row);
+  return {
+    id: row.id,
+    module: row.module,
+    state: row.state as ChangeState,
+    revision: row.revision,
+    from: row.fromVersion,
+    to: row.toVersion,
+    reason: row.reason,
+    ticket: row.ticket,
+    requestedBy: { id: row.requestedById, name: row.requestedByName },
+    requiredApprovals: row.requiredApprovals,
+    step: row.stepIndex >= 0 ? { index: row.stepIndex, of: plan.steps.length, weight: plan.steps[row.stepIndex].weight, phase: row.stepPhase } : null,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    finishedAt: row.finishedAt,
+    outcome: row.outcome ? (JSON.parse(row.outcome) as RolloutOutcome) : null,
+  };
+}
+export type ChangeSummary = ReturnType<typeof summary>;
+
+export async function listChanges(db: Db, filter: { state?: ChangeState[]; module?: string; limit?: number; before?: string } = {}) {
+  const rows = await db.changeRequest.findMany({
+    where: { state: filter.state ? { in: filter.state } : undefined, module: filter.module, createdAt: filter.before ? { lt: new Date(filter.before) } : undefined },
+    orderBy: { createdAt: 'desc' },
+    take: filter.limit ?? 50,
+  });
+  return rows.map(summary);
+}
+
+/** The approvers' queue: requests waiting for approval that this person did not propose. */
+export async function approvalQueue(db: Db, viewerId: string) {
+  const rows = await db.changeRequest.findMany({
+    where: { state: 'PendingApproval', requestedById: { not: viewerId } },
+    orderBy: { submittedAt: 'asc' },
+    include: { approvals: true },
+  });
+  const now = Date.now();
+  return rows.map((row) => ({
+    ...summary(row),
+    digest: row.digest,
+    plan: planOf(row),
+    approvals: countValidApprovals(row.approvals, row, now),
+    approvedByViewer: row.approvals.some((a) => a.approverId === viewerId && a.decision === 'approved' && approvalStanding(a, row, now) === 'valid'),
+  }));
+}
+
+function approvalView(a: Approval, row: ChangeRequest, now: number) {
+  return {
+    id: a.id,
+    approver: { id: a.approverId, name: a.approverName },
+    decision: a.decision as 'approved' | 'rejected',
+    revision: a.revision,
+    digest: a.digest,
+    keyFingerprint: a.keyFingerprint,
+    signature: a.signatureHex,
+    reason: a.reason,
+    createdAt: a.createdAt,
+    expiresAt: a.expiresAt,
+    standing: approvalStanding(a, row, now),
+    voidReason: a.voidReason,
+  };
+}
+
+export function decisionView(d: RolloutDecision) {
+  return {
+    id: d.id,
+    step: d.stepIndex + 1,
+    time: d.time,
+    verdict: d.verdict as 'pass' | 'breach' | 'inconclusive',
+    metric: d.metric,
+    checks: JSON.parse(d.checks) as AnalysisCheck[],
+    window: { from: d.windowFrom, to: d.windowTo },
+    canaryRequests: d.canaryRequests,
+    stableRequests: d.stableRequests,
+  };
+}
+
+function phaseView(p: RolloutPhase) {
+  return {
+    id: p.id,
+    kind: p.kind,
+    step: p.stepIndex === null ? null : p.stepIndex + 1,
+    weight: p.weight,
+    generation: p.generation,
+    startedAt: p.startedAt,
+    confirmedAt: p.confirmedAt,
+    endedAt: p.endedAt,
+    result: p.result,
+    detail: p.detail,
+  };
+}
+
+const RECENT_DECISIONS = 50;
+
+/** Everything the request page shows; `viewerId` decides which actions are offered as this person's own. */
+export async function changeDetail(db: Db, id: string, viewerId: string, breakerSettings: BreakerSettings) {
+  const row = await loadChangeRequest(db, id);
+  const [approvals, phases, decisions, evidence, target, breaker] = await Promise.all([
+    db.approval.findMany({ where: { changeRequestId: id }, orderBy: { createdAt: 'asc' } }),
+    db.rolloutPhase.findMany({ where: { changeRequestId: id }, orderBy: { id: 'asc' } }),
+    db.rolloutDecision.findMany({ where: { changeRequestId: id }, orderBy: { id: 'desc' }, take: RECENT_DECISIONS }),
+    db.evidenceBundle.findMany({ where: { changeRequestId: id }, orderBy: { createdAt: 'asc' }, select: { id: true, createdAt: true, sm3: true, keyFingerprint: true } }),
+    db.moduleVersion.findUnique({ where: { moduleName_version: { moduleName: row.module, version: row.toVersion } }, include: { signer: true } }),
+    moduleBreaker(db, row.module, Date.now(), breakerSettings),
+  ]);
+  const now = Date.now();
+  const isRequester = row.requestedById === viewerId;
+  return {
+    ...summary(row),
+    digest: row.digest,
+    fromSm3: row.fromSm3,
+    toSm3: row.toSm3,
+    fromIsolation: row.fromIsolation,
+    plan: planOf(row),
+    stateHandOff: row.stateHandOff,
+    submittedAt: row.submittedAt,
+    approvedAt: row.approvedAt,
+    startedAt: row.startedAt,
+    promotedAt: row.promotedAt,
+    warmUntil: row.warmUntil,
+    previousRetiredAt: row.previousRetiredAt,
+    holdUntil: row.holdUntil,
+    stepDeadlineAt: row.stepDeadlineAt,
+    pausedAt: row.pausedAt,
+    validApprovals: countValidApprovals(approvals, row, now),
+    approvals: approvals.map((a) => approvalView(a, row, now)),
+    /** Buttons: the state machine's person events, narrowed to who may press them (the server checks again). */
+    actions: personActions(row.state as ChangeState).filter((event) =>
+      ['edit', 'submit', 'cancel'].includes(event) ? isRequester : event === 'reject' ? !isRequester : true,
+    ),
+    canApprove: row.state === 'PendingApproval' && !isRequester,
+    phases: phases.map(phaseView),
+    decisions: decisions.map(decisionView),
+    evidence,
+    /** The target artifact; its verification report is `modules.report({ id: reportId })`. */
+    target: target ? { version: target.version, sm3: target.sm3, status: target.status, signer: target.signer.name, reportId: target.reportId } : null,
+    breaker,
+  };
+}
+
+export async function listDecisions(db: Db, id: string, options: { afterId?: number; limit?: number }) {
+  const rows = await db.rolloutDecision.findMany({
+    where: { changeRequestId: id, id: options.afterId ? { gt: options.afterId } : undefined },
+    orderBy: { id: 'asc' },
+    take: options.limit ?? 500,
+  });
+  return rows.map(decisionView);
+}
+
+/** What an approver signs (the 32 bytes of `digest`), and the canonical text it is the SM3 of, to read first. */
+export async function digestForSigning(db: Db, id: string) {
+  const row = await loadChangeRequest(db, id);
+  const text = changeDigestText({ ...row, plan: planOf(row) });
+  return { id: row.id, revision: row.revision, state: row.state as ChangeState, module: row.module, from: row.fromVersion, to: row.toVersion, digest: row.digest, canonicalText: text };
+}
