@@ -10,6 +10,7 @@ import { generateSm2KeyPair } from '../crypto';
 import type { Db } from '../db/client';
 import { registerSigner } from '../signers/registry';
 import { acceptUpload } from '../artifacts/upload';
+import { setVersions } from '../fleet/set-versions';
 import { writeSignedManifest } from '../artifacts/create-manifest';
 import { buildExampleModules, exampleModulePath } from './example-modules';
 
@@ -73,6 +74,8 @@ export async function seedDemo(db: Db, dataDir: string, options: { password?: st
     fileNames: { so: path.basename(first), manifest: `${path.basename(first)}.manifest.json`, signature: `${path.basename(first)}.manifest.sig` },
   });
   if (result.outcome !== 'accepted') throw new Error(`demo ledger 1.0.0 was not accepted: ${result.message}`);
+  // The embedded host serves it from the first start, in its own process cell, so the charts have traffic.
+  await setVersions(db, SYSTEM_ACTOR, { module: 'ledger', versions: [{ version: '1.0.0', weight: 100, isolation: 'process' }] });
 
   await db.$transaction((tx) =>
     appendAuditEvent(tx, {
@@ -80,7 +83,7 @@ export async function seedDemo(db: Db, dataDir: string, options: { password?: st
       action: 'demo.seeded',
       targetType: 'console',
       targetId: 'demo',
-      details: { accounts: accounts.map((a) => a.email), signer: DEMO_SIGNER_NAME, accepted: ['ledger@1.0.0'] },
+      details: { accounts: accounts.map((a) => a.email), signer: DEMO_SIGNER_NAME, accepted: ['ledger@1.0.0'], serving: ['ledger@1.0.0'] },
     }),
   );
   return { accounts, artifactDir, keyDir };
