@@ -47,7 +47,8 @@ export class ProcessCell implements Cell {
   readonly isolation = 'process' as const;
   private readonly label: string;
   private readonly output: OutputTail;
-  private readonly calls = new CallQueue();
+  /** Oldest first; the child answers in this order. (V8 shifts a packed array in place, without copying.) */
+  private readonly calls: PendingCall[] = [];
   private readonly reader = new FrameReader((id, op, code, payload) => this.onReply(id, op, code, payload));
   private readonly deathListeners: Array<(error: CellCallError) => void> = [];
   private state: CellState = 'idle';
@@ -204,7 +205,7 @@ export class ProcessCell implements Cell {
 
   private send(call: PendingCall, payload: Uint8Array): void {
     this.calls.push(call);
-    if (this.calls.size === 1) {
+    if (this.calls.length === 1) {
       this.holdHostOpen(true);
       this.headStartedAt = performance.now();
       this.armTimer();
@@ -213,11 +214,11 @@ export class ProcessCell implements Cell {
   }
 
   private onReply(id: number, op: number, code: number, payload: Buffer): void {
-    const call = this.calls.peek();
+    const call = this.calls[0];
     // The child answers strictly in order: anything else means its side of the protocol is broken.
     if (!call || call.id !== id) throw new Error(`reply to call ${id}, expected ${call ? `call ${call.id}` : 'none'}`);
     this.calls.shift();
-    if (this.calls.size > 0) {
+    if (this.calls.length > 0) {
       this.headStartedAt = performance.now();
       this.armTimer();
     } else if (this.state === 'running') {
@@ -231,7 +232,7 @@ export class ProcessCell implements Cell {
   // (that call answered meanwhile) it re-arms for the call now in front. A timeout bounds how long a call runs in the
   // module, not how long it queued behind others, so a busy cell is never killed for being busy.
   private armTimer(): void {
-    const head = this.calls.peek();
+    const head = this.calls[0];
     if (!head) return;
     const due = this.headStartedAt + head.timeoutMs;
     if (!Number.isFinite(due) || (this.timer && this.timerDue <= due)) return;
@@ -244,7 +245,7 @@ export class ProcessCell implements Cell {
   private onTimer(): void {
     this.timer = null;
     this.timerDue = Infinity;
-    const head = this.calls.peek();
+    const head = this.calls[0];
     if (!head || this.state === 'killing' || this.state === 'gone') return;
     if (performance.now() - this.headStartedAt >= head.timeoutMs) {
       this.kill(head, `${opName(head.op)} did not answer within ${head.timeoutMs} ms`);
@@ -271,7 +272,7 @@ export class ProcessCell implements Cell {
     if (this.child) this.holdHostOpen(false);
     const signal = this.exit?.signal ?? (this.killedFor ? 'SIGKILL' : null);
     const details = { signal, exitCode: this.exit?.code ?? null, stderrTail: this.output.text() };
-    const pending = this.calls.drain();
+    const pending = this.calls.splice(0);
     const where = `cell ${this.label} (pid ${this.pid ?? 'none'})`;
     const how = signal ? `died of ${signal}` : `exited with code ${details.exitCode}`;
     const during = pending[0] ? ` during ${opName(pending[0].op)}` : '';
@@ -316,44 +317,6 @@ export class ProcessCell implements Cell {
   }
 }
 
-/** First-in first-out without Array#shift's copying: calls leave in the order the child answers them. */
-class CallQueue {
-  private items: (PendingCall | undefined)[] = [];
-  private head = 0;
-
-  get size(): number {
-    return this.items.length - this.head;
-  }
-
-  push(call: PendingCall): void {
-    this.items.push(call);
-  }
-
-  peek(): PendingCall | undefined {
-    return this.items[this.head];
-  }
-
-  shift(): PendingCall | undefined {
-    const call = this.items[this.head];
-    this.items[this.head++] = undefined;
-    if (this.head === this.items.length) {
-      this.items.length = 0;
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return call;
-  }
-
-  drain(): PendingCall[] {
-    const rest = this.items.slice(this.head) as PendingCall[];
-    this.items = [];
-    this.head = 0;
-    return rest;
-  }
-}
-
 /** The last lines a child printed on stdout and stderr, interleaved as they arrived, for crash reports. */
 class OutputTail {
   private readonly lines: string[] = [];
@@ -393,18 +356,25 @@ let childScript: Promise<string> | undefined;
  * tsx so both always agree. The file lives in a private temporary directory, removed when the host exits.
  */
 export function cellChildScript(): Promise<string> {
-  childScript ??= compileChildScript();
+  // A failed compile is not remembered: the next cell tries again.
+  childScript ??= compileChildScript().catch((error: unknown) => {
+    childScript = undefined;
+    throw error;
+  });
   return childScript;
 }
 
 interface Esbuild {
   build(options: Record<string, unknown>): Promise<{ outputFiles: { text: string }[] }>;
+  stop(): Promise<void>;
 }
 
 async function compileChildScript(): Promise<string> {
   const requireHere = createRequire(import.meta.url);
   const esbuild = createRequire(requireHere.resolve('tsx/package.json'))('esbuild') as Esbuild;
   const koffi = pathToFileURL(requireHere.resolve('koffi')).href;
+  // stop() afterwards: esbuild would otherwise keep a service process for the host's lifetime; any later user of
+  // esbuild in this process (tsx's hooks) gets a fresh one on demand.
   const result = await esbuild.build({
     entryPoints: [CHILD_SOURCE],
     bundle: true,
@@ -421,7 +391,7 @@ async function compileChildScript(): Promise<string> {
         },
       },
     ],
-  });
+  }).finally(() => esbuild.stop());
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hotplane-cell-child-'));
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   const script = path.join(dir, 'cell-child.mjs');
