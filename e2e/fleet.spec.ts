@@ -18,9 +18,10 @@ test('an operator sets the versions of ledger, with the form saying early what i
   await expect(form.getByRole('status')).toHaveText('Weights add up to 50; they must add up to 100.');
   await expect(form.getByRole('button', { name: 'Apply to every host' })).toBeDisabled();
   await form.getByLabel('Weight of 1.0.0').fill('100');
-  await form.getByLabel('Isolation of 1.0.0').selectOption('process');
+  // The demo start already serves 1.0.0 in its own process (generation 1); moving it into the host process is a change.
+  await form.getByLabel('Isolation of 1.0.0').selectOption('inproc');
   await form.getByRole('button', { name: 'Apply to every host' }).click();
-  await expect(page.getByText(/Desired generation 1 · set by operator@hotplane\.local/)).toBeVisible();
+  await expect(page.getByText(/Desired generation 2 · set by operator@hotplane\.local/)).toBeVisible();
   await expect(page.getByRole('list', { name: 'Health per desired version' })).toContainText('1.0.0 100%');
   await page.screenshot({ path: 'test-results/screens/operator-runtime.png', fullPage: true });
 
