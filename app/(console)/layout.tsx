@@ -12,6 +12,8 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
   if (!user) redirect('/login');
   const nav: NavItem[] = [
     { href: '/modules', label: 'Modules', show: can(user.roles, 'modules.read') },
+    { href: '/changes', label: 'Changes', show: can(user.roles, 'changes.read') },
+    { href: '/oncall', label: 'On call', show: can(user.roles, 'changes.read') },
     { href: '/hosts', label: 'Hosts', show: can(user.roles, 'runtime.read') },
     { href: '/upload', label: 'Upload', show: can(user.roles, 'artifacts.upload') },
     { href: '/signers', label: 'Signers', show: can(user.roles, 'signers.read') },

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { appendAuditEvent } from '../audit/append';
 import { SYSTEM_ACTOR } from '../audit/actor';
 import { createUser } from '../auth/users';
@@ -19,6 +20,7 @@ export async function bootstrapConsole(log: (line: string) => void = console.log
       log('Demo mode: first start, created one account per role. These passwords are shown only once:');
       for (const account of demo.accounts) log(`  ${account.role.padEnd(9)} ${account.email.padEnd(26)} ${account.password}`);
       log(`Demo signer key pair: ${demo.keyDir} (the private key never leaves this machine)`);
+      log(`Demo approver's approval key: ${path.join(demo.keyDir, 'approver.key.pem')} (load it on a change request to sign it off)`);
       log(`Signed ledger 1.1.0 ready to upload: ${demo.artifactDir}/ledger-1.1.0.so (+ .manifest.json, .manifest.sig)`);
     } else {
       const password = process.env.HOTPLANE_ADMIN_PASSWORD;

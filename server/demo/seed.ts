@@ -11,6 +11,7 @@ import type { Db } from '../db/client';
 import { registerSigner } from '../signers/registry';
 import { acceptUpload } from '../artifacts/upload';
 import { setVersions } from '../fleet/set-versions';
+import { registerSigningKey } from '../rollout/signing-keys';
 import { writeSignedManifest } from '../artifacts/create-manifest';
 import { buildExampleModules, exampleModulePath } from './example-modules';
 
@@ -23,23 +24,25 @@ export interface DemoAccount {
 export const DEMO_SIGNER_NAME = 'Hotplane demo signer';
 
 // First start in demo mode: one account per role, a demo signer whose private key stays on this disk
-// (data/demo-keys/), and ledger 1.0.0 accepted through the real pipeline; ledger 1.1.0 is signed and
+// (data/demo-keys/), the demo approver's approval key beside it, and ledger 1.0.0 accepted through the real pipeline; ledger 1.1.0 is signed and
 // left in data/demo-artifacts/ for the newcomer to upload.
 export async function seedDemo(db: Db, dataDir: string, options: { password?: string } = {}) {
   const accounts: DemoAccount[] = [];
-  for (const role of ROLES) {
-    const email = `${role}@hotplane.local`;
-    const created = await createUser(db, SYSTEM_ACTOR, {
-      email,
-      name: `Demo ${role}`,
-      roles: [role],
-      password: options.password,
-    });
-    accounts.push({ email, role, password: created.password });
-  }
-
   const keyDir = path.join(dataDir, 'demo-keys');
   await mkdir(keyDir, { recursive: true, mode: 0o700 });
+  for (const role of ROLES) {
+    const email = `${role}@hotplane.local`;
+    const name = `Demo ${role}`;
+    const created = await createUser(db, SYSTEM_ACTOR, { email, name, roles: [role], password: options.password });
+    accounts.push({ email, role, password: created.password });
+    if (role === 'approver') {
+      // The demo approver's personal key, so a newcomer can sign a change off in the browser at once.
+      const approverKeys = generateSm2KeyPair();
+      await writeFile(path.join(keyDir, 'approver.key.pem'), approverKeys.privateKeyPem, { mode: 0o600 });
+      await registerSigningKey(db, { id: created.user.id, name, roles: [role] }, { label: 'demo approver key', publicKey: approverKeys.publicKeyPem });
+    }
+  }
+
   const keys = generateSm2KeyPair();
   await writeFile(path.join(keyDir, 'signer.key.pem'), keys.privateKeyPem, { mode: 0o600 });
   await writeFile(path.join(keyDir, 'signer.pub.pem'), keys.publicKeyPem);

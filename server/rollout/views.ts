@@ -37,8 +37,10 @@ export async function listChanges(db: Db, filter: { state?: ChangeState[]; modul
     where: { state: filter.state ? { in: filter.state } : undefined, module: filter.module, createdAt: filter.before ? { lt: new Date(filter.before) } : undefined },
     orderBy: { createdAt: 'desc' },
     take: filter.limit ?? 50,
+    include: { approvals: true },
   });
-  return rows.map(summary);
+  const now = Date.now();
+  return rows.map((row) => ({ ...summary(row), approvals: countValidApprovals(row.approvals, row, now) }));
 }
 
 /** The approvers' queue: requests waiting for approval that this person did not propose. */

@@ -1,10 +1,13 @@
 import { PageHead } from '@/components/page-head';
+import { SigningKeysView } from './signing-keys-view';
 import { TokensView } from './tokens-view';
 
 export default function ProfilePage() {
   return (
     <>
-      <PageHead title="Profile" subtitle="Personal API tokens for the hotplane CLI (hotplane push)." />
+      <PageHead title="Profile" subtitle="Your approval key, and personal API tokens for the hotplane CLI (hotplane push)." />
+      <SigningKeysView />
+      <h2>API tokens</h2>
       <TokensView />
     </>
   );

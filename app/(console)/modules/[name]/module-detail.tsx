@@ -6,9 +6,10 @@ import { CheckReport } from '@/components/check-report';
 import { Fingerprint } from '@/components/fingerprint';
 import { PageHead } from '@/components/page-head';
 import { QueryState } from '@/components/query-state';
+import { ModuleRollback } from './module-rollback';
 import { RuntimeSection } from './runtime-section';
 
-export function ModuleDetail({ name, canSetRuntime }: { name: string; canSetRuntime: boolean }) {
+export function ModuleDetail({ name, may }: { name: string; may: { setRuntime: boolean; rollBack: boolean; overrideBreaker: boolean } }) {
   const trpc = useTRPC();
   const detail = useQuery(trpc.modules.detail.queryOptions({ name }));
   const [open, setOpen] = useState<string | null>(null);
@@ -27,7 +28,8 @@ export function ModuleDetail({ name, canSetRuntime }: { name: string; canSetRunt
                 </>
               }
             />
-            <RuntimeSection name={d.name} canSet={canSetRuntime} />
+            <ModuleRollback module={d.name} canRollBack={may.rollBack} canOverrideBreaker={may.overrideBreaker} />
+            <RuntimeSection name={d.name} canSet={may.setRuntime} />
             <h2>Versions</h2>
             <div className="table-wrap">
               <table aria-label="Versions">

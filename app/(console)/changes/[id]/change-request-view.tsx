@@ -1,0 +1,116 @@
+'use client';
+import Link from 'next/link';
+import { useState } from 'react';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useSubscription } from '@trpc/tanstack-react-query';
+import { useTRPC } from '@/app/trpc';
+import { ApprovalsList } from '@/components/approvals-list';
+import { BreakerCountdown } from '@/components/breaker-countdown';
+import { ChangeStateBadge, formatTime } from '@/components/change-badges';
+import { ChangeOutcome } from '@/components/change-outcome';
+import { DecisionsTable } from '@/components/decisions-table';
+import { PageHead } from '@/components/page-head';
+import { PhasesList } from '@/components/phases-list';
+import { PlanSettings, StepBar } from '@/components/rollout-plan';
+import { ApprovalPanel } from './approval-panel';
+import { EditRequest } from './edit-request';
+import { EvidenceLinks } from './evidence-links';
+import { RequestActions, type Permitted } from './request-actions';
+
+/**
+ * One change request, live: the server pushes the whole detail over SSE whenever it changes; if the stream fails the
+ * page polls instead, so it never goes stale silently.
+ */
+export function ChangeRequestView({ id, may }: { id: string; may: Permitted }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [editing, setEditing] = useState(false);
+  const live = useSubscription(trpc.rollouts.changes.watch.subscriptionOptions({ id }));
+  const polled = useQuery(trpc.rollouts.changes.get.queryOptions({ id }, { enabled: live.status === 'error', refetchInterval: 2_000 }));
+  const c = live.data ?? polled.data;
+  const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.rollouts.pathKey() });
+
+  if (!c) {
+    const error = live.status === 'error' ? (polled.error ?? live.error) : null;
+    return error ? <p role="alert" className="error">{error.message}</p> : <p className="muted">Loading…</p>;
+  }
+  return (
+    <>
+      <PageHead
+        title={`Change ${c.id}`}
+        subtitle={
+          <>
+            <Link href={`/modules/${c.module}`}>{c.module}</Link> <span className="mono">{c.from} → {c.to}</span> · <ChangeStateBadge state={c.state} />
+            {c.step && <span className="small"> step {c.step.index + 1} of {c.step.of} at {c.step.weight}%</span>}
+          </>
+        }
+        actions={<span className="small muted" aria-live="polite">{live.status === 'pending' ? '● live' : live.status === 'error' ? 'polling every 2 s' : 'connecting…'}</span>}
+      />
+      <div className="stack">
+        {c.outcome && <ChangeOutcome outcome={c.outcome} />}
+        {c.breaker.open && c.breaker.until !== null && <BreakerCountdown module={c.module} until={c.breaker.until} reason={c.breaker.reason} />}
+        <RequestActions id={c.id} actions={c.actions} may={may} onEdit={() => setEditing(true)} onDone={refresh} />
+        {editing && (
+          <EditRequest
+            id={c.id}
+            module={c.module}
+            revision={c.revision}
+            request={{ toVersion: c.to, plan: c.plan, reason: c.reason, ticket: c.ticket }}
+            onDone={() => {
+              setEditing(false);
+              void refresh();
+            }}
+          />
+        )}
+        <section aria-label="Plan" className="stack">
+          <h2>Plan</h2>
+          <StepBar plan={c.plan} stepIndex={c.step?.index ?? null} state={c.state} />
+          <PlanSettings plan={c.plan} />
+        </section>
+        <dl className="kv small" aria-label="Request">
+          <dt>Requested by</dt>
+          <dd>
+            {c.requestedBy.name} on {formatTime(c.createdAt)}
+          </dd>
+          <dt>Reason</dt>
+          <dd>{c.reason}</dd>
+          <dt>Ticket</dt>
+          <dd>{c.ticket || '—'}</dd>
+          <dt>Revision</dt>
+          <dd>{c.revision}</dd>
+          <dt>Digest (SM3)</dt>
+          <dd className="mono">{c.digest}</dd>
+          <dt>Target artifact</dt>
+          <dd>
+            {c.target ? (
+              <>
+                {c.target.version} <span className={`badge ${c.target.status}`}>{c.target.status}</span> signed by {c.target.signer} ·{' '}
+                <span className="mono">{c.target.sm3.slice(0, 16)}…</span>
+              </>
+            ) : (
+              'not in the registry'
+            )}
+          </dd>
+          {c.warmUntil && (
+            <>
+              <dt>Previous stable warm until</dt>
+              <dd>{formatTime(c.warmUntil)}</dd>
+            </>
+          )}
+        </dl>
+        <h2>Approvals</h2>
+        <ApprovalsList approvals={c.approvals} required={c.requiredApprovals} valid={c.validApprovals} />
+        {c.canApprove && may.approve && <ApprovalPanel id={c.id} revision={c.revision} onDone={refresh} />}
+        {c.state === 'PendingApproval' && !c.canApprove && may.approve && (
+          <p className="muted" role="note">You proposed this change; another approver must sign it off.</p>
+        )}
+        <h2>Analysis decisions</h2>
+        <DecisionsTable decisions={c.decisions} />
+        <h2>Phases</h2>
+        <PhasesList phases={c.phases} />
+        <h2>Evidence</h2>
+        <EvidenceLinks bundles={c.evidence} />
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,35 @@
+'use client';
+import { useState } from 'react';
+import { useRouter } from 'next/navigation';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useTRPC } from '@/app/trpc';
+import { ProposeChangeForm } from '@/components/propose-change-form';
+
+export function ProposeChange() {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const [module, setModule] = useState('');
+  const modules = useQuery(trpc.modules.list.queryOptions());
+  const detail = useQuery(trpc.modules.detail.queryOptions({ name: module }, { enabled: module !== '' }));
+  const propose = useMutation(
+    trpc.rollouts.changes.propose.mutationOptions({
+      onSuccess: async (created) => {
+        await queryClient.invalidateQueries({ queryKey: trpc.rollouts.changes.pathKey() });
+        router.push(`/changes/${created.id}`);
+      },
+    }),
+  );
+  const accepted = detail.data?.versions.filter((v) => v.status === 'accepted').map((v) => v.version) ?? [];
+  return (
+    <ProposeChangeForm
+      modules={modules.data ?? []}
+      module={module}
+      versions={accepted}
+      pending={propose.isPending}
+      error={(propose.error ?? modules.error ?? detail.error)?.message ?? null}
+      onModuleChange={setModule}
+      onSubmit={(input) => propose.mutate(input)}
+    />
+  );
+}

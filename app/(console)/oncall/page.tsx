@@ -1,0 +1,14 @@
+import { PageHead } from '@/components/page-head';
+import { currentUser } from '@/server/auth/current-user';
+import { canRollBack } from '@/server/auth/permissions';
+import { OnCallView } from './oncall-view';
+
+export default async function OnCallPage() {
+  const user = await currentUser();
+  return (
+    <>
+      <PageHead title="On call" subtitle="Every module at a glance; one button puts a module back on the version before." />
+      <OnCallView canRollBack={Boolean(user && canRollBack(user.roles))} />
+    </>
+  );
+}

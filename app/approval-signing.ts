@@ -1,0 +1,15 @@
+import { bytesToHex, hexToBytes } from '@/server/crypto/hex';
+import { signSm2, sm2PublicKeyFromPrivate } from '@/server/crypto/sm2';
+
+// Approvals are signed in the browser: the private key is read here, used, and never leaves the page
+// (docs/rollouts.md, "The digest and approvals").
+
+/** DER signature (hex) over the 32 bytes of the request digest, as the server verifies it. */
+export function signChangeDigest(digestHex: string, privateKey: string): string {
+  return bytesToHex(signSm2(hexToBytes(digestHex), privateKey.trim()));
+}
+
+/** The public key (04‖x‖y hex) of a pasted or loaded private key; throws on anything that is not one. */
+export function publicKeyOfPrivate(privateKey: string): string {
+  return sm2PublicKeyFromPrivate(privateKey.trim());
+}

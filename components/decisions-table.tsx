@@ -1,0 +1,69 @@
+import type { AnalysisCheck, CheckResult } from '@/server/rollout/analysis';
+
+export interface DecisionRow {
+  id: number;
+  step: number;
+  time: Date | string;
+  verdict: 'pass' | 'breach' | 'inconclusive';
+  metric: string | null;
+  checks: AnalysisCheck[];
+  window: { from: Date | string; to: Date | string };
+  canaryRequests: number;
+  stableRequests: number;
+}
+
+const VERDICT_TONE = { pass: 'pass', breach: 'bad', inconclusive: 'warn' } as const;
+const CHECK_TONE: Record<CheckResult, string> = { pass: 'pass', breach: 'bad', inconclusive: 'warn', skipped: '' };
+
+const measured = (value: number | null, unit: string) => (value === null ? '—' : `${Number(value.toFixed(2))} ${unit === 'count' ? '' : unit}`.trim());
+const clock = (time: Date | string) => new Date(time).toLocaleTimeString();
+const spanSeconds = (from: Date | string, to: Date | string) => Math.max(0, Math.round((new Date(to).getTime() - new Date(from).getTime()) / 1000));
+
+/** Every judgement of the canary, newest first: per check the canary's value, the stable's, the limit, and why. */
+export function DecisionsTable({ decisions }: { decisions: DecisionRow[] }) {
+  if (decisions.length === 0) return <p className="muted">No analysis yet: the canary is judged once a step is confirmed by the hosts.</p>;
+  return (
+    <div className="table-wrap">
+      <table aria-label="Analysis decisions">
+        <thead>
+          <tr>
+            <th>Time</th>
+            <th>Step</th>
+            <th>Verdict</th>
+            <th>Window</th>
+            <th>Requests canary / stable</th>
+            <th>Checks: canary · stable · threshold</th>
+          </tr>
+        </thead>
+        <tbody>
+          {decisions.map((d) => (
+            <tr key={d.id} data-verdict={d.verdict}>
+              <td>{new Date(d.time).toLocaleTimeString()}</td>
+              <td>{d.step}</td>
+              <td>
+                <span className={`badge ${VERDICT_TONE[d.verdict]}`}>{d.verdict}</span>
+                {d.metric && <div className="small muted">{d.metric}</div>}
+              </td>
+              <td className="small">
+                {clock(d.window.from)}–{clock(d.window.to)} ({spanSeconds(d.window.from, d.window.to)} s)
+              </td>
+              <td className="mono">
+                {d.canaryRequests} / {d.stableRequests}
+              </td>
+              <td>
+                <ul className="plain-list small">
+                  {d.checks.map((c) => (
+                    <li key={c.metric} title={c.detail}>
+                      <span className={`badge ${CHECK_TONE[c.result]}`}>{c.result}</span> {c.metric}: {measured(c.value, c.unit)} · {measured(c.baseline, c.unit)} ·
+                      limit {measured(c.threshold, c.unit)}
+                    </li>
+                  ))}
+                </ul>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
