@@ -1,4 +1,5 @@
 // The console as the e2e tests see it: a fresh data folder, demo mode with a known password, production build.
+// E2E_DATA_DIR picks another folder and E2E_KEEP_DATA=1 keeps it: the restart spec runs a second console this way.
 import { spawn, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
@@ -6,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const port = process.argv[2] ?? '3100';
-const E2E_DATA_DIR = path.join(root, 'tmp', 'e2e-data');
-rmSync(E2E_DATA_DIR, { recursive: true, force: true });
+const E2E_DATA_DIR = path.resolve(root, process.env.E2E_DATA_DIR ?? path.join('tmp', 'e2e-data'));
+if (process.env.E2E_KEEP_DATA !== '1') rmSync(E2E_DATA_DIR, { recursive: true, force: true });
 const env = {
   ...process.env,
   NEXT_TELEMETRY_DISABLED: '1',
