@@ -1,11 +1,22 @@
 'use client';
-import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { MetricPoint, VersionMetrics } from '@/server/fleet/metrics-query';
 
 const VERSION_COLORS = ['#1f5fbf', '#c2410c', '#15803d', '#7c3aed', '#b45309', '#0e7490', '#be123c', '#4d7c0f'];
 const PERCENTILE_DASH: Record<string, string | undefined> = { p50: undefined, p95: '6 3', p99: '2 3' };
 
 type Row = { t: number } & Record<string, number | null>;
+
+/** A canary weight change: a step starting, a promotion or a rollback. */
+export interface RolloutMarker {
+  t: number;
+  kind: 'step' | 'promote' | 'rollback';
+  weight: number;
+  canary: string;
+  label: string;
+}
+
+const MARKER_COLOR: Record<RolloutMarker['kind'], string> = { step: '#64748b', promote: '#15803d', rollback: '#b42318' };
 
 // recharts wants one row per time with a column per line.
 function pivot(versions: VersionMetrics[], columns: Record<string, (p: MetricPoint) => number | null>): Row[] {
@@ -22,7 +33,23 @@ function pivot(versions: VersionMetrics[], columns: Record<string, (p: MetricPoi
 
 const time = (t: number) => new Date(t).toLocaleTimeString();
 
-function Chart({ title, unit, rows, lines }: { title: string; unit: string; rows: Row[]; lines: { key: string; color: string; dash?: string }[] }) {
+function Chart({
+  title,
+  unit,
+  rows,
+  lines,
+  markers,
+  step,
+  domain = ['dataMin', 'dataMax'],
+}: {
+  title: string;
+  unit: string;
+  rows: Row[];
+  lines: { key: string; color: string; dash?: string }[];
+  markers: RolloutMarker[];
+  step?: boolean;
+  domain?: [number | string, number | string];
+}) {
   return (
     <figure className="panel chart" aria-label={title}>
       <figcaption className="small">
@@ -31,12 +58,22 @@ function Chart({ title, unit, rows, lines }: { title: string; unit: string; rows
       <ResponsiveContainer width="100%" height={200}>
         <LineChart data={rows} margin={{ top: 8, right: 16, bottom: 0, left: 0 }}>
           <CartesianGrid stroke="#e5e9ef" />
-          <XAxis dataKey="t" type="number" domain={['dataMin', 'dataMax']} tickFormatter={time} minTickGap={40} fontSize={11} />
+          <XAxis dataKey="t" type="number" domain={domain} tickFormatter={time} minTickGap={40} fontSize={11} />
           <YAxis fontSize={11} width={48} />
           <Tooltip labelFormatter={(t) => time(Number(t))} formatter={(value) => (typeof value === 'number' ? Number(value.toFixed(2)) : value)} />
           <Legend wrapperStyle={{ fontSize: 11 }} />
           {lines.map((line) => (
-            <Line key={line.key} dataKey={line.key} stroke={line.color} strokeDasharray={line.dash} dot={false} isAnimationActive={false} connectNulls />
+            <Line key={line.key} type={step ? 'stepAfter' : 'linear'} dataKey={line.key} stroke={line.color} strokeDasharray={line.dash} dot={false} isAnimationActive={false} connectNulls />
+          ))}
+          {markers.map((m) => (
+            <ReferenceLine
+              key={`${m.t}-${m.label}`}
+              x={m.t}
+              stroke={MARKER_COLOR[m.kind]}
+              strokeDasharray={m.kind === 'step' ? '3 3' : undefined}
+              ifOverflow="extendDomain"
+              label={m.kind === 'step' ? undefined : { value: m.kind === 'promote' ? 'promoted' : 'rolled back', position: 'insideTopRight', fontSize: 10, fill: MARKER_COLOR[m.kind] }}
+            />
           ))}
         </LineChart>
       </ResponsiveContainer>
@@ -44,8 +81,17 @@ function Chart({ title, unit, rows, lines }: { title: string; unit: string; rows
   );
 }
 
-/** Latency percentiles, request rate and error rate of one module, one line (or line style) per version. */
-export function RuntimeCharts({ versions }: { versions: VersionMetrics[] }) {
+/** Canary weight as a step line from the markers, held flat to the end of the window. */
+function weightRows(markers: RolloutMarker[], to: number): Row[] {
+  if (markers.length === 0) return [];
+  return [...markers.map((m) => ({ t: m.t, 'canary weight': m.weight })), { t: to, 'canary weight': markers.at(-1)!.weight }];
+}
+
+/**
+ * Latency percentiles, request rate and error rate of one module, one line (or line style) per version, and the
+ * canary's weight; every step start, promotion and rollback is a vertical marker on each chart.
+ */
+export function RuntimeCharts({ versions, markers, window }: { versions: VersionMetrics[]; markers: RolloutMarker[]; window: { from: number; to: number } }) {
   if (versions.every((v) => v.points.length === 0)) return <p className="muted">No traffic measured in this window.</p>;
   const color = (i: number) => VERSION_COLORS[i % VERSION_COLORS.length];
   const perVersion = versions.map((v, i) => ({ key: v.version, color: color(i) }));
@@ -57,9 +103,21 @@ export function RuntimeCharts({ versions }: { versions: VersionMetrics[] }) {
         unit="ms"
         rows={pivot(versions, { p50: (p) => p.p50Ms, p95: (p) => p.p95Ms, p99: (p) => p.p99Ms })}
         lines={latencyLines}
+        markers={markers}
       />
-      <Chart title="Requests" unit="per second" rows={pivot(versions, { '': (p) => p.rps })} lines={perVersion} />
-      <Chart title="Errors (5xx and timeouts)" unit="% of requests" rows={pivot(versions, { '': (p) => p.errorPercent })} lines={perVersion} />
+      <Chart title="Requests" unit="per second" rows={pivot(versions, { '': (p) => p.rps })} lines={perVersion} markers={markers} />
+      <Chart title="Errors (5xx and timeouts)" unit="% of requests" rows={pivot(versions, { '': (p) => p.errorPercent })} lines={perVersion} markers={markers} />
+      {markers.length > 0 && (
+        <Chart
+          title="Canary weight"
+          unit="%"
+          rows={weightRows(markers, window.to)}
+          lines={[{ key: 'canary weight', color: '#c2410c' }]}
+          markers={markers}
+          step
+          domain={[window.from, window.to]}
+        />
+      )}
     </div>
   );
 }

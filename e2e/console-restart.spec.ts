@@ -73,6 +73,8 @@ test('a console killed with SIGKILL mid-rollout resumes the request where it sto
   await form.getByLabel('Hold of step 2 (s)').fill('2');
   await form.getByLabel('Analysis window (s)').fill('3');
   await form.getByLabel('Min. requests').fill('5');
+  await form.getByLabel('Max. p95 × stable').fill('50');
+  await form.getByLabel('p95 noise (ms)').fill('200');
   await form.getByLabel('Step deadline (s)').fill('120');
   await form.getByLabel('Reason').fill('survive a console crash');
   await form.getByRole('button', { name: 'Propose and send for approval' }).click();

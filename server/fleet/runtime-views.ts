@@ -66,6 +66,17 @@ export async function moduleRuntime(db: Db, module: string, now = Date.now()) {
   };
 }
 
+const SPARKLINE_SECONDS = 60;
+
+/** All versions' requests in each of the last minute's seconds, oldest first, for the dashboard's sparkline. */
+function requestsPerSecond(metrics: FleetMetrics, module: string, now: number): number[] {
+  const last = Math.floor(now / 1000) - 1;
+  const first = last - SPARKLINE_SECONDS + 1;
+  const counts = new Array<number>(SPARKLINE_SECONDS).fill(0);
+  for (const { seconds } of metrics.moduleSeconds(module, first, last)) for (const { second, totals } of seconds) counts[second - first] += totals.requests;
+  return counts;
+}
+
 export async function fleetDashboard(db: Db, metrics: FleetMetrics, now = Date.now()) {
   const [state, hosts] = await Promise.all([db.$transaction((tx) => readDesiredState(tx)), activeHosts(db, now)]);
   return {
@@ -89,6 +100,7 @@ export async function fleetDashboard(db: Db, metrics: FleetMetrics, now = Date.n
       return {
         module: desired.module,
         versions,
+        sparkline: requestsPerSecond(metrics, desired.module, now),
         health: worstHealth(versions.map((v) => v.health)),
         rps: all.requests / RATE_WINDOW_SECONDS,
         errorPercent: errorPercent(all),

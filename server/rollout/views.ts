@@ -169,3 +169,22 @@ export async function digestForSigning(db: Db, id: string) {
   const text = changeDigestText({ ...row, plan: planOf(row) });
   return { id: row.id, revision: row.revision, state: row.state as ChangeState, module: row.module, from: row.fromVersion, to: row.toVersion, digest: row.digest, canonicalText: text };
 }
+
+const TIMELINE_KINDS = ['step', 'promote', 'rollback'];
+
+/** Weight changes of a module's canaries over a window, for the step markers and rollback annotations on its charts. */
+export async function moduleTimeline(db: Db, module: string, fromMs: number) {
+  const phases = await db.rolloutPhase.findMany({
+    where: { kind: { in: TIMELINE_KINDS }, startedAt: { gte: new Date(fromMs) }, changeRequest: { module } },
+    orderBy: { id: 'asc' },
+    include: { changeRequest: { select: { toVersion: true } } },
+  });
+  return phases.map((p) => ({
+    t: p.startedAt.getTime(),
+    kind: p.kind as 'step' | 'promote' | 'rollback',
+    changeRequestId: p.changeRequestId,
+    canary: p.changeRequest.toVersion,
+    weight: p.weight ?? 0,
+    label: p.kind === 'step' ? `${p.changeRequestId} step ${(p.stepIndex ?? 0) + 1}: ${p.weight}%` : p.kind === 'promote' ? `${p.changeRequestId} promoted` : `${p.changeRequestId} rolled back`,
+  }));
+}

@@ -6,13 +6,14 @@ import { useTRPC } from '@/app/trpc';
 import { Fingerprint } from '@/components/fingerprint';
 import { QueryState } from '@/components/query-state';
 import { HealthBadge } from '@/components/runtime-badges';
+import { Sparkline } from '@/components/sparkline';
 import type { AppRouter } from '@/server/api/root';
 
 type ModuleRuntime = inferRouterOutputs<AppRouter>['fleet']['dashboard']['modules'][number];
 
 function RuntimeCells({ runtime, known }: { runtime: ModuleRuntime | undefined; known: boolean }) {
-  if (!known) return <td colSpan={4} className="muted small">…</td>;
-  if (!runtime) return <td colSpan={4} className="muted small">not loaded on any host</td>;
+  if (!known) return <td colSpan={5} className="muted small">…</td>;
+  if (!runtime) return <td colSpan={5} className="muted small">not loaded on any host</td>;
   return (
     <>
       <td className="mono small">{runtime.versions.map((v) => `${v.version} ${v.weight}%`).join(' · ')}</td>
@@ -21,6 +22,9 @@ function RuntimeCells({ runtime, known }: { runtime: ModuleRuntime | undefined; 
       </td>
       <td>{runtime.rps.toFixed(1)}</td>
       <td>{runtime.errorPercent === null ? '—' : `${runtime.errorPercent.toFixed(1)} %`}</td>
+      <td>
+        <Sparkline values={runtime.sparkline} label={`Requests per second of ${runtime.module} over the last minute`} />
+      </td>
     </>
   );
 }
@@ -50,6 +54,7 @@ export function ModulesTable() {
                   <th>Health</th>
                   <th>Req/s</th>
                   <th>Errors</th>
+                  <th>Last minute</th>
                 </tr>
               </thead>
               <tbody>

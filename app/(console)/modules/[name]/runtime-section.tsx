@@ -22,6 +22,7 @@ export function RuntimeSection({ name, canSet }: { name: string; canSet: boolean
   const [seconds, setSeconds] = useState(300);
   const runtime = useQuery(trpc.fleet.moduleRuntime.queryOptions({ module: name }, { refetchInterval: 2_000 }));
   const metrics = useQuery(trpc.fleet.metrics.queryOptions({ module: name, seconds }, { refetchInterval: 1_000 }));
+  const timeline = useQuery(trpc.rollouts.changes.timeline.queryOptions({ module: name, seconds }, { refetchInterval: 2_000 }));
   const refresh = () =>
     Promise.all([
       queryClient.invalidateQueries({ queryKey: trpc.fleet.moduleRuntime.queryKey({ module: name }) }),
@@ -91,7 +92,7 @@ export function RuntimeSection({ name, canSet }: { name: string; canSet: boolean
         </label>
       </div>
       <QueryState isPending={metrics.isPending} error={metrics.error}>
-        {() => <RuntimeCharts versions={metrics.data!.versions} />}
+        {() => <RuntimeCharts versions={metrics.data!.versions} markers={timeline.data ?? []} window={metrics.data!} />}
       </QueryState>
       <h3>Host events</h3>
       <QueryState isPending={runtime.isPending} error={runtime.error}>

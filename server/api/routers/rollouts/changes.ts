@@ -6,7 +6,7 @@ import { approveChange, rejectChange } from '../../../rollout/approvals';
 import { cancelChange, editChange, proposeChange, submitChange } from '../../../rollout/change-request';
 import { approveInput, CHANGE_STATES, editInput, proposeInput, reasonInput, rejectInput } from '../../../rollout/change-request.types';
 import { rolloutSettings } from '../../../rollout/settings';
-import { approvalQueue, changeDetail, digestForSigning, listChanges, listDecisions } from '../../../rollout/views';
+import { approvalQueue, changeDetail, digestForSigning, listChanges, listDecisions, moduleTimeline } from '../../../rollout/views';
 import { createRouter, permittedProcedure } from '../../trpc';
 
 // Change requests: proposing and editing (operators), approving and rejecting (approvers), reading (everyone).
@@ -47,6 +47,10 @@ export const changesRouter = createRouter({
   decisions: read
     .input(z.object({ id: z.string().min(1), afterId: z.number().int().optional(), limit: z.number().int().min(1).max(2000).optional() }))
     .query(({ ctx, input }) => listDecisions(ctx.db, input.id, input)),
+  /** Canary weight changes of one module over the last `seconds`: markers for its charts. */
+  timeline: read
+    .input(z.object({ module: z.string().min(1), seconds: z.number().int().min(10).max(86_400) }))
+    .query(({ ctx, input }) => moduleTimeline(ctx.db, input.module, Date.now() - input.seconds * 1000)),
   /** What to sign: the 32 bytes of `digest` (hex), with the canonical text it hashes. */
   digest: read.input(idInput).query(({ ctx, input }) => digestForSigning(ctx.db, input.id)),
 

@@ -1,0 +1,14 @@
+'use client';
+import { Line, LineChart, YAxis } from 'recharts';
+
+/** A minute of requests per second, small enough for a table cell. */
+export function Sparkline({ values, label }: { values: number[]; label: string }) {
+  return (
+    <span role="img" aria-label={label}>
+      <LineChart width={120} height={28} data={values.map((v, i) => ({ i, v }))} margin={{ top: 2, right: 2, bottom: 2, left: 2 }}>
+        <YAxis hide domain={[0, 'dataMax']} />
+        <Line dataKey="v" stroke="#1f5fbf" dot={false} strokeWidth={1.5} isAnimationActive={false} />
+      </LineChart>
+    </span>
+  );
+}
