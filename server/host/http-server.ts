@@ -6,6 +6,8 @@ import type { Host } from './host';
 import type { InvokeResult } from './module-runtime';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/** How much of a refused body is still read (and dropped) after the 413 before the connection is cut. */
+export const MAX_DISCARD_BYTES = 8 * 1024 * 1024;
 
 export interface HostHttpOptions {
   host: Host;
@@ -33,20 +35,25 @@ function problem(res: ServerResponse, status: number, message: string, headers: 
   send(res, status, JSON.stringify({ error: message }), { 'content-type': 'application/json', ...headers });
 }
 
-// Reads the whole body up to the limit; a larger body is answered 413 without buffering the rest.
+// Reads the whole body up to the limit; a larger body is answered 413 (done(null)) at once and the rest of it is
+// read and dropped, never buffered. Closing instead while the client is still sending makes the host's kernel
+// reset the connection, and the client then fails with EPIPE before it ever reads the 413. A client still
+// sending MAX_DISCARD_BYTES past the limit is cut off.
 function readBody(req: IncomingMessage, limit: number, done: (body: Buffer | null) => void) {
-  const declared = Number(req.headers['content-length'] ?? -1);
-  if (declared > limit) return done(null);
   let first: Buffer | null = null;
   let more: Buffer[] | null = null;
   let size = 0;
-  let finished = false;
+  let finished = Number(req.headers['content-length'] ?? -1) > limit;
   req.on('data', (chunk: Buffer) => {
-    if (finished) return;
     size += chunk.length;
+    if (finished) {
+      if (size > limit + MAX_DISCARD_BYTES) req.destroy();
+      return;
+    }
     if (size > limit) {
       finished = true;
-      req.pause();
+      first = null;
+      more = null;
       return done(null);
     }
     if (first === null) first = chunk;
@@ -57,6 +64,7 @@ function readBody(req: IncomingMessage, limit: number, done: (body: Buffer | nul
     finished = true;
     done(more ? Buffer.concat(more) : (first ?? Buffer.alloc(0)));
   });
+  if (finished) done(null);
 }
 
 function readBodyAsync(req: IncomingMessage, limit: number): Promise<Buffer | null> {
@@ -101,10 +109,7 @@ export function createHostHttpServer(options: HostHttpOptions): Server {
     }
     if (!host.hasModule(module)) return problem(res, 404, `unknown module "${module}"`, { 'x-hotplane-module': module });
     readBody(req, maxBody, (body) => {
-      if (body === null) {
-        res.setHeader('connection', 'close');
-        return problem(res, 413, `request body over ${maxBody} bytes`, { 'x-hotplane-module': module });
-      }
+      if (body === null) return problem(res, 413, `request body over ${maxBody} bytes`, { 'x-hotplane-module': module });
       const result = host.dispatch(module, body, { grayId, pinVersion: typeof pin === 'string' ? pin : null });
       if (result instanceof Promise) {
         result.then(
