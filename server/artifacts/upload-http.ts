@@ -4,7 +4,7 @@ import { actorOf, isCrossOriginRequest, resolveSessionUser } from '../auth/sessi
 import { consoleOrigin } from '../auth/auth';
 import { db } from '../db/client';
 import { DOMAIN_ERROR_HTTP_STATUS, DomainError, DomainErrorCode } from '../errors';
-import { acceptUpload } from './upload';
+import { acceptUpload, type UploadResult } from './upload';
 
 // HTTP face of the upload pipeline: the .so streams as the raw request body (so 256 MiB never sits in
 // memory), the small manifest and signature travel base64-encoded in headers. Used by the console's
@@ -29,6 +29,23 @@ function decodeHeader(headers: Headers, name: string): Uint8Array {
   return Buffer.from(value, 'base64');
 }
 
+// A name that is not valid percent-encoding is the client's mistake (400), not a server fault.
+function decodeFileName(name: string, header: string): string {
+  try {
+    return decodeURIComponent(name);
+  } catch {
+    throw new DomainError(DomainErrorCode.InvalidInput, `header ${header} is not valid percent-encoding: send encodeURIComponent(<file name>)`);
+  }
+}
+
+// Over the size cap is still a recorded rejection with its report, but answered 413 so clients and proxies see
+// the standard status for a body that is too large.
+function statusOf(result: UploadResult): number {
+  if (result.outcome === 'accepted') return 201;
+  if (result.outcome === 'duplicate') return 200;
+  return result.checks.some((c) => c.check === 'size-limit' && c.status === 'fail') ? 413 : 422;
+}
+
 export async function handleUploadRequest(request: Request): Promise<Response> {
   const user = await resolveSessionUser(request.headers);
   if (!user) return problem(DomainErrorCode.Unauthenticated, 'sign in, or send Authorization: Bearer <API token>');
@@ -47,13 +64,12 @@ export async function handleUploadRequest(request: Request): Promise<Response> {
       manifestBytes: decodeHeader(headers, UPLOAD_HEADERS.manifest),
       signatureBytes: decodeHeader(headers, UPLOAD_HEADERS.signature),
       fileNames: {
-        so: decodeURIComponent(soName),
-        manifest: decodeURIComponent(headers.get(UPLOAD_HEADERS.manifestName) ?? `${soName}.manifest.json`),
-        signature: decodeURIComponent(headers.get(UPLOAD_HEADERS.signatureName) ?? `${soName}.manifest.sig`),
+        so: decodeFileName(soName, UPLOAD_HEADERS.soName),
+        manifest: decodeFileName(headers.get(UPLOAD_HEADERS.manifestName) ?? `${soName}.manifest.json`, UPLOAD_HEADERS.manifestName),
+        signature: decodeFileName(headers.get(UPLOAD_HEADERS.signatureName) ?? `${soName}.manifest.sig`, UPLOAD_HEADERS.signatureName),
       },
     });
-    const status = result.outcome === 'accepted' ? 201 : result.outcome === 'duplicate' ? 200 : 422;
-    return Response.json(result, { status });
+    return Response.json(result, { status: statusOf(result) });
   } catch (error) {
     if (error instanceof DomainError) return problem(error.code, error.message);
     throw error;

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { before, describe, it } from 'node:test';
+import { createApiToken } from '../auth/api-tokens';
+import { createUser } from '../auth/users';
+import { createConsoleFixture, type ArtifactPaths, type ConsoleFixture } from '../testing/console-fixture';
+import type { UploadResult } from './upload';
+import { handleUploadRequest, UPLOAD_HEADERS } from './upload-http';
+
+// The upload route's HTTP answers, driven with real Requests as `hotplane push` sends them.
+describe('POST /api/artifacts: statuses for bodies over the cap and malformed names', () => {
+  const LIMIT = 64 * 1024;
+  let f: ConsoleFixture;
+  let token: string;
+  let artifact: ArtifactPaths;
+
+  before(async () => {
+    f = await createConsoleFixture({ HOTPLANE_MAX_UPLOAD_BYTES: String(LIMIT) });
+    const { user } = await createUser(f.db, f.actor, { email: 'pusher@test.example', name: 'Pusher', roles: ['operator'] });
+    token = (await createApiToken(f.db, { id: user.id, name: user.email, roles: user.roles }, 'ci')).token;
+    artifact = await f.signedArtifact({ so: f.modulePath('ledger', '1.0.0'), module: 'ledger', version: '1.0.0' });
+  });
+
+  async function push(body: Uint8Array<ArrayBuffer>, soName: string): Promise<Response> {
+    return handleUploadRequest(
+      new Request('http://localhost:3000/api/artifacts', {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/octet-stream',
+          [UPLOAD_HEADERS.soName]: soName,
+          [UPLOAD_HEADERS.manifest]: (await readFile(artifact.manifest)).toString('base64'),
+          [UPLOAD_HEADERS.signature]: (await readFile(artifact.signature)).toString('base64'),
+        },
+        body,
+      }),
+    );
+  }
+
+  const tempFiles = () => {
+    try {
+      return readdirSync(path.join(f.dataDir, 'tmp'));
+    } catch {
+      return [];
+    }
+  };
+
+  it('a body over HOTPLANE_MAX_UPLOAD_BYTES is 413 with its report, audited, and leaves no temp file', async () => {
+    const response = await push(new Uint8Array(LIMIT * 4), 'ledger.so');
+    assert.equal(response.status, 413);
+    const report = (await response.json()) as UploadResult;
+    assert.equal(report.outcome, 'rejected');
+    assert.equal(report.checks.find((c) => c.status === 'fail')?.check, 'size-limit');
+    assert.equal((await f.db.verificationReport.findUniqueOrThrow({ where: { id: report.reportId } })).failedCheck, 'size-limit');
+    assert.deepEqual(tempFiles(), []);
+    assert.deepEqual(f.storeFiles(), []);
+  });
+
+  it('any other rejection stays 422, so 413 means the cap and nothing else', async () => {
+    const response = await push(await readFile(artifact.so), encodeURIComponent('../ledger.so'));
+    assert.equal(response.status, 422);
+    assert.equal(((await response.json()) as UploadResult).checks.find((c) => c.status === 'fail')?.check, 'file-names');
+  });
+
+  it('a file name that is not valid percent-encoding is 400 and records nothing', async () => {
+    const reports = await f.db.verificationReport.count();
+    const response = await push(await readFile(artifact.so), '%E0%A4%A');
+    assert.equal(response.status, 400);
+    assert.match(((await response.json()) as { message: string }).message, /not valid percent-encoding/);
+    assert.equal(await f.db.verificationReport.count(), reports);
+    assert.deepEqual(tempFiles(), []);
+  });
+
+  it('the same upload within the cap is accepted (201)', async () => {
+    const response = await push(await readFile(artifact.so), 'ledger.so');
+    assert.equal(response.status, 201, await response.clone().text());
+    assert.equal(f.storeFiles().length, 3);
+  });
+});
