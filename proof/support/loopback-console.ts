@@ -1,0 +1,160 @@
+import { mkdtempSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Db } from '../../server/db/client';
+
+// The console's HTTP surface on loopback, in this process: the very route handlers Next mounts (app/api/**/route.ts)
+// behind node:http, on a fresh data folder bootstrapped in demo mode. Chosen over `next start` because those
+// handlers are the whole server side of every request checked here (there is no middleware), and because a proof
+// must test the sources as they are, within its time limit, rather than a .next build that may be stale or missing.
+
+type Handler = (request: Request, context: { params: Promise<Record<string, string>> }) => Response | Promise<Response>;
+
+interface Route {
+  pattern: RegExp;
+  methods: Partial<Record<string, Handler>>;
+}
+
+export interface LoopbackConsole {
+  origin: string;
+  port: number;
+  dataDir: string;
+  demoPassword: string;
+  db: Db;
+  close(): Promise<void>;
+}
+
+async function loadRoutes(): Promise<Route[]> {
+  const [authRoute, trpcRoute, upload, auditExport, desired, report, artifact] = await Promise.all([
+    import('../../app/api/auth/[...all]/route'),
+    import('../../app/api/trpc/[trpc]/route'),
+    import('../../app/api/artifacts/route'),
+    import('../../app/api/audit/export/route'),
+    import('../../app/api/fleet/desired-state/route'),
+    import('../../app/api/fleet/report/route'),
+    import('../../app/api/fleet/artifacts/[sm3]/route'),
+  ]);
+  return [
+    { pattern: /^\/api\/auth\//, methods: { GET: authRoute.GET, POST: authRoute.POST } },
+    { pattern: /^\/api\/trpc\/[^/]+$/, methods: { GET: trpcRoute.GET, POST: trpcRoute.POST } },
+    { pattern: /^\/api\/artifacts$/, methods: { POST: upload.POST } },
+    { pattern: /^\/api\/audit\/export$/, methods: { GET: auditExport.GET } },
+    { pattern: /^\/api\/fleet\/desired-state$/, methods: { GET: desired.GET } },
+    { pattern: /^\/api\/fleet\/report$/, methods: { POST: report.POST } },
+    { pattern: /^\/api\/fleet\/artifacts\/(?<sm3>[^/]+)$/, methods: { GET: artifact.GET as Handler } },
+  ];
+}
+
+// The request body as a web stream, read only as the handler reads it. A body the handler never reads is left to
+// node:http, which drains it after the answer; one it stops reading (a refused upload) is drained here. Either way
+// the connection survives: closing it while the client still sends would reset it before the client reads the answer.
+function bodyOf(req: IncomingMessage): ReadableStream<Uint8Array> {
+  let listening = false;
+  let cancelled = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (!listening) {
+          listening = true;
+          req.on('data', (chunk: Buffer) => {
+            if (cancelled) return;
+            controller.enqueue(new Uint8Array(chunk));
+            req.pause();
+          });
+          req.on('end', () => cancelled || controller.close());
+          req.on('error', (error) => cancelled || controller.error(error));
+        }
+        req.resume();
+      },
+      cancel() {
+        cancelled = true;
+        req.resume();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+function toRequest(req: IncomingMessage, origin: string): Request {
+  const headers = new Headers();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
+  // As Next's base server does: the socket's address only when the client named none itself.
+  if (!headers.has('x-forwarded-for')) headers.set('x-forwarded-for', req.socket.remoteAddress ?? '');
+  const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+  return new Request(new URL(req.url ?? '/', origin), {
+    method: req.method,
+    headers,
+    body: hasBody ? bodyOf(req) : undefined,
+    duplex: 'half',
+  } as RequestInit);
+}
+
+async function writeResponse(res: ServerResponse, response: Response) {
+  res.statusCode = response.status;
+  for (const [name, value] of response.headers) if (name !== 'set-cookie') res.setHeader(name, value);
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) res.setHeader('set-cookie', cookies);
+  if (response.body) await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), res);
+  else res.end();
+}
+
+/** Boots a demo console (accounts admin@, operator@, … @hotplane.local, all with `demoPassword`) and serves it. */
+export async function startLoopbackConsole(env: Record<string, string> = {}): Promise<LoopbackConsole> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hotplane-proof-console-'));
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const origin = `http://localhost:${port}`;
+  const demoPassword = `proof-${Math.random().toString(36).slice(2)}-demo`;
+  // Read once by server/config.ts, so it must all be in place before anything below imports the console.
+  Object.assign(process.env, {
+    HOTPLANE_DATA_DIR: dataDir,
+    HOTPLANE_DEMO: '1',
+    HOTPLANE_DEMO_PASSWORD: demoPassword,
+    HOTPLANE_PUBLIC_ORIGIN: origin,
+    HOTPLANE_EMBEDDED_HOST: '0',
+    PORT: String(port),
+    ...env,
+  });
+  const { bootstrapConsole } = await import('../../server/bootstrap/bootstrap');
+  const { db } = await import('../../server/db/client');
+  await bootstrapConsole(() => undefined);
+  const routes = await loadRoutes();
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const pathname = (req.url ?? '/').split('?')[0];
+    const route = routes.find((r) => r.pattern.test(pathname));
+    const handler = route?.methods[req.method ?? 'GET'];
+    if (!route || !handler) {
+      res.writeHead(route ? 405 : 404).end();
+      return;
+    }
+    const params = Promise.resolve({ ...route.pattern.exec(pathname)?.groups });
+    Promise.resolve()
+      .then(() => handler(toRequest(req, origin), { params }))
+      .then((response) => writeResponse(res, response))
+      .catch((error: unknown) => {
+        // What Next does with a handler that throws: a bare 500, the error only in the server's log.
+        console.error(`loopback console: ${req.method} ${pathname}: ${error instanceof Error ? error.message : String(error)}`);
+        if (!res.headersSent) res.writeHead(500).end();
+        else res.destroy();
+      });
+  });
+
+  return {
+    origin,
+    port,
+    dataDir,
+    demoPassword,
+    db: db(),
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await db().$disconnect();
+    },
+  };
+}

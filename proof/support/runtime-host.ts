@@ -1,0 +1,76 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, connect, type AddressInfo } from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+// A real runtime host (server/host/main.ts, the program `hotplane host` runs) in its own process, registered
+// with a console and serving what the console's desired state says, with its access log in a file.
+
+export interface RuntimeHost {
+  invokeBase: string;
+  port: number;
+  accessLogFile: string;
+  /** SIGTERM: the host drains and flushes its access log before it exits. */
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** Starts the host and waits until `module` answers with something other than "not loaded yet" (404/503). */
+export async function startRuntimeHost(options: { consoleOrigin: string; token: string; hostId: string; dir: string; module: string; readyWithinMs: number }): Promise<RuntimeHost> {
+  const port = await freePort();
+  const accessLogFile = path.join(options.dir, 'access.log');
+  const stderr: string[] = [];
+  const child = spawn(
+    process.execPath,
+    [
+      '--conditions=react-server', '--import', 'tsx', 'server/host/main.ts',
+      '--control-plane', options.consoleOrigin, '--token', options.token, '--host-id', options.hostId,
+      '--data', path.join(options.dir, 'data'), '--port', String(port), '--access-log', accessLogFile,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  child.stderr?.setEncoding('utf8').on('data', (text: string) => stderr.push(text));
+  const host: RuntimeHost = {
+    invokeBase: `http://127.0.0.1:${port}/v1/invoke/`,
+    port,
+    accessLogFile,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited(child);
+    },
+  };
+  const deadline = Date.now() + options.readyWithinMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the host exited (${child.exitCode}) before serving: ${stderr.join('').slice(-800)}`);
+    const status = await fetch(`${host.invokeBase}${options.module}`, { method: 'POST', body: 'ping' }).then((r) => r.status, () => 0);
+    if (status !== 0 && status !== 404 && status !== 503) return host;
+    await sleep(250);
+  }
+  await host.stop();
+  throw new Error(`the host did not serve ${options.module} within ${options.readyWithinMs / 1000} s: ${stderr.join('').slice(-800)}`);
+}
+
+/** Sends bytes exactly as given (no client-side header validation) and returns everything the server answered. */
+export function rawExchange(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    socket.on('error', reject);
+    // The request says Connection: close, so the host ends the exchange; this only keeps a wedged host from hanging the proof.
+    socket.setTimeout(15_000, () => socket.destroy(new Error('the host neither answered nor closed within 15 s')));
+    socket.write(request, 'latin1');
+  });
+}
