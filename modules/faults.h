@@ -8,6 +8,9 @@
  *   HP_FAULT_ERROR_EVERY=n     every n-th hp_handle returns HP_FAULT (deterministic, so tests can count)
  *   HP_FAULT_CRASH_AFTER=n     hp_handle call n+1 dies of a real SIGSEGV
  *   HP_FAULT_HANG_AFTER=n      hp_handle call n+1 never returns
+ *   HP_FAULT_ABORT_AFTER=n     hp_handle call n+1 calls abort() (SIGABRT), as a failed assert() does
+ *   HP_FAULT_LEAK_KB=n         every hp_handle leaks n KiB of written heap; when malloc fails it aborts
+ *   HP_FAULT_LEAK_FD           every hp_handle opens /dev/null and never closes it; once open fails, so does the call
  *   HP_FAULT_INIT_CRASH        hp_init dies of a real SIGSEGV
  *   HP_FAULT_FORBIDDEN_EXPORT  also exports crypto_sm4_override, a name reserved for the crypto subsystem
  *   HP_FAULT_WRONG_ABI         hp_abi_version answers 2
@@ -23,6 +26,17 @@
 #include <stdint.h>
 #include <time.h>
 #include <unistd.h>
+
+#if defined(HP_FAULT_ABORT_AFTER) || defined(HP_FAULT_LEAK_KB)
+#include <stdio.h>
+#include <stdlib.h>
+#endif
+#ifdef HP_FAULT_LEAK_KB
+#include <string.h>
+#endif
+#ifdef HP_FAULT_LEAK_FD
+#include <fcntl.h>
+#endif
 
 #ifdef HP_FAULT_SELF_TEST_FAIL
 #define HP_FAULT_LOGIC_DEFECT 1
@@ -61,8 +75,33 @@ int32_t crypto_sm4_override(const uint8_t *key, size_t key_len) {
 }
 #endif
 
-#if defined(HP_FAULT_ERROR_EVERY) || defined(HP_FAULT_CRASH_AFTER) || defined(HP_FAULT_HANG_AFTER)
+#if defined(HP_FAULT_ERROR_EVERY) || defined(HP_FAULT_CRASH_AFTER) || defined(HP_FAULT_HANG_AFTER) || \
+    defined(HP_FAULT_ABORT_AFTER) || defined(HP_FAULT_LEAK_KB)
+#define HP_FAULT_COUNTS_CALLS 1
 static uint64_t hp_fault_handle_calls;
+#endif
+
+#ifdef HP_FAULT_LEAK_KB
+/* Written, not just allocated: untouched pages would only grow the address space, and a real leak grows the
+ * resident set too. Aborting when malloc fails is what xmalloc-style allocators (and most C code) do. */
+static void hp_fault_leak_memory(void) {
+  size_t bytes = (size_t)HP_FAULT_LEAK_KB * 1024;
+  void *leaked = malloc(bytes);
+  if (leaked == NULL) {
+    fprintf(stderr, "hp_fault: out of memory after leaking %llu KiB in %llu calls\n",
+            (unsigned long long)(hp_fault_handle_calls - 1) * HP_FAULT_LEAK_KB,
+            (unsigned long long)hp_fault_handle_calls - 1);
+    abort();
+  }
+  memset(leaked, 0xa5, bytes);
+}
+#endif
+
+#ifdef HP_FAULT_LEAK_FD
+/* Returns HP_FAULT once the process has no descriptor left to give (EMFILE): the module cannot do its I/O. */
+static int32_t hp_fault_leak_fd(void) {
+  return open("/dev/null", O_RDONLY) < 0 ? HP_FAULT : HP_OK;
+}
 #endif
 
 static inline void hp_fault_on_init(void) {
@@ -73,7 +112,7 @@ static inline void hp_fault_on_init(void) {
 
 /* Returns HP_OK to carry on with the request, or HP_FAULT to fail it. */
 static inline int32_t hp_fault_before_handle(void) {
-#if defined(HP_FAULT_ERROR_EVERY) || defined(HP_FAULT_CRASH_AFTER) || defined(HP_FAULT_HANG_AFTER)
+#ifdef HP_FAULT_COUNTS_CALLS
   hp_fault_handle_calls++;
 #endif
 #ifdef HP_FAULT_STATIC_TLS
@@ -86,6 +125,18 @@ static inline int32_t hp_fault_before_handle(void) {
 #endif
 #ifdef HP_FAULT_CRASH_AFTER
   if (hp_fault_handle_calls > HP_FAULT_CRASH_AFTER) hp_fault_segfault();
+#endif
+#ifdef HP_FAULT_ABORT_AFTER
+  if (hp_fault_handle_calls > HP_FAULT_ABORT_AFTER) {
+    fprintf(stderr, "hp_fault: assertion failed in call %llu\n", (unsigned long long)hp_fault_handle_calls);
+    abort();
+  }
+#endif
+#ifdef HP_FAULT_LEAK_KB
+  hp_fault_leak_memory();
+#endif
+#ifdef HP_FAULT_LEAK_FD
+  if (hp_fault_leak_fd() != HP_OK) return HP_FAULT;
 #endif
 #ifdef HP_FAULT_HANG_AFTER
   /* pause() rather than a spin: a hung module in production usually waits on something, it does not burn CPU. */

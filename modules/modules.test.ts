@@ -59,9 +59,10 @@ interface ChildOutcome {
   timedOut: boolean;
 }
 
-// Runs `body` (ESM, with `ModuleLibrary` and `file` in scope) in a fresh node process and kills it after timeoutMs.
+// Runs `body` (ESM, with `ModuleLibrary`, `lowerProcessLimit`, `readFileSync`, `readdirSync` and `file` in scope) in a fresh node process and kills it after timeoutMs.
 function runInChild(file: string, body: string, timeoutMs: number): Promise<ChildOutcome> {
-  const script = `import { ModuleLibrary } from ${JSON.stringify(LIBRARY_URL)};\n` +
+  const script = `import { lowerProcessLimit, ModuleLibrary } from ${JSON.stringify(LIBRARY_URL)};\n` +
+    `import { readdirSync, readFileSync } from 'node:fs';\n` +
     `const file = ${JSON.stringify(so(file))};\n${body}`;
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT });
@@ -88,8 +89,9 @@ before(async () => {
 describe('build', () => {
   test('index.json lists every module and variant, each file with its own SONAME', () => {
     const variants = index.filter((e) => e.module === 'ledger' && e.variant !== 'standard').map((e) => e.variant);
-    assert.deepEqual(variants.sort(), ['crash', 'error-prone', 'forbidden-export', 'hang', 'init-crash', 'resident',
-      'self-test-fail', 'slow', 'static-tls', 'wrong-abi', 'wrong-name', 'wrong-version']);
+    assert.deepEqual(variants.sort(), ['abort', 'crash', 'error-prone', 'forbidden-export', 'hang', 'init-crash',
+      'leak-fd', 'leak-memory', 'resident', 'self-test-fail', 'slow', 'static-tls', 'wrong-abi', 'wrong-name',
+      'wrong-version']);
     assert.equal(entry('ledger', 'standard', '1.0.0').class, 'business');
     assert.equal(entry('ledger', 'standard', '1.1.0').class, 'business');
     assert.equal(entry('risk-rules', 'standard').class, 'business');
@@ -223,6 +225,51 @@ describe('ledger', () => {
       m.init();`, 20_000);
     assert.equal(initCrash.signal, 'SIGSEGV', initCrash.stderr);
     assert.equal(initCrash.stdout, 'loaded\n');
+  });
+
+  test('the abort variant dies of SIGABRT on its 4th request and says why first', async () => {
+    const aborted = await runInChild(entry('ledger', 'abort').file, `
+      const m = ModuleLibrary.open(file);
+      m.init(Buffer.from('alice 1\\n'));
+      for (let i = 1; i <= 4; i++) console.log(i, m.handle(Buffer.from('balance alice')).code);`, 20_000);
+    assert.equal(aborted.signal, 'SIGABRT', aborted.stderr);
+    assert.equal(aborted.stdout, '1 0\n2 0\n3 0\n');
+    assert.match(aborted.stderr, /hp_fault: assertion failed in call 4/);
+  });
+
+  test('the leak-memory variant keeps 1 MiB per request and aborts once malloc fails', async () => {
+    const leak = await runInChild(entry('ledger', 'leak-memory').file, `
+      const dataKiB = () => Number(/VmData:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]);
+      const m = ModuleLibrary.open(file);
+      m.init(Buffer.from('alice 1\\n'));
+      const before = dataKiB();
+      for (let i = 0; i < 20; i++) m.handle(Buffer.from('balance alice'));
+      console.log(Math.floor((dataKiB() - before) / 1024));
+      lowerProcessLimit('data', (dataKiB() + 16 * 1024) * 1024);
+      for (;;) m.handle(Buffer.from('balance alice'));`, 20_000);
+    assert.equal(leak.signal, 'SIGABRT', leak.stderr);
+    const grownMiB = Number(leak.stdout);
+    assert.ok(grownMiB >= 20 && grownMiB < 24, `20 requests grew the data segment by ${grownMiB} MiB`);
+    const [, calls] = /hp_fault: out of memory after leaking \d+ KiB in (\d+) calls/.exec(leak.stderr) ?? [];
+    assert.ok(Number(calls) >= 20 && Number(calls) <= 20 + 16, `${calls} calls before malloc failed 16 MiB over`);
+  });
+
+  test('the leak-fd variant keeps a descriptor per request and fails its requests once none is left', async () => {
+    const leak = await runInChild(entry('ledger', 'leak-fd').file, `
+      const open = () => readdirSync('/proc/self/fd').length;
+      const m = ModuleLibrary.open(file);
+      m.init(Buffer.from('alice 1\\n'));
+      const before = open();
+      for (let i = 0; i < 10; i++) m.handle(Buffer.from('balance alice'));
+      console.log(open() - before);
+      lowerProcessLimit('nofile', open() + 3);
+      console.log(Array.from({ length: 8 }, () => m.handle(Buffer.from('balance alice')).code).join(' '));
+      console.log(m.health());`, 20_000);
+    assert.equal(leak.code, 0, leak.stderr);
+    const [leaked, codes, health] = leak.stdout.trim().split('\n');
+    assert.equal(leaked, '10');
+    assert.match(codes, /^(0 )+(-1 ?)+$/, 'some requests succeed, then every one fails');
+    assert.equal(health, '0', 'hp_health opens nothing, so it still passes');
   });
 
   test('the hang variant never returns from its 4th request', async () => {

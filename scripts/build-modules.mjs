@@ -50,6 +50,11 @@ const TARGETS = [
   ledger('1.2.11', 'static-tls', 'Uses initial-exec TLS: the ELF is flagged STATIC_TLS.', fee('HP_FAULT_STATIC_TLS')),
   ledger('1.2.12', 'resident', 'Binds a C++ STB_GNU_UNIQUE symbol, so dlclose cannot unload it.',
     { ...fee(), extraSources: ['modules/ledger/resident.cpp'] }),
+  ledger('1.2.13', 'abort', 'The 4th request calls abort() (SIGABRT), as a failed assert does.', fee('HP_FAULT_ABORT_AFTER=3')),
+  ledger('1.2.14', 'leak-memory', 'Every request leaks 1 MiB of written heap; aborts when malloc fails.',
+    fee('HP_FAULT_LEAK_KB=1024')),
+  ledger('1.2.15', 'leak-fd', 'Every request leaks an open file descriptor; fails (-1) once none is left.',
+    fee('HP_FAULT_LEAK_FD')),
   {
     file: 'risk-rules-1.0.0.so', module: 'risk-rules', version: '1.0.0', class: 'business', variant: 'standard',
     description: 'Scores a payment against a compiled-in rule table.', language: 'c',
