@@ -6,8 +6,9 @@
 // and a module that hangs hangs only this loop, which the host kills. Reads take whatever the host has pipelined,
 // so one read can carry many requests. EOF on fd 3 (the host closed the cell or died) ends the process.
 import { readSync, writeSync } from 'node:fs';
+import { cellLimitsFromArgs } from './cell-limits';
 import { encodeFrame, FrameReader, NO_STATE_EXPORT, Op, type OpCode } from './cell-protocol';
-import { ModuleLibrary } from './module-library';
+import { lowerProcessLimit, ModuleLibrary } from './module-library';
 
 const REQUEST_FD = 3;
 const REPLY_FD = 4;
@@ -84,6 +85,17 @@ const reader = new FrameReader((id, op, _code, payload) => {
     reply(id, Op.FAILED, 0, Buffer.from(error instanceof Error ? error.message : String(error)));
   }
 });
+
+// The caps go on before the first frame is read, so the module is under them from dlopen and hp_init on; Node is
+// already up, so its start-up never runs into them. A cell that cannot be capped does not run at all.
+const limits = cellLimitsFromArgs(process.argv.slice(2));
+try {
+  if (limits.memoryMiB > 0) lowerProcessLimit('data', limits.memoryMiB * 1024 * 1024);
+  if (limits.openFiles > 0) lowerProcessLimit('nofile', limits.openFiles);
+} catch (error) {
+  writeSync(STDERR_FD, `hotplane cell ${process.pid}: cannot apply its caps: ${(error as Error).message}\n`);
+  process.exit(1);
+}
 
 const input = Buffer.allocUnsafe(READ_BYTES);
 for (;;) {

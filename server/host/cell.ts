@@ -1,6 +1,7 @@
 // A cell hosts exactly one loaded version of one module, either inside this process (inproc-cell.ts) or in a child
 // process of its own (process-cell.ts), behind one interface. The caller hands over the path of a private read-only
 // copy of the verified file; a cell loads exactly that path and nothing else.
+import type { CellLimits } from './cell-limits';
 import { InprocCell } from './inproc-cell';
 import { ProcessCell } from './process-cell';
 import type { Isolation } from './types';
@@ -70,6 +71,8 @@ export interface CellOptions {
   goRuntime: boolean;
   /** How many of the child's last output lines a crash report keeps (process cells; default 20). */
   stderrLines?: number;
+  /** Memory and descriptor caps of a process cell (default DEFAULT_CELL_LIMITS); in-process cells have none. */
+  limits?: CellLimits;
 }
 
 export function createCell(options: CellOptions): Cell {

@@ -175,6 +175,36 @@ describe('runtime host: loading, routing, draining, crashes (real modules, real 
   });
 });
 
+describe('runtime host: cell caps', () => {
+  it('a canary leaking memory dies at the host’s cell cap, named in its reason, while the stable serves on', async () => {
+    const artifacts = await exampleArtifacts();
+    const host = createHost({ dataDir: artifacts.tempDir(), artifactPath: artifacts.artifactPath, cellLimits: { memoryMiB: 192, openFiles: 256 } });
+    try {
+      const config = 'alice 1000\n';
+      await host.apply({
+        generation: 1,
+        modules: [{ module: 'ledger', versions: [
+          await artifacts.version('ledger', '1.1.0', { weight: 50, config }),
+          await artifacts.version('ledger', '1.2.14', { variant: 'leak-memory', weight: 50, config }),
+        ] }],
+      });
+      const statuses: number[] = [];
+      for (let i = 0; i < 600 && !host.events().some((e) => e.kind === 'crashed'); i++) {
+        const r = await host.invoke('ledger', text('balance alice'));
+        if (r.version === '1.1.0') assert.equal(r.status, 200, r.reason);
+        statuses.push(r.status);
+      }
+      const crash = host.events().find((e) => e.kind === 'crashed');
+      assert.ok(crash, `the leaking canary never died (${statuses.length} requests)`);
+      assert.equal(crash.version, '1.2.14');
+      assert.match(crash.message, /^cell died \(signal SIGABRT; memory 192 MiB, 256 open files\); last output: .*out of memory/s);
+      assert.equal((await host.invoke('ledger', text('balance alice'))).status, 200);
+    } finally {
+      await host.stop();
+    }
+  });
+});
+
 async function waitFor(condition: () => boolean, timeoutMs = 5_000) {
   const started = Date.now();
   while (!condition()) {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { ArtifactCache, type ArtifactFetcher } from './artifact-cache';
+import { DEFAULT_CELL_LIMITS, type CellLimits } from './cell-limits';
 import { CrashMarker } from './crash-marker';
 import { HostMetrics } from './metrics';
 import { ModuleRuntime, type InvokeOptions, type InvokeResult } from './module-runtime';
@@ -18,6 +19,8 @@ export interface HostOptions {
   fetchArtifact?: ArtifactFetcher;
   /** File naming the inproc call in progress, for a supervisor to read after a crash (see crash-marker.ts). */
   crashMarkerFile?: string;
+  /** Caps on each process cell (default DEFAULT_CELL_LIMITS). */
+  cellLimits?: CellLimits;
   onEvent?: (event: HostEvent) => void;
 }
 
@@ -88,6 +91,7 @@ export class Host {
     if (!runtime) {
       runtime = new ModuleRuntime(desired.module, {
         cache: this.cache,
+        cellLimits: this.options.cellLimits ?? DEFAULT_CELL_LIMITS,
         metrics: this.metrics,
         emit: (event) => this.emit(event),
         crashMarker: this.crashMarker,

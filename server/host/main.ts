@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createAccessLog } from './access-log';
 import { ControlPlaneAgent } from './agent';
+import { resolveCellLimits } from './cell-limits';
 import { Host } from './host';
 import { createHostHttpServer } from './http-server';
 
@@ -20,6 +21,8 @@ const HOST_OPTIONS = {
   'crash-marker': { type: 'string' },
   'access-log': { type: 'string', default: 'stdout' },
   'max-body-bytes': { type: 'string' },
+  'cell-memory-mib': { type: 'string' },
+  'cell-open-files': { type: 'string' },
 } as const;
 
 // The admin token guards pinning and the admin endpoints; it is created once and kept beside the host's data.
@@ -43,6 +46,7 @@ export async function runHost(args: string[]): Promise<void> {
     hostId: values['host-id'],
     dataDir,
     crashMarkerFile: values['crash-marker'],
+    cellLimits: resolveCellLimits({ memoryMiB: values['cell-memory-mib'], openFiles: values['cell-open-files'] }),
     fetchArtifact: (sm3) => {
       if (!agent) throw new Error(`artifact ${sm3} is not cached and there is no console to fetch it from`);
       return agent.fetchArtifact(sm3);

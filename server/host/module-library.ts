@@ -1,6 +1,7 @@
 // The one place that talks to koffi: loads a module .so, declares the ABI v1 functions (modules/hotplane_module.h)
-// and turns calls into plain TypeScript values. Used by in-process cells and by the child process of isolated cells,
-// so it must not import 'server-only' or anything from Next.
+// and turns calls into plain TypeScript values; also libc's rlimit calls, for the caps of a process cell. Used by
+// in-process cells and by the child process of isolated cells, so it must not import 'server-only' or anything
+// from Next.
 import { readFileSync, realpathSync } from 'node:fs';
 import koffi, { type LibraryHandle } from 'koffi';
 
@@ -243,4 +244,26 @@ export function isLibraryResident(path: string): boolean {
 
 function withoutDeletedMark(file: string): string {
   return file.endsWith(' (deleted)') ? file.slice(0, -' (deleted)'.length) : file;
+}
+
+// Linux numbers (asm-generic/resource.h, the same on x86-64 and arm64).
+const RLIMIT_NUMBER = { data: 2, nofile: 7 } as const;
+let libc: { getrlimit: KoffiFunction; setrlimit: KoffiFunction } | null = null;
+
+/**
+ * Lowers this process's soft and hard limit for `resource` to `value` (or keeps the hard limit when it is lower
+ * already): the cell child's caps (cell-limits.ts). Throws with the errno text when the kernel refuses.
+ */
+export function lowerProcessLimit(resource: keyof typeof RLIMIT_NUMBER, value: number): void {
+  libc ??= (() => {
+    const c = koffi.load('libc.so.6');
+    return { getrlimit: c.func('int getrlimit(int resource, void *rlim)'), setrlimit: c.func('int setrlimit(int resource, const void *rlim)') };
+  })();
+  // struct rlimit { rlim_t rlim_cur, rlim_max; }, both 64-bit.
+  const limit = new BigUint64Array(2);
+  if (libc.getrlimit(RLIMIT_NUMBER[resource], limit) !== 0) throw new Error(`getrlimit(${resource}): errno ${koffi.errno()}`);
+  const capped = BigInt(value) < limit[1] ? BigInt(value) : limit[1];
+  limit[0] = capped;
+  limit[1] = capped;
+  if (libc.setrlimit(RLIMIT_NUMBER[resource], limit) !== 0) throw new Error(`setrlimit(${resource}, ${capped}): errno ${koffi.errno()}`);
 }

@@ -5,6 +5,7 @@ import { WeightedRouter } from './router';
 import type { DesiredModule, DesiredVersion, HostEvent } from './types';
 import { VersionRuntime, type VersionRuntimeContext } from './version-runtime';
 import type { ArtifactCache } from './artifact-cache';
+import type { CellLimits } from './cell-limits';
 import type { CrashMarker } from './crash-marker';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 1_000;
@@ -51,6 +52,7 @@ export class ModuleRuntime {
     readonly module: string,
     private readonly deps: {
       cache: ArtifactCache;
+      cellLimits: CellLimits;
       metrics: HostMetrics;
       emit(event: Omit<HostEvent, 'time'>): void;
       crashMarker?: CrashMarker;
@@ -61,6 +63,7 @@ export class ModuleRuntime {
     return {
       module: this.module,
       cache: this.deps.cache,
+      cellLimits: this.deps.cellLimits,
       emit: (event) => this.deps.emit({ ...event, module: this.module }),
       changed: () => this.refreshRoutes(),
     };

@@ -1,11 +1,12 @@
 // Process cells against real modules (scripts/build-modules.mjs) in real child processes, fault variants included.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { buildExampleModules, exampleModulePath } from '../demo/example-modules.ts';
 import { CellCallError, createCell, type Cell } from './cell.ts';
+import type { CellLimits } from './cell-limits.ts';
 
 let modulesDir: string;
 let scratchDir: string;
@@ -24,8 +25,8 @@ function ledgerPath(version: string, variant = 'standard'): string {
   return exampleModulePath(modulesDir, 'ledger', version, variant);
 }
 
-async function openedCell(t: TestContext, file: string, options: { goRuntime?: boolean } = {}): Promise<Cell> {
-  const cell = createCell({ path: file, isolation: 'process', goRuntime: options.goRuntime ?? false });
+async function openedCell(t: TestContext, file: string, options: { goRuntime?: boolean; limits?: CellLimits } = {}): Promise<Cell> {
+  const cell = createCell({ path: file, isolation: 'process', goRuntime: options.goRuntime ?? false, limits: options.limits });
   t.after(() => cell.dispose());
   await cell.open();
   return cell;
@@ -162,6 +163,50 @@ test('a hanging call times out, the child is killed and gone, the calls behind i
   assert.equal(behind.signal, 'SIGKILL');
   assert.deepEqual(deaths, [timedOut]);
   assert.equal(cell.alive, false);
+});
+
+// "<soft> <hard>" of one line of /proc/<pid>/limits.
+function processLimit(pid: number | 'self', name: 'Max data size' | 'Max open files'): string {
+  const line = readFileSync(`/proc/${pid}/limits`, 'utf8').split('\n').find((l) => l.startsWith(name))!;
+  return line.slice(name.length).trim().split(/\s+/).slice(0, 2).join(' ');
+}
+
+test('a cell runs under its caps: 1024 MiB of data and 1024 open files unless told otherwise, 0 for none', async (t) => {
+  const capped = await ledgerCell(t, '1.0.0');
+  assert.equal(processLimit(capped.pid!, 'Max data size'), `${2 ** 30} ${2 ** 30}`);
+  assert.equal(processLimit(capped.pid!, 'Max open files'), '1024 1024');
+  const uncapped = await openedCell(t, ledgerPath('1.0.0'), { limits: { memoryMiB: 0, openFiles: 0 } });
+  assert.equal(processLimit(uncapped.pid!, 'Max data size'), processLimit('self', 'Max data size'));
+  assert.equal(processLimit(uncapped.pid!, 'Max open files'), processLimit('self', 'Max open files'));
+});
+
+test('a cell leaking 1 MiB a call dies of SIGABRT at its memory cap, and the error names the caps', async (t) => {
+  const cell = await openedCell(t, ledgerPath('1.2.14', 'leak-memory'), { limits: { memoryMiB: 192, openFiles: 1024 } });
+  assert.equal((await cell.init(ledgerConfig)).code, 0);
+  let answered = 0;
+  let failure: unknown;
+  while (failure === undefined) {
+    await cell.handle(text('balance alice'), TIMEOUT_MS).then(() => answered++, (error: unknown) => (failure = error));
+  }
+  assert.ok(failure instanceof CellCallError, String(failure));
+  assert.equal(failure.signal, 'SIGABRT');
+  assert.match(failure.message, /died of SIGABRT during hp_handle \(memory 192 MiB, 1024 open files\)/);
+  assert.match(failure.stderrTail ?? '', /hp_fault: out of memory after leaking \d+ KiB/);
+  // Node's own share of the cell comes out of the same 192 MiB.
+  assert.ok(answered > 0 && answered < 192, `${answered} calls answered before the cap`);
+  assert.equal(cell.alive, false);
+});
+
+test('a cell leaking a descriptor a call fails its calls at the open-file cap and stays up and healthy', async (t) => {
+  const cell = await openedCell(t, ledgerPath('1.2.15', 'leak-fd'), { limits: { memoryMiB: 1024, openFiles: 64 } });
+  assert.equal((await cell.init(ledgerConfig)).code, 0);
+  const codes: number[] = [];
+  for (let i = 0; i < 80; i++) codes.push((await cell.handle(text('balance alice'), TIMEOUT_MS)).code);
+  const firstFailure = codes.indexOf(-1);
+  assert.ok(firstFailure > 0 && firstFailure < 64, `first failure at call ${firstFailure + 1}`);
+  assert.deepEqual(codes.slice(firstFailure), codes.slice(firstFailure).map(() => -1));
+  assert.equal(cell.alive, true);
+  assert.equal(await cell.health(TIMEOUT_MS), 0);
 });
 
 test('a module dying in hp_init rejects init as crashed', async (t) => {

@@ -11,6 +11,7 @@ import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CellCallError, type Cell, type CellIdentity, type CellOptions } from './cell';
+import { cellLimitArgs, DEFAULT_CELL_LIMITS, describeCellLimits, type CellLimits } from './cell-limits';
 import { encodeFrame, FrameReader, NO_STATE_EXPORT, Op, opName, type OpCode } from './cell-protocol';
 
 /** dlopen and hp_init take no caller timeout; a module stuck in either is killed after this. */
@@ -46,6 +47,7 @@ type CellState = 'idle' | 'running' | 'killing' | 'disposing' | 'gone';
 export class ProcessCell implements Cell {
   readonly isolation = 'process' as const;
   private readonly label: string;
+  private readonly limits: CellLimits;
   private readonly output: OutputTail;
   /** Oldest first; the child answers in this order. (V8 shifts a packed array in place, without copying.) */
   private readonly calls: PendingCall[] = [];
@@ -72,6 +74,7 @@ export class ProcessCell implements Cell {
 
   constructor(private readonly options: CellOptions) {
     this.label = path.basename(options.path);
+    this.limits = options.limits ?? DEFAULT_CELL_LIMITS;
     this.output = new OutputTail(options.stderrLines ?? 20);
     this.gone = new Promise((resolve) => (this.markGone = resolve));
   }
@@ -141,7 +144,7 @@ export class ProcessCell implements Cell {
   private start(script: string): void {
     // NODE_OPTIONS is meant for the host: loaders would slow the child down and an --inspect port would clash.
     const { NODE_OPTIONS: _hostOnly, ...env } = process.env;
-    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'], env });
+    const child = spawn(process.execPath, [script, ...cellLimitArgs(this.limits)], { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'], env });
     this.child = child;
     this.state = 'running';
     this.requests = child.stdio[3] as Socket;
@@ -276,10 +279,12 @@ export class ProcessCell implements Cell {
     const where = `cell ${this.label} (pid ${this.pid ?? 'none'})`;
     const how = signal ? `died of ${signal}` : `exited with code ${details.exitCode}`;
     const during = pending[0] ? ` during ${opName(pending[0].op)}` : '';
+    // A death at a cap looks like any other (SIGABRT, SIGSEGV, an exit): the caps beside it let a reader tell.
+    const caps = ` (${describeCellLimits(this.limits)})`;
     const kind = disposing ? 'closed' : 'crashed';
     const died = this.killedFor
       ? new CellCallError(kind, `${where} was killed: ${this.killedFor.why}`, details)
-      : new CellCallError(kind, `${where} ${how}${during}`, details);
+      : new CellCallError(kind, `${where} ${how}${during}${caps}`, details);
     const timedOut = this.killedFor?.call ?? null;
     const timeout = timedOut && new CellCallError('timeout', `${this.killedFor!.why}; ${where} was killed`, details);
     for (const call of pending) call.reject(call === timedOut ? timeout! : died);
