@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ROLES, type Role } from '../server/auth/permissions';
+import { LOCKOUT_FAILURES, LOCKOUT_WINDOW_MS } from '../server/auth/account-lockout';
 import { LOGIN_ATTEMPTS_PER_MINUTE } from '../server/auth/password-policy';
 import { PROBE_INPUT, roleMatrix, type ProcedureRule } from '../server/api/role-matrix';
 import { generateSm2KeyPair, signSm2 } from '../server/crypto';
@@ -83,13 +84,16 @@ async function bruteForce({ c }: World) {
   const checked = statuses.filter((s) => s !== 429).length;
   proof.figure({ name: 'brute force: sign-ins checked before 429', value: checked, unit: 'attempts', goal: `≤ ${LOGIN_ATTEMPTS_PER_MINUTE} a minute per address, then 429 even for the right password; other addresses unaffected`, met });
 
-  // The limit keys on X-Forwarded-For, which Next passes through from the client when no proxy overwrote it.
-  const rotated = short ? 8 : 20;
+  // The address limit keys on X-Forwarded-For, which Next passes through from the client when no proxy overwrote it;
+  // the account lockout (server/auth/account-lockout.ts) is what stops a client that varies it.
+  const rotated = LOCKOUT_FAILURES + (short ? 3 : 10);
   const rotatedStatuses: number[] = [];
   for (let i = 0; i < rotated; i++) rotatedStatuses.push((await new ConsoleClient(c.origin, nextAddress()).signIn(target, `rotating-guess-${i}`)).status);
   const reached = rotatedStatuses.filter((s) => s !== 429).length;
-  check(name, `${rotated} wrong passwords, each with a new X-Forwarded-For (no proxy in front)`, 'no goal (informs)', runs(rotatedStatuses), null);
-  proof.figure({ name: 'brute force with a new X-Forwarded-For per attempt: sign-ins checked', value: reached, unit: `of ${rotated}` });
+  const lockExpected = [...Array(LOCKOUT_FAILURES).fill(401), ...Array(rotated - LOCKOUT_FAILURES).fill(429)];
+  let locked = check(name, `${rotated} wrong passwords, each with a new X-Forwarded-For (no proxy in front)`, runs(lockExpected), runs(rotatedStatuses));
+  locked = check(name, 'the right password from a fresh address while the account is locked', 429, (await new ConsoleClient(c.origin, nextAddress()).signIn(target, c.demoPassword)).status) && locked;
+  proof.figure({ name: 'brute force with a new X-Forwarded-For per attempt: sign-ins checked', value: reached, unit: `of ${rotated}`, goal: `≤ ${LOCKOUT_FAILURES} per account in ${LOCKOUT_WINDOW_MS / 60_000} min, then the account is locked`, met: locked });
 }
 
 async function sessionReuse({ c }: World) {
@@ -329,8 +333,9 @@ proof.result.markdown = [
   '',
   markdownTable(['case', 'check', 'expected', 'observed', 'met'], rows.map((r) => [r.case, r.check, r.expected, r.observed, r.met === null ? '—' : r.met ? 'yes' : '**no**'])),
   '',
-  'Without a proxy that overwrites `X-Forwarded-For`, the sign-in limit is per claimed address: a client that changes the ' +
-    'header on every attempt is never limited (the informs row above). Deploy the console behind one.',
+  'Without a proxy that overwrites `X-Forwarded-For`, the per-address limit is per *claimed* address: a client that changes ' +
+    `the header on every attempt gets past it, and the per-account lockout (${LOCKOUT_FAILURES} failures in ` +
+    `${LOCKOUT_WINDOW_MS / 60_000} min, audited) is what stops it. Deploy the console behind a proxy that overwrites the header.`,
   '',
   '### Role × mutation matrix, over HTTP',
   '',

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { createConsoleFixture, type ConsoleFixture } from '../testing/console-fixture';
+import { LOCKOUT_FAILURES } from './account-lockout';
 import { LOGIN_ATTEMPTS_PER_MINUTE } from './password-policy';
 import { resolveSessionUser } from './session';
 import { createUser, setUserDisabled } from './users';
@@ -18,6 +19,7 @@ describe('sessions: cookies, logout, rate limiting, disabled accounts', () => {
     handler = (request) => auth().handler(request);
     await createUser(f.db, f.actor, { email: 'op@test.example', name: 'Op', roles: ['operator'], password });
     await createUser(f.db, f.actor, { email: 'gone@test.example', name: 'Gone', roles: ['auditor'], password });
+    await createUser(f.db, f.actor, { email: 'lock@test.example', name: 'Lock', roles: ['approver'], password });
   });
 
   function signIn(email: string, pass: string, ip: string) {
@@ -61,6 +63,17 @@ describe('sessions: cookies, logout, rate limiting, disabled accounts', () => {
     assert.deepEqual(statuses.slice(LOGIN_ATTEMPTS_PER_MINUTE), [429, 429]);
     assert.equal((await signIn('op@test.example', password, '10.9.9.9')).status, 429, 'even the right password waits');
     assert.equal(await f.db.auditEvent.count({ where: { action: 'session.login_failed' } }), LOGIN_ATTEMPTS_PER_MINUTE);
+  });
+
+  it(`locks an account after ${LOCKOUT_FAILURES} failed sign-ins even when each comes from another address`, async () => {
+    for (let i = 0; i < LOCKOUT_FAILURES; i++) assert.equal((await signIn('lock@test.example', 'wrong password!', `10.8.0.${i}`)).status, 401);
+    const locked = await signIn('LOCK@test.example', password, '10.8.1.1');
+    assert.equal(locked.status, 429, 'the right password waits too');
+    assert.match(((await locked.json()) as { message: string }).message, /locked for \d+ more minute/);
+    const failures = await f.db.auditEvent.findMany({ where: { action: 'session.login_failed', actorName: 'lock@test.example' } });
+    assert.equal(failures.length, LOCKOUT_FAILURES + 1, 'the refused attempt is audited too');
+    assert.equal(JSON.parse(failures.at(-1)!.details).reason, 'account locked');
+    assert.equal((await signIn('op@test.example', password, '10.8.1.2')).status, 200, 'other accounts are not affected');
   });
 
   it('a disabled user cannot sign in, and disabling ends open sessions', async () => {

@@ -4,11 +4,12 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import path from 'node:path';
 import { betterAuth } from 'better-auth';
 import { prismaAdapter } from 'better-auth/adapters/prisma';
-import { createAuthMiddleware, getSessionFromCtx, isAPIError } from 'better-auth/api';
+import { APIError, createAuthMiddleware, getSessionFromCtx, isAPIError } from 'better-auth/api';
 import { appendAuditEvent } from '../audit/append';
 import type { AuditActor } from '../audit/actor';
 import { config } from '../config';
 import { db, type Db } from '../db/client';
+import { accountLockedUntil, LOCKOUT_FAILURES } from './account-lockout';
 import { LOGIN_ATTEMPTS_PER_MINUTE, MIN_PASSWORD_LENGTH } from './password-policy';
 import { parseRoles } from './permissions';
 
@@ -48,6 +49,18 @@ async function actorOfUserId(prisma: Db, userId: string): Promise<AuditActor> {
 function sessionAuditHooks(prisma: Db) {
   return {
     before: createAuthMiddleware(async (ctx) => {
+      if (ctx.path === '/sign-in/email' && typeof ctx.body?.email === 'string') {
+        const until = await accountLockedUntil(prisma, ctx.body.email);
+        if (until !== null) {
+          const email = ctx.body.email.toLowerCase().slice(0, 200);
+          const ip = ctx.request?.headers.get('x-forwarded-for') ?? null;
+          await recordSessionEvent(prisma, 'session.login_failed', { id: 'anonymous', name: email, roles: [] }, { ip, email, reason: 'account locked' });
+          const minutes = Math.max(1, Math.ceil((until - Date.now()) / 60_000));
+          throw new APIError('TOO_MANY_REQUESTS', {
+            message: `This account is locked for ${minutes} more minute(s) after ${LOCKOUT_FAILURES} failed sign-ins; wait, or ask an admin to check the audit log.`,
+          });
+        }
+      }
       if (ctx.path !== '/sign-out') return;
       const session = await getSessionFromCtx(ctx).catch(() => null);
       if (session) await recordSessionEvent(prisma, 'session.logout', await actorOfUserId(prisma, session.user.id), { sessionId: session.session.id });
