@@ -96,7 +96,7 @@ export function ProposeChangeForm({
         </label>
         <label>
           Target version
-          <select name="toVersion" required key={module} defaultValue={editing?.toVersion}>
+          <select name="toVersion" required key={`${module}:${versions.join(',')}`} defaultValue={editing?.toVersion}>
             {versions.length === 0 && <option value="">no accepted version</option>}
             {versions.map((v) => (
               <option key={v}>{v}</option>

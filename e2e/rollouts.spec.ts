@@ -1,6 +1,6 @@
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEMO_ARTIFACTS, E2E_DATA_DIR, signIn } from './helpers';
@@ -12,7 +12,8 @@ type Role = Parameters<typeof signIn>[1];
 const APPROVER_KEY = path.join(E2E_DATA_DIR, 'demo-keys', 'approver.key.pem');
 let nextAddress = 20;
 
-test.describe.configure({ mode: 'serial' });
+// Each test drives several people through a real rollout; on a busy 2-core runner that takes more than a minute.
+test.describe.configure({ mode: 'serial', timeout: 180_000 });
 
 /** Each persona signs in from its own (documentation) address, so the 5-a-minute sign-in limit is never the test. */
 async function personaPage(browser: Browser, role: Role): Promise<Page> {
@@ -163,4 +164,50 @@ test('an auditor reads requests but is offered no action', async ({ browser }) =
   await auditor.getByRole('link', { name: 'On call' }).click();
   await expect(auditor.getByRole('button', { name: 'Roll back ledger' })).toHaveCount(0);
   await auditor.screenshot({ path: 'test-results/screens/auditor-oncall.png', fullPage: true });
+});
+
+test('a person who is both operator and approver cannot approve their own request', async ({ browser }) => {
+  const admin = await personaPage(browser, 'admin');
+  await admin.getByRole('link', { name: 'Users' }).click();
+  const form = admin.getByRole('form', { name: 'Add a user' });
+  await form.getByLabel('Name').fill('Dual Role');
+  await form.getByLabel('E-mail').fill('dual@hotplane.local');
+  await form.getByLabel('operator').check();
+  await form.getByLabel('approver').check();
+  await form.getByRole('button', { name: 'Add user' }).click();
+  const created = (await admin.getByRole('status').filter({ hasText: 'Password (shown once)' }).textContent())!;
+  const password = /Password \(shown once\): (\S+)/.exec(created)![1];
+
+  const context = await browser.newContext({ extraHTTPHeaders: { 'x-forwarded-for': `203.0.113.${nextAddress++}` } });
+  const dual = await context.newPage();
+  await dual.goto('/login');
+  await dual.getByLabel('E-mail').fill('dual@hotplane.local');
+  await dual.getByLabel('Password').fill(password);
+  await dual.getByRole('button', { name: 'Sign in' }).click();
+  await expect(dual.getByRole('heading', { name: 'Modules' })).toBeVisible();
+
+  // A key made in this browser: the private half only ever exists as the downloaded file.
+  await dual.getByRole('link', { name: 'Profile' }).click();
+  await dual.getByRole('button', { name: 'Generate a key pair in this browser' }).click();
+  const download = dual.waitForEvent('download');
+  await dual.getByRole('link', { name: 'Download the private key (PEM)' }).click();
+  const keyFile = await (await download).path();
+  await dual.getByLabel('Key label').fill('dual laptop');
+  await dual.getByRole('button', { name: 'Register key' }).click();
+  await expect(dual.getByRole('status').filter({ hasText: 'Registered "dual laptop"' })).toBeVisible();
+
+  const url = await propose(dual, '1.0.0', { reason: 'my own change' });
+  await expect(dual.getByRole('region', { name: 'Your decision' })).toHaveCount(0);
+  await expect(dual.getByRole('note')).toHaveText('You proposed this change; another approver must sign it off.');
+  await dual.goto('/changes');
+  await expect(dual.getByRole('table', { name: 'Change requests' })).toContainText('1.1.0 → 1.0.0');
+  await expect(dual.getByText('Nothing waits for you.')).toBeVisible();
+  expect(readFileSync(keyFile, 'utf8')).toContain('-----BEGIN PRIVATE KEY-----');
+
+  // The request ends here, so the module is left as the earlier tests left it.
+  await dual.goto(url);
+  await dual.getByRole('button', { name: 'Cancel request' }).click();
+  await dual.getByRole('dialog').getByLabel('Reason').fill('only a test of self-approval');
+  await dual.getByRole('dialog').getByRole('button', { name: 'Cancel request' }).click();
+  await expect(dual.getByTestId('change-state')).toHaveText('Cancelled');
 });

@@ -9,6 +9,7 @@ export function EditRequest({ id, module, revision, request, onDone }: { id: str
   const detail = useQuery(trpc.modules.detail.queryOptions({ name: module }));
   const edit = useMutation(trpc.rollouts.changes.edit.mutationOptions({ onSuccess: onDone }));
   const accepted = detail.data?.versions.filter((v) => v.status === 'accepted').map((v) => v.version) ?? [];
+  if (detail.isPending) return <p className="muted">Loading the versions of {module}…</p>;
   return (
     <ProposeChangeForm
       modules={[{ name: module, hotUpgradable: true }]}
