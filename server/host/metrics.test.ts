@@ -154,6 +154,27 @@ describe('HostMetrics', () => {
     assert.equal(samples.length, 1);
     assert.equal(Date.parse(samples[0].second) % 1000, 0);
   });
+
+  it('labels each second with its own start when the timer fires a little early', (t) => {
+    const start = Date.parse('2026-11-22T08:00:00.000Z');
+    let now = start;
+    t.mock.method(Date, 'now', () => now);
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const metrics = new HostMetrics();
+    metrics.start();
+    const ledger = metrics.forVersion('ledger', '1.0.0');
+    ledger.record('ok', 1);
+    now = start + 998;
+    t.mock.timers.tick(1_000);
+    now = start + 1_000;
+    t.mock.timers.tick(2);
+    ledger.record('ok', 1);
+    ledger.record('ok', 1);
+    now = start + 2_000;
+    t.mock.timers.tick(1_000);
+    metrics.stop();
+    assert.deepEqual(metrics.drainSamples().map((s) => [Date.parse(s.second) - start, s.requests]), [[0, 1], [1_000, 2]]);
+  });
 });
 
 describe('HostMetrics.prometheus()', () => {

@@ -162,7 +162,9 @@ export class HostMetrics {
     this.loopUtilizationMark = performance.eventLoopUtilization();
     const schedule = () => {
       this.timer = setTimeout(() => {
-        this.closeSecond();
+        // A timer counts from the event loop's cached clock, so it can fire a few ms before the second is over.
+        // Closing then would label the sliver left of it as the next second, and every later second one ahead.
+        if (Date.now() >= this.windowStart + SECOND_MS) this.closeSecond();
         schedule();
       }, SECOND_MS - (Date.now() % SECOND_MS));
       this.timer.unref();

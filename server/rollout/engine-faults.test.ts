@@ -65,6 +65,8 @@ describe('rollout engine: preflight failures and crashes', () => {
     const outcome = JSON.parse(rolledBack.outcome!) as RolloutOutcome;
     assert.equal(outcome.metric, 'crash');
     assert.equal(outcome.threshold, 0);
+    // Even when the crashed cell was replaced before the host's next report, the crash event in it decides.
+    assert.match(outcome.message, /^rolled back at once: embedded: 1\.2\.4 crashed/);
     const desired = await r.f.db.$transaction((tx) => readDesiredModule(tx, 'ledger'));
     assert.deepEqual(desired?.versions.map((v) => [v.version, v.weight]), [['1.0.0', 100]]);
     const decisions = await r.f.db.rolloutDecision.findMany({ where: { changeRequestId: rolledBack.id } });

@@ -9,7 +9,7 @@ import { analyseCanary, analysisWindow, type CanaryHealth } from './analysis';
 import { planOf } from './change-request';
 import { ACTIVE_STATES, type ChangeState, type RolloutOutcome } from './change-request.types';
 import { sealEvidence } from './evidence';
-import { canaryHealth, confirmApplied, onlineHosts, readDesiredModule } from './fleet-bridge';
+import { canaryHealth, confirmApplied, onlineHosts, readDesiredModule, reportedCrash } from './fleet-bridge';
 import { probeProcessPreflight, type PreflightResult, type PreflightRunner } from './preflight';
 import { loadRolloutSettings, type RolloutSettings } from './settings';
 import { stepProgress, type StepVerdict } from './state-machine';
@@ -151,6 +151,7 @@ export class RolloutEngine {
     await this.transact(id, ['Canary', 'Paused'], async (t, row) => {
       const hosts = await onlineHosts(t.tx, t.now);
       const health = canaryHealth(hosts, row.module, row.toVersion);
+      health.crashed ??= await reportedCrash(t.tx, row.module, row.toVersion, row.startedAt ?? new Date(t.now));
       if (health.crashed) {
         const outcome: RolloutOutcome = { trigger: row.stepPhase === 'confirming' ? 'load-failed' : 'breach', metric: 'crash', message: `rolled back at once: ${health.crashed}`, value: 1, threshold: 0 };
         await rollBack(t, row, 'breach', outcome);

@@ -127,6 +127,20 @@ export function confirmApplied(hosts: readonly ReportingHost[], desired: Desired
   return { confirmed: waiting.length === 0, waiting };
 }
 
+/**
+ * A crash or failed load of `version` that a host reported at or after `since`. A report's statuses are a
+ * snapshot: a crashed cell replaced (after 250 ms) before the next report looks healthy in it, but the report
+ * still carries the crash as an event.
+ */
+export async function reportedCrash(tx: DbTransaction, module: string, version: string, since: Date): Promise<string | null> {
+  const event = await tx.hostEvent.findFirst({
+    where: { module, version, kind: { in: ['crashed', 'load-failed'] }, time: { gte: since } },
+    orderBy: { time: 'asc' },
+    include: { host: { select: { name: true } } },
+  });
+  return event ? `${event.host.name}: ${version} ${event.kind === 'crashed' ? 'crashed' : 'failed'} (${event.message})` : null;
+}
+
 /** The canary's health as the hosts see it: a crash or failed load on any host, or probes failing there. */
 export function canaryHealth(hosts: readonly ReportingHost[], module: string, version: string): CanaryHealth {
   let crashed: string | null = null;
