@@ -1,150 +1,12 @@
-// Rollout benchmarks: how long it takes, end to end, until a real host serves every request from the stable
-// version again — after a canary starts failing (the engine's own analysis decides), after a canary crashes, and
-// after a one-click rollback. Real parts throughout: a SQLite file in a temp dir, the example .so builds accepted
-// through the upload pipeline, a host running them in process cells, application traffic over loopback HTTP to
-// the host's invoke API, and the rollout engine's own loop at the console's cadence. Printed, not asserted; the
-// exit code is non-zero only when a run goes wrong (a rollout ends for another reason, or never ends).
-import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
-import { FleetMetrics } from '../server/fleet/metrics-store';
-import { createHostHttpServer } from '../server/host/http-server';
-import { proposeChange } from '../server/rollout/change-request';
-import type { RolloutOutcome } from '../server/rollout/change-request.types';
-import { RolloutEngine } from '../server/rollout/engine';
-import { startRollout } from '../server/rollout/operate';
-import { rollbackModule } from '../server/rollout/rollback';
-import { loadRolloutSettings, type RolloutSettings } from '../server/rollout/settings';
-import { startInProcessHost } from '../server/testing/in-process-host';
-import { createRolloutFixture } from '../server/testing/rollout-fixture';
-import { startInvokeTraffic, type Answer } from './support/invoke-traffic';
-import { waitFor } from './support/wait-for';
+// Rollout benchmarks: fault onset (or the one click) to a real host serving only the stable version, over at least
+// 20 runs each (bench/support/rollback-timing.ts). Printed, not asserted; the exit code is non-zero only when a run
+// goes wrong (a rollout ends for another reason, or never ends).
+import { percentile } from '../proof/support/proof-result';
+import { measureRollbackTimes, type TimingRow } from './support/rollback-timing';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
-const TRAFFIC_PER_SECOND = 250;
-// What server/host/agent.ts does: pull the desired state and push a report once a second. The in-process host
-// would sync every 200 ms by default, which would flatter every figure here.
-const HOST_SYNC_MS = 1_000;
-const CANARY_WEIGHT = 20;
-const STABLE = '1.0.0';
-const ONCALL = { id: 'oc-1', name: 'oncall@bench', roles: ['oncall'] };
-// Enough canary traffic (50 requests a second at 20 % of 250) that the first complete second already holds a
-// decisive number of faults: the figures then measure the control loop, not how long samples take to pile up.
-const PLAN = {
-  steps: [
-    { weight: CANARY_WEIGHT, holdSeconds: 30 },
-    { weight: 100, holdSeconds: 1 },
-  ],
-  analysis: { intervalSeconds: 1, windowSeconds: 5, minRequests: 5 },
-  stepDeadlineSeconds: 60,
-};
 
-const r = await createRolloutFixture();
-const settings: RolloutSettings = {
-  ...r.settings,
-  // The fixture ticks every 100 ms for quick tests; the console's own default is what counts here.
-  tickMs: loadRolloutSettings().tickMs,
-  // Every run ends rolled back, so the breaker would block the fourth start; this bench times rollbacks, not it.
-  breaker: { ...r.settings.breaker, consecutiveFailures: Infinity, failureShare: Infinity },
-};
-const metrics = new FleetMetrics();
-const h = await startInProcessHost(r.f.db, metrics, { syncMs: HOST_SYNC_MS });
-const server = createHostHttpServer({ host: h.host, adminToken: randomBytes(16).toString('hex') }).listen(0, '127.0.0.1');
-await once(server, 'listening');
-let onAnswer: (answer: Answer) => void = () => undefined;
-const traffic = startInvokeTraffic(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, 'ledger', TRAFFIC_PER_SECOND, (answer) => onAnswer(answer));
-const engine = new RolloutEngine({ db: r.f.db, metrics, settings, log: (line) => console.error(`rollout engine: ${line}`) });
-
-const ledgerStatuses = () => h.host.versionStatuses().filter((v) => v.module === 'ledger');
-// The host's own account (what it reports to the console): the stable serving at 100 and nothing else weighted.
-const allOnStable = () => ledgerStatuses().some((v) => v.version === STABLE && v.phase === 'serving' && v.weight === 100) && ledgerStatuses().every((v) => v.version === STABLE || v.weight === 0);
-const row = (id: string) => r.f.db.changeRequest.findUniqueOrThrow({ where: { id } });
-
-async function startCanary(toVersion: string): Promise<string> {
-  const proposed = await proposeChange(r.f.db, r.operator.actor, { module: 'ledger', toVersion, plan: PLAN, reason: `bench: canary ${toVersion}` });
-  await r.approve(proposed.id, proposed.digest);
-  const started = await startRollout({ db: r.f.db, settings, metrics }, r.operator.actor, proposed.id);
-  if (!started.started) throw new Error(`${proposed.id} did not start: ${started.reason}`);
-  return proposed.id;
-}
-
-// The rollout must have ended as the scenario intends, or its timing describes something else.
-async function finishedAs(id: string, check: (outcome: RolloutOutcome) => boolean) {
-  const done = await waitFor(`${id} to finish`, async () => {
-    const current = await row(id);
-    return current.state === 'RolledBack' ? current : null;
-  });
-  const outcome = JSON.parse(done.outcome!) as RolloutOutcome;
-  if (!check(outcome)) throw new Error(`${id} was rolled back for another reason than the bench provoked: ${outcome.message}`);
-  const rollback = await r.f.db.rolloutPhase.findFirstOrThrow({ where: { changeRequestId: id, kind: 'rollback' } });
-  return rollback.startedAt.getTime();
-}
-
-// The next run starts from one loaded version, as production would after the canary's drain.
-const canaryGone = (canary: string) => waitFor(`the host to unload ${canary}`, () => !ledgerStatuses().some((v) => v.version === canary), { everyMs: 20 });
-
-interface AutoRun {
-  toStable: number;
-  toDecision: number;
-  toLastCanaryAnswer: number;
-}
-
-/** Fault onset (the first faulty answer a caller gets from the canary) to the host serving only the stable. */
-async function autoRollback(canary: string, faultStatus: number, expect: (outcome: RolloutOutcome) => boolean): Promise<AutoRun> {
-  let faultAt = 0;
-  let lastCanaryAt = 0;
-  onAnswer = (answer) => {
-    if (answer.version !== canary) return;
-    lastCanaryAt = answer.at;
-    if (!faultAt && answer.status === faultStatus) faultAt = answer.at;
-  };
-  const id = await startCanary(canary);
-  await waitFor(`a caller to get ${faultStatus} from ${canary}`, () => faultAt, { everyMs: 5 });
-  await waitFor('the host to serve only the stable', allOnStable, { everyMs: 5 });
-  const stableAt = Date.now();
-  const decidedAt = await finishedAs(id, expect);
-  await canaryGone(canary);
-  onAnswer = () => undefined;
-  return { toStable: stableAt - faultAt, toDecision: decidedAt - faultAt, toLastCanaryAnswer: lastCanaryAt - faultAt };
-}
-
-interface ClickRun {
-  toStable: number;
-  toCommitted: number;
-  failedAnswers: string[];
-}
-
-/** From calling the one-click rollback during a healthy canary's hold to the host serving only the stable. */
-async function oneClick(): Promise<ClickRun> {
-  const canary = '1.1.0';
-  const failedAnswers: string[] = [];
-  onAnswer = (answer) => {
-    if (answer.status >= 500) failedAnswers.push(`${answer.status} from ${answer.version ?? 'no version'}${answer.reason ? `: ${answer.reason}` : ''}`);
-  };
-  const id = await startCanary(canary);
-  await waitFor(`${canary} to hold at ${CANARY_WEIGHT} %`, async () => (await row(id)).stepPhase === 'holding');
-  const clicked = Date.now();
-  const result = await rollbackModule(r.f.db, ONCALL, { module: 'ledger', reason: 'bench: one-click rollback' }, settings);
-  const committed = Date.now();
-  if (result.changeRequestId !== id || result.to !== STABLE) throw new Error(`one click went elsewhere: ${JSON.stringify(result)}`);
-  await waitFor('the host to serve only the stable', allOnStable, { everyMs: 5 });
-  const stableAt = Date.now();
-  await finishedAs(id, (outcome) => outcome.trigger === 'one-click');
-  await canaryGone(canary);
-  onAnswer = () => undefined;
-  return { toStable: stableAt - clicked, toCommitted: committed - clicked, failedAnswers };
-}
-
-interface TableRow {
-  metric: string;
-  samples: number[];
-  goalMs?: number;
-  goal: string;
-}
-
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))];
-
-function printTable(rows: TableRow[]) {
+function printTable(rows: TimingRow[]) {
   const ms = (v: number) => `${Math.round(v)} ms`.padStart(9);
   console.log(`\n${'metric'.padEnd(66)} ${'runs'.padStart(4)} ${'p50'.padStart(9)} ${'p99'.padStart(9)} ${'max'.padStart(9)}   goal`);
   const misses: string[] = [];
@@ -158,40 +20,13 @@ function printTable(rows: TableRow[]) {
 }
 
 try {
-  await waitFor(`the host to serve ledger ${STABLE}`, allOnStable);
-  engine.start();
-  console.log(
-    `\n== ledger rollouts against a real host: ${TRAFFIC_PER_SECOND} req/s over HTTP, canary at ${CANARY_WEIGHT} %, analysis every ` +
-      `${PLAN.analysis.intervalSeconds} s over ${PLAN.analysis.windowSeconds} s (min ${PLAN.analysis.minRequests} requests), engine tick ${settings.tickMs} ms, host sync ${HOST_SYNC_MS} ms, ${RUNS} runs each ==`,
-  );
-  const errorRuns: AutoRun[] = [];
-  const crashRuns: AutoRun[] = [];
-  const clickRuns: ClickRun[] = [];
-  for (let run = 0; run < RUNS; run++) {
-    errorRuns.push(await autoRollback('1.2.3', 500, (o) => o.trigger === 'breach' && o.metric?.startsWith('error-rate') === true));
-    crashRuns.push(await autoRollback('1.2.4', 502, (o) => o.metric === 'crash'));
-    clickRuns.push(await oneClick());
-    process.stdout.write(`\rrun ${run + 1}/${RUNS}`);
-  }
-  console.log();
-  printTable([
-    { metric: 'auto-rollback, error-prone 1.2.3: first fault → host on stable', samples: errorRuns.map((x) => x.toStable), goalMs: 3_000, goal: '≤ 3000 ms' },
-    { metric: '  of which first fault → engine decides to roll back', samples: errorRuns.map((x) => x.toDecision), goal: '(breakdown)' },
-    { metric: 'auto-rollback, crash 1.2.4: SIGSEGV → host on stable', samples: crashRuns.map((x) => x.toStable), goalMs: 1_000, goal: '≤ 1000 ms' },
-    { metric: '  of which SIGSEGV → engine decides to roll back', samples: crashRuns.map((x) => x.toDecision), goal: '(breakdown)' },
-    { metric: '  SIGSEGV → last answer from the crashing canary', samples: crashRuns.map((x) => x.toLastCanaryAnswer), goal: '(restarted cells crash again)' },
-    { metric: 'one-click rollback during a canary: call → host on stable', samples: clickRuns.map((x) => x.toStable), goalMs: 5_000, goal: '≤ 5000 ms (interruption ≤ 30 s)' },
-    { metric: '  of which rollbackModule committed', samples: clickRuns.map((x) => x.toCommitted), goal: '(breakdown)' },
-  ]);
-  const failed = clickRuns.flatMap((x) => x.failedAnswers);
-  console.log(`5xx answers during one-click runs (healthy canary): ${failed.length}${failed.length ? ` (${[...new Set(failed)].join('; ')})` : ''}; requests with no HTTP answer at all: ${traffic.socketErrors}`);
-  console.log(`compare: bench/host.bench.ts times the host alone applying a rollback (p50 1.8 ms there); the rest is the ${HOST_SYNC_MS} ms host sync and the engine's cadence`);
+  const times = await measureRollbackTimes(RUNS, (run) => process.stdout.write(`\rrun ${run}/${RUNS}`));
+  console.log(`\n== ${times.setup} ==`);
+  printTable(times.rows);
+  const failed = times.failedAnswers;
+  console.log(`5xx answers during one-click runs (healthy canary): ${failed.length}${failed.length ? ` (${[...new Set(failed)].join('; ')})` : ''}; requests with no HTTP answer at all: ${times.socketErrors}`);
+  console.log('compare: bench/host.bench.ts times the host alone applying a rollback (p50 1.8 ms there); the rest is the host sync and the engine cadence');
 } catch (error) {
   console.error(`\nrollout bench broken: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;
-} finally {
-  traffic.stop();
-  await engine.stop();
-  server.close();
-  await h.stop();
 }
