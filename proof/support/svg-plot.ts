@@ -25,7 +25,7 @@ export interface LinePlot {
 }
 
 const PALETTE = ['#1f5fbf', '#c2410c', '#15803d', '#7c3aed', '#b45309', '#0e7490', '#be123c', '#4d7c0f'];
-const PAD = { left: 64, right: 16, top: 34, bottom: 46 };
+const PAD = { left: 64, right: 16, top: 46, bottom: 46 };
 
 const escape = (text: string) => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
 const tidy = (n: number) => (Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 1 ? n.toFixed(1) : n.toPrecision(2));
