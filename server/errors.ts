@@ -8,6 +8,8 @@ export enum DomainErrorCode {
   CrossOrigin = 'CROSS_ORIGIN',
   ArtifactRejected = 'ARTIFACT_REJECTED',
   PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
+  /** Nothing was done and trying again later may work (the database is locked elsewhere). */
+  Unavailable = 'UNAVAILABLE',
 }
 
 export class DomainError extends Error {
@@ -30,4 +32,5 @@ export const DOMAIN_ERROR_HTTP_STATUS: Record<DomainErrorCode, number> = {
   [DomainErrorCode.CrossOrigin]: 403,
   [DomainErrorCode.ArtifactRejected]: 422,
   [DomainErrorCode.PayloadTooLarge]: 413,
+  [DomainErrorCode.Unavailable]: 503,
 };

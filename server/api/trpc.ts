@@ -6,6 +6,7 @@ import { consoleOrigin } from '../auth/auth';
 import { can, type Permission } from '../auth/permissions';
 import { isCrossOriginRequest, resolveSessionUser, type SessionUser } from '../auth/session';
 import { db } from '../db/client';
+import { databaseLocked } from '../db/lock-wait';
 import { DomainError, DomainErrorCode } from '../errors';
 
 export async function createContext({ headers }: { headers: Headers }) {
@@ -22,6 +23,7 @@ const TRPC_CODE: Record<DomainErrorCode, TRPC_ERROR_CODE_KEY> = {
   [DomainErrorCode.CrossOrigin]: 'FORBIDDEN',
   [DomainErrorCode.ArtifactRejected]: 'UNPROCESSABLE_CONTENT',
   [DomainErrorCode.PayloadTooLarge]: 'PAYLOAD_TOO_LARGE',
+  [DomainErrorCode.Unavailable]: 'SERVICE_UNAVAILABLE',
 };
 
 // Every procedure names the right it needs; the role-matrix test reads this from the router.
@@ -51,13 +53,12 @@ const t = initTRPC.context<Context>().meta<ProcedureMeta>().create({
 export const createRouter = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-// Domain errors thrown anywhere below become the matching tRPC code, with the domain message intact.
+// Domain errors thrown anywhere below become the matching tRPC code, with the domain message intact (a database
+// locked elsewhere too, though Prisma wraps that one).
 const domainErrors = t.middleware(async ({ next }) => {
   const result = await next();
-  if (!result.ok && result.error.cause instanceof DomainError) {
-    const cause = result.error.cause;
-    throw new TRPCError({ code: TRPC_CODE[cause.code], message: cause.message, cause });
-  }
+  const cause = result.ok ? null : result.error.cause instanceof DomainError ? result.error.cause : databaseLocked(result.error.cause);
+  if (cause) throw new TRPCError({ code: TRPC_CODE[cause.code], message: cause.message, cause });
   return result;
 });
 

@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { db, type Db } from '../db/client';
+import { databaseLocked } from '../db/lock-wait';
 import { DOMAIN_ERROR_HTTP_STATUS, DomainError, DomainErrorCode } from '../errors';
 import { currentGeneration, readDesiredState } from './desired-state';
 import { authenticateHost } from './hosts';
@@ -36,7 +37,11 @@ function etagMatches(header: string | null, etag: string): boolean {
   });
 }
 
-export async function serveDesiredState(deps: FleetHttpDeps, request: Request): Promise<Response> {
+export function serveDesiredState(deps: FleetHttpDeps, request: Request): Promise<Response> {
+  return answerDomainErrors(() => desiredStateResponse(deps, request));
+}
+
+async function desiredStateResponse(deps: FleetHttpDeps, request: Request): Promise<Response> {
   if (!(await authenticateHost(deps.db, request.headers))) return unauthenticated();
   // The cheap path: one row read answers an unchanged poll.
   const generation = await currentGeneration(deps.db);
@@ -110,10 +115,17 @@ export async function acceptReport(deps: FleetHttpDeps, request: Request): Promi
     const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || 'report'}: ${i.message}`);
     return problem(DomainErrorCode.InvalidInput, `not a HostReport: ${issues.join('; ')}`);
   }
+  return answerDomainErrors(async () => Response.json(await ingestHostReport(deps.db, deps.metrics, host, parsed.data)));
+}
+
+// A domain refusal (a database locked elsewhere included) is answered with its status and words; a host retries a
+// 503 with its next poll, its unsent report with it.
+async function answerDomainErrors(handle: () => Promise<Response>): Promise<Response> {
   try {
-    return Response.json(await ingestHostReport(deps.db, deps.metrics, host, parsed.data));
+    return await handle();
   } catch (error) {
-    if (error instanceof DomainError) return problem(error.code, error.message);
+    const refusal = error instanceof DomainError ? error : databaseLocked(error);
+    if (refusal) return problem(refusal.code, refusal.message);
     throw error;
   }
 }
