@@ -9,7 +9,7 @@ import type { Db } from '../db/client';
 import { listSignerCandidates } from '../signers/registry';
 import type { CheckResult } from './checks';
 import { receiveToTempFile, UploadTooLargeError } from './receive';
-import { removeStoredArtifact, storeArtifact } from './store';
+import { outOfSpace, removeStoredArtifact, storeArtifact } from './store';
 import { verifyArtifact, type VerificationOutcome } from './verify-artifact';
 
 export interface UploadInput {
@@ -42,15 +42,16 @@ export async function acceptUpload(db: Db, actor: AuditActor, input: UploadInput
     ]);
   }
   let received;
+  const tempDir = path.join(settings.dataDir, 'tmp');
   try {
-    received = await receiveToTempFile(input.source, { tempDir: path.join(settings.dataDir, 'tmp'), maxBytes: settings.maxUploadBytes });
+    received = await receiveToTempFile(input.source, { tempDir, maxBytes: settings.maxUploadBytes });
   } catch (error) {
     if (error instanceof UploadTooLargeError) {
       return recordRejection(db, actor, input.fileNames.so, null, [
         { check: 'size-limit', status: 'fail', detail: error.message, durationMs: 0 },
       ]);
     }
-    throw error;
+    throw outOfSpace(error, tempDir) ?? error;
   }
   try {
     const verification = await verifyArtifact({
