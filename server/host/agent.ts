@@ -15,6 +15,15 @@ export interface AgentOptions {
   log?: (line: string) => void;
 }
 
+/** What a refusal from the console says (its JSON `message`), for the log: ", the database is locked…". */
+async function saying(response: Response): Promise<string> {
+  const body = (await response.json().catch(() => null)) as { message?: unknown } | null;
+  return typeof body?.message === 'string' ? `, ${body.message}` : '';
+}
+
+/** The console answered, but its desired state could not be applied; the report still went out. */
+class ApplyError extends Error {}
+
 // The host's link to the console: pull desired state, push reports. The last desired state is kept on the
 // host's disk, so a restarted host serves it even while the console is down, and reconciles when it returns.
 export class ControlPlaneAgent {
@@ -22,6 +31,8 @@ export class ControlPlaneAgent {
   private timer: NodeJS.Timeout | null = null;
   private busy = false;
   private connected: boolean | null = null;
+  /** The last apply failure logged, so a failure repeated every poll is logged once. */
+  private applyProblem: string | null = null;
   private readonly stateFile: string;
   private unsent: { metrics: HostReport['metrics']; events: HostReport['events'] } = { metrics: [], events: [] };
 
@@ -68,15 +79,19 @@ export class ControlPlaneAgent {
     const response = await fetch(new URL('/api/fleet/desired-state', this.options.controlPlane), {
       headers: this.headers(this.etag ? { 'if-none-match': this.etag } : {}),
     });
+    let notApplied: ApplyError | null = null;
     if (response.status === 200) {
       const state = (await response.json()) as DesiredState;
-      this.etag = response.headers.get('etag');
       if (state.generation !== this.host.generation) {
         await this.persist(state);
-        await this.host.applyDesiredState(state);
+        await this.host.applyDesiredState(state).catch((error: unknown) => {
+          notApplied = new ApplyError(`generation ${state.generation} not applied (${error instanceof Error ? error.message : String(error)}); serving generation ${this.host.generation}, retrying`);
+        });
       }
+      // Only an applied state is remembered: a 304 must never stand for a state the host does not run.
+      if (!notApplied) this.etag = response.headers.get('etag');
     } else if (response.status !== 304) {
-      throw new Error(`desired state: HTTP ${response.status}`);
+      throw new Error(`desired state: HTTP ${response.status}${await saying(response)}`);
     }
     const report = this.host.report();
     // Samples and events of a push that failed go out with the next one (bounded: the last 10 minutes' worth).
@@ -88,8 +103,9 @@ export class ControlPlaneAgent {
       headers: this.headers({ 'content-type': 'application/json' }),
       body: JSON.stringify(report),
     });
-    if (!pushed.ok) throw new Error(`report: HTTP ${pushed.status}`);
+    if (!pushed.ok) throw new Error(`report: HTTP ${pushed.status}${await saying(pushed)}`);
     this.unsent = { metrics: [], events: [] };
+    if (notApplied) throw notApplied;
   }
 
   start() {
@@ -99,8 +115,11 @@ export class ControlPlaneAgent {
       try {
         await this.syncOnce();
         this.setConnected(true, '');
+        this.applyProblem = null;
       } catch (error) {
-        this.setConnected(false, error instanceof Error ? error.message : String(error));
+        const message = error instanceof Error ? error.message : String(error);
+        if (!(error instanceof ApplyError)) this.setConnected(false, message);
+        else if (message !== this.applyProblem) this.options.log?.((this.applyProblem = message));
       } finally {
         this.busy = false;
       }

@@ -6,11 +6,13 @@ import { InprocCell } from './inproc-cell';
 import { ProcessCell } from './process-cell';
 import type { Isolation } from './types';
 
-export type CellFailureKind = 'timeout' | 'crashed' | 'closed';
+export type CellFailureKind = 'timeout' | 'crashed' | 'not-run' | 'closed';
 
 /**
  * Why a call got no answer from the module: it ran past its timeout (the cell was killed), the cell died (signal,
- * exit), or the cell was disposed. Not used for module return codes, which are answers.
+ * exit) while running it, the cell died before the module ever saw it (`not-run`: it was queued behind the call
+ * that died, so it is safe to send elsewhere), or the cell was disposed. Not used for module return codes, which
+ * are answers.
  */
 export class CellCallError extends Error {
   readonly kind: CellFailureKind;
@@ -53,6 +55,8 @@ export interface Cell {
   selfTest(timeoutMs: number): Promise<{ code: number; report: string; ms: number }>;
   /** Rejects with CellCallError only; any module return code resolves. */
   handle(request: Uint8Array, timeoutMs: number): Promise<{ code: number; body: Buffer }>;
+  /** About how long the calls already queued here will run before a new one starts (0 in-process: nothing queues). */
+  queuedWorkMs(): number;
   health(timeoutMs: number): Promise<number>;
   /** null when the module has no hp_state_export. */
   exportState(timeoutMs: number): Promise<Buffer | null>;

@@ -110,6 +110,9 @@ describe('runtime host: loading, routing, draining, crashes (real modules, real 
       else assert.ok(r.status === 200 || r.status === 502, `canary answered ${r.status}`);
     }
     assert.ok(results.some((r) => r.status === 502), 'the crash variant crashed');
+    // Only the call each dead cell was running fails; the calls queued behind it ran on the stable instead.
+    const deaths = host.events().filter((e) => e.version === '1.2.4' && e.kind === 'crashed').length;
+    assert.equal(results.filter((r) => r.status === 502).length, deaths);
     const crashed = host.status().find((s) => s.version === '1.2.4');
     assert.match(crashed?.reason ?? host.events().find((e) => e.kind === 'crashed')!.message, /SIGSEGV/);
     const afterCrash = await Promise.all(Array.from({ length: 50 }, () => host.invoke('ledger', text('balance alice'))));
@@ -124,6 +127,20 @@ describe('runtime host: loading, routing, draining, crashes (real modules, real 
     assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 504]);
     await waitFor(() => status('ledger', '1.2.5')?.phase === 'serving' && status('ledger', '1.2.5')?.healthy === true, 10_000);
     assert.equal((await host.invoke('ledger', text('balance alice'))).status, 200);
+  });
+
+  it('refuses a request unsent with 503 when the calls queued in its cell would outlast the request timeout', async () => {
+    const slow = await artifacts.version('ledger', '1.2.2', { variant: 'slow', weight: 100, config: ledgerConfig });
+    await apply({ module: 'ledger', versions: [slow], requestTimeoutMs: 300 });
+    assert.equal((await host.invoke('ledger', text('balance alice'))).status, 200, 'one request shows a call takes ~250 ms');
+    const burst = await Promise.all(Array.from({ length: 10 }, () => host.invoke('ledger', text('transfer alice bob 1'))));
+    // The first calls queue (one call of ~250 ms fits under 300 ms), the rest are refused: which one is the first
+    // refused depends on how long this machine took per call.
+    const sent = burst.filter((r) => r.status === 200).length;
+    assert.ok(sent >= 1 && sent < 10, `${sent} of 10 sent`);
+    assert.deepEqual(burst.map((r) => r.status), burst.map((_, i) => (i < sent ? 200 : 503)));
+    assert.match(burst[sent].reason ?? '', /^version 1\.2\.2 is overloaded: about \d+ ms of calls queued, over the 300 ms request timeout; not sent$/);
+    assert.equal((await host.invoke('ledger', text('balance bob'))).body.toString(), `bob ${1000 + sent}`, 'only the requests sent moved money');
   });
 
   it('never serves a version whose init crashes, whose self-test fails, or that has static TLS', async () => {
@@ -172,6 +189,30 @@ describe('runtime host: loading, routing, draining, crashes (real modules, real 
     await waitFor(() => host.events().some((e) => e.version === '1.0.0' && e.kind === 'disposed'));
     await apply({ module: 'ledger', versions: [{ ...plain, weight: 100 }] });
     await waitFor(() => status('ledger', '1.2.12')?.phase === 'resident');
+  });
+});
+
+describe('runtime host: artifacts that do not match their SM3', () => {
+  it('fails that version alone, as load-failed with the reason; the rest of the state applies and serves', async () => {
+    const artifacts = await exampleArtifacts();
+    const config = 'alice 1000\n';
+    const stable = await artifacts.version('ledger', '1.0.0', { weight: 90, config });
+    const swapped = await artifacts.version('ledger', '1.1.0', { weight: 10, config });
+    const crash = await artifacts.version('ledger', '1.2.4', { variant: 'crash', weight: 0 });
+    // The store hands out the crash build's bytes under 1.1.0's digest, as a file overwritten after acceptance would.
+    const artifactPath = (sm3: string) => artifacts.artifactPath(sm3 === swapped.sm3 ? crash.sm3 : sm3);
+    const host = createHost({ dataDir: artifacts.tempDir(), artifactPath });
+    try {
+      await host.apply({ generation: 1, modules: [{ module: 'ledger', versions: [stable, swapped] }] });
+      await waitFor(() => host.status().some((s) => s.version === '1.1.0' && s.phase === 'failed'));
+      const failed = host.events().find((e) => e.kind === 'load-failed');
+      assert.equal(failed?.version, '1.1.0');
+      assert.match(failed?.message ?? '', new RegExp(`^artifact ${swapped.sm3} arrived with SM3 ${crash.sm3}: refused$`));
+      const answers = await Promise.all(Array.from({ length: 20 }, () => host.invoke('ledger', text('balance alice'))));
+      assert.deepEqual(new Set(answers.map((a) => `${a.status} ${a.version}`)), new Set(['200 1.0.0']));
+    } finally {
+      await host.stop();
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ArtifactCache, type ArtifactFetcher } from './artifact-cache';
+import { ArtifactCache, ArtifactIntegrityError, type ArtifactFetcher } from './artifact-cache';
 import { DEFAULT_CELL_LIMITS, type CellLimits } from './cell-limits';
 import { CrashMarker } from './crash-marker';
 import { HostMetrics } from './metrics';
@@ -99,9 +99,16 @@ export class Host {
       this.modules.set(desired.module, runtime);
     }
     runtime.applySettings(desired);
+    // Bytes that do not hash to their SM3 fail that version alone (reported as load-failed, as at load time); the
+    // rest of the state still applies. Any other fetch error fails the whole apply, which the agent retries.
     const fetcher = this.options.fetchArtifact;
+    const refused = new Map<string, string>();
     for (const version of desired.versions) {
-      if (fetcher) await this.cache.fetch(version.sm3, fetcher);
+      if (!fetcher) continue;
+      await this.cache.fetch(version.sm3, fetcher).catch((error: unknown) => {
+        if (!(error instanceof ArtifactIntegrityError)) throw error;
+        refused.set(version.sm3, error.message);
+      });
     }
     const keep = new Set<VersionRuntime>();
     const starting: Promise<void>[] = [];
@@ -120,7 +127,7 @@ export class Host {
         keep.add(current);
         continue;
       }
-      const fresh = runtime.addVersion(want);
+      const fresh = runtime.addVersion(want, refused.get(want.sm3));
       keep.add(fresh);
       starting.push(waitUntilSettled(fresh));
     }

@@ -36,6 +36,10 @@ export class InprocCell implements Cell {
     };
   }
 
+  queuedWorkMs(): number {
+    return 0;
+  }
+
   async init(config: Uint8Array): Promise<{ code: number; ms: number }> {
     const library = this.live();
     const started = performance.now();

@@ -64,16 +64,16 @@ export async function runHost(args: string[]): Promise<void> {
     accessLog,
     maxBodyBytes: values['max-body-bytes'] ? Number(values['max-body-bytes']) : undefined,
   });
-  await new Promise<void>((resolve) => server.listen(Number(values.port), values.bind, resolve));
-  log(`invoke API on http://${values.bind}:${values.port}/v1/invoke/<module>`);
-
   // The console's word first (it may have isolated a version that crashed this host); the disk copy only when
-  // the console cannot be reached.
+  // the console cannot be reached. The invoke API opens after that, its modules loaded: a caller meanwhile is
+  // refused a connection (retry-safe) instead of being told 404 "unknown module" for one about to exist.
   if (agent) {
     const fresh = await agent.syncOnce().then(() => true, () => false);
     if (!fresh) await agent.restorePersistedState().catch((error) => log(`persisted desired state unusable: ${(error as Error).message}`));
-    agent.start();
   }
+  await new Promise<void>((resolve) => server.listen(Number(values.port), values.bind, resolve));
+  log(`invoke API on http://${values.bind}:${values.port}/v1/invoke/<module>`);
+  agent?.start();
 
   async function shutdown(signal: string) {
     log(`${signal}: draining and stopping`);

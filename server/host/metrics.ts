@@ -5,7 +5,10 @@ import type { MetricSample } from './types';
 // Per version per second: counts by outcome and an HDR latency histogram, rolled into a MetricSample each
 // second (what the console charts and analyses) and kept cumulatively for Prometheus.
 
-/** ok 200, app 422 (an application answer 1..999), fault 500 (-1), crashed 502 (the cell died), timeout 504. */
+/**
+ * ok 200, app 422 (an application answer 1..999), fault 500 (-1), crashed 502 (the cell died), timeout 504 (or 503
+ * when refused unsent because the cell's queue would outlast the timeout).
+ */
 export type Outcome = 'ok' | 'app' | 'fault' | 'crashed' | 'timeout';
 export const OUTCOMES: readonly Outcome[] = ['ok', 'app', 'fault', 'crashed', 'timeout'];
 

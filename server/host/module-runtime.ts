@@ -81,11 +81,12 @@ export class ModuleRuntime {
     this.router.setTargets([...carriers.values()].map((v) => ({ key: v.version, weight: v.weight, eligible: v.serving })));
   }
 
-  addVersion(desired: DesiredVersion): VersionRuntime {
+  /** `refusal`: why the version's artifact was refused before loading, which fails it at once. */
+  addVersion(desired: DesiredVersion, refusal?: string): VersionRuntime {
     const runtime = new VersionRuntime(this.context(), desired);
     this.versions.set(runtime.instanceId, runtime);
     this.refreshRoutes();
-    void runtime.start();
+    void runtime.start(refusal);
     return runtime;
   }
 
@@ -117,9 +118,16 @@ export class ModuleRuntime {
   }
 
   // Synchronous for in-process cells (no Promise on the hot path), a Promise for process cells and while held.
-  dispatch(request: Uint8Array, options: InvokeOptions = {}): InvokeResult | Promise<InvokeResult> {
-    if (this.hold) return this.hold.then(() => this.dispatch(request, options));
-    const target = this.carriers.get(options.pinVersion ?? this.router.pick(options.grayId ?? undefined) ?? '');
+  // `rerouted`: the request already went to a cell that died before running it, and is not sent on a third time.
+  dispatch(request: Uint8Array, options: InvokeOptions = {}, rerouted = false): InvokeResult | Promise<InvokeResult> {
+    if (this.hold) return this.hold.then(() => this.dispatch(request, options, rerouted));
+    let target = this.carriers.get(options.pinVersion ?? this.router.pick(options.grayId ?? undefined) ?? '');
+    // A process cell stops serving when its child exits, a little before its death is reported and the routes are
+    // rebuilt: routing again at once sends the request to a version that serves rather than answering 503.
+    if (target && !target.serving && !options.pinVersion) {
+      this.refreshRoutes();
+      target = this.carriers.get(this.router.pick(options.grayId ?? undefined) ?? '');
+    }
     const cell = target?.cell;
     if (!target || !cell || !target.serving) {
       return {
@@ -131,7 +139,7 @@ export class ModuleRuntime {
       };
     }
     if (cell instanceof InprocCell) return this.callInproc(target, cell, request);
-    return this.callCell(target, cell, request);
+    return this.callCell(target, cell, request, options, rerouted);
   }
 
   private callInproc(target: VersionRuntime, cell: InprocCell, request: Uint8Array): InvokeResult {
@@ -154,9 +162,18 @@ export class ModuleRuntime {
     }
   }
 
-  private async callCell(target: VersionRuntime, cell: Cell, request: Uint8Array): Promise<InvokeResult> {
+  private async callCell(target: VersionRuntime, cell: Cell, request: Uint8Array, options: InvokeOptions, rerouted: boolean): Promise<InvokeResult> {
     const metrics = (target.metrics ??= this.deps.metrics.forVersion(this.module, target.version));
     const started = performance.now();
+    // A cell answers in order: with more work queued than the request timeout, a new call would wait past it. It is
+    // refused unsent (safe to retry) and counted as a timeout of the version, so a canary too slow for its traffic
+    // is caught by its error rate instead of piling up callers.
+    const queuedMs = cell.queuedWorkMs();
+    if (queuedMs > this.requestTimeoutMs) {
+      metrics.record('timeout', (performance.now() - started) * 1000);
+      const reason = `version ${target.version} is overloaded: about ${Math.round(queuedMs)} ms of calls queued, over the ${this.requestTimeoutMs} ms request timeout; not sent`;
+      return { status: 503, version: target.version, code: null, body: EMPTY, reason };
+    }
     target.callStarted();
     try {
       const answer = await cell.handle(request, this.requestTimeoutMs);
@@ -164,6 +181,8 @@ export class ModuleRuntime {
       metrics.record(outcome, (performance.now() - started) * 1000);
       return { status, version: target.version, code: answer.code, body: answer.body };
     } catch (error) {
+      // Queued behind a call that killed the cell, it never reached the module: another version can run it once.
+      if (error instanceof CellCallError && error.kind === 'not-run' && !rerouted) return this.dispatch(request, options, true);
       const latencyUs = (performance.now() - started) * 1000;
       if (error instanceof CellCallError && error.kind === 'timeout') {
         metrics.record('timeout', latencyUs);

@@ -116,7 +116,19 @@ test('a timeout bounds how long a call runs in the module, not how long it queue
   assert.equal(cell.alive, true);
 });
 
-test('a SIGSEGV kills only its own cell: pending calls reject crashed with the signal and the output tail', async (t) => {
+test('the work queued in a cell is the calls waiting times how long a call has been running in it', async (t) => {
+  const cell = await ledgerCell(t, '1.2.2', 'slow'); // 250 ms per request
+  assert.equal(cell.queuedWorkMs(), 0, 'nothing queued');
+  await cell.handle(text('balance alice'), TIMEOUT_MS);
+  assert.equal(cell.queuedWorkMs(), 0, 'nothing queued, whatever a call takes');
+  const calls = [1, 2, 3, 4].map(() => cell.handle(text('balance alice'), TIMEOUT_MS));
+  const queued = cell.queuedWorkMs();
+  assert.ok(queued >= 4 * 245 && queued < 4 * 1000, `4 calls of ~250 ms queued: ${queued.toFixed(0)} ms`);
+  await Promise.all(calls);
+  assert.equal(cell.queuedWorkMs(), 0);
+});
+
+test('a SIGSEGV kills only its own cell: the call running rejects crashed with the signal and the output tail, the calls behind it not-run', async (t) => {
   const crashing = await ledgerCell(t, '1.2.4', 'crash'); // the 4th hp_handle dies
   const healthy = await ledgerCell(t, '1.0.0');
   const deaths: CellCallError[] = [];
@@ -124,12 +136,16 @@ test('a SIGSEGV kills only its own cell: pending calls reject crashed with the s
   const pid = crashing.pid!;
   const calls = Array.from({ length: 6 }, () => crashing.handle(text('balance alice'), TIMEOUT_MS));
   for (const call of calls.slice(0, 3)) assert.equal((await call).body.toString(), 'alice 1000');
-  for (const call of calls.slice(3)) {
+  const crashed = await rejection(calls[3]);
+  assert.equal(crashed.kind, 'crashed');
+  assert.equal(crashed.signal, 'SIGSEGV');
+  assert.match(crashed.message, /died of SIGSEGV during hp_handle/);
+  assert.match(crashed.stderrTail ?? '', /loaded ledger 1\.2\.4 from .*ledger-1\.2\.4-crash\.so/);
+  for (const call of calls.slice(4)) {
     const error = await rejection(call);
-    assert.equal(error.kind, 'crashed');
+    assert.equal(error.kind, 'not-run');
     assert.equal(error.signal, 'SIGSEGV');
-    assert.match(error.message, /died of SIGSEGV during hp_handle/);
-    assert.match(error.stderrTail ?? '', /loaded ledger 1\.2\.4 from .*ledger-1\.2\.4-crash\.so/);
+    assert.match(error.message, /died of SIGSEGV before this call reached the module/);
   }
   assert.equal(deaths.length, 1);
   assert.equal(deaths[0].kind, 'crashed');
@@ -142,7 +158,7 @@ test('a SIGSEGV kills only its own cell: pending calls reject crashed with the s
   assert.equal(healthy.alive, true);
 });
 
-test('a hanging call times out, the child is killed and gone, the calls behind it reject crashed', async (t) => {
+test('a hanging call times out, the child is killed and gone, the calls behind it reject not-run', async (t) => {
   const cell = await ledgerCell(t, '1.2.5', 'hang'); // the 4th hp_handle never returns
   const deaths: CellCallError[] = [];
   cell.onDeath((error) => deaths.push(error));
@@ -159,8 +175,9 @@ test('a hanging call times out, the child is killed and gone, the calls behind i
   assert.ok(elapsed >= timeoutMs - 5 && elapsed < timeoutMs + 400, `timed out after ${elapsed.toFixed(0)} ms`);
   assert.equal(processExists(pid), false, 'the child is gone when the timeout is reported');
   const behind = await rejection(queued);
-  assert.equal(behind.kind, 'crashed');
+  assert.equal(behind.kind, 'not-run');
   assert.equal(behind.signal, 'SIGKILL');
+  assert.match(behind.message, /was killed before this call reached the module/);
   assert.deepEqual(deaths, [timedOut]);
   assert.equal(cell.alive, false);
 });

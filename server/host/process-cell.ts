@@ -7,12 +7,11 @@ import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CellCallError, type Cell, type CellIdentity, type CellOptions } from './cell';
 import { cellLimitArgs, DEFAULT_CELL_LIMITS, describeCellLimits, type CellLimits } from './cell-limits';
 import { encodeFrame, FrameReader, NO_STATE_EXPORT, Op, opName, type OpCode } from './cell-protocol';
+import { OutputTail } from './output-tail';
 
 /** dlopen and hp_init take no caller timeout; a module stuck in either is killed after this. */
 const LOAD_TIMEOUT_MS = 30_000;
@@ -21,8 +20,9 @@ const SHUTDOWN_TIMEOUT_MS = 5_000;
 const KILL_GRACE_MS = 2_000;
 /** The last output lines can still be in the pipes when 'exit' fires; 'close' says they are read. */
 const OUTPUT_GRACE_MS = 100;
-const MAX_LINE_CHARS = 1_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Weight of the newest call in the smoothed time a call runs (queuedWorkMs). */
+const SERVICE_SMOOTHING = 0.2;
 const EMPTY = Buffer.alloc(0);
 
 type Shape<T> = (code: number, payload: Buffer) => T;
@@ -60,6 +60,8 @@ export class ProcessCell implements Cell {
   private nextId = 1;
   /** When the oldest pending call started running in the child: when it was sent, or when the one before answered. */
   private headStartedAt = 0;
+  /** How long a request runs in the module, smoothed over the recent ones; 0 until one has answered. */
+  private serviceMs = 0;
   private timer: NodeJS.Timeout | null = null;
   private timerDue = Infinity;
   private graceTimer: NodeJS.Timeout | null = null;
@@ -116,6 +118,13 @@ export class ProcessCell implements Cell {
 
   handle(request: Uint8Array, timeoutMs: number): Promise<{ code: number; body: Buffer }> {
     return this.call(Op.HANDLE, request, timeoutMs, asHandleAnswer);
+  }
+
+  // Until a request has answered, the one running stands in for the rest: a cell whose first requests are slow
+  // must not admit a second's worth of arrivals before it knows.
+  queuedWorkMs(): number {
+    if (this.calls.length === 0) return 0;
+    return this.calls.length * (this.serviceMs || performance.now() - this.headStartedAt);
   }
 
   health(timeoutMs: number): Promise<number> {
@@ -221,8 +230,14 @@ export class ProcessCell implements Cell {
     // The child answers strictly in order: anything else means its side of the protocol is broken.
     if (!call || call.id !== id) throw new Error(`reply to call ${id}, expected ${call ? `call ${call.id}` : 'none'}`);
     this.calls.shift();
+    const now = performance.now();
+    // Requests only: loading and probes run rarely, and a cell's queue is made of requests.
+    if (call.op === Op.HANDLE) {
+      const ran = now - this.headStartedAt;
+      this.serviceMs = this.serviceMs === 0 ? ran : this.serviceMs + SERVICE_SMOOTHING * (ran - this.serviceMs);
+    }
     if (this.calls.length > 0) {
-      this.headStartedAt = performance.now();
+      this.headStartedAt = now;
       this.armTimer();
     } else if (this.state === 'running') {
       this.holdHostOpen(false);
@@ -287,7 +302,11 @@ export class ProcessCell implements Cell {
       : new CellCallError(kind, `${where} ${how}${during}${caps}`, details);
     const timedOut = this.killedFor?.call ?? null;
     const timeout = timedOut && new CellCallError('timeout', `${this.killedFor!.why}; ${where} was killed`, details);
-    for (const call of pending) call.reject(call === timedOut ? timeout! : died);
+    // The child runs one call at a time, in order: only the oldest can have reached the module. The ones behind it
+    // never did, unless the child was killed for breaking the protocol, when nothing it said can be trusted.
+    const trusted = !this.killedFor || this.killedFor.call !== null;
+    const notRun = new CellCallError(disposing ? 'closed' : 'not-run', `${where} ${this.killedFor ? 'was killed' : how} before this call reached the module`, details);
+    pending.forEach((call, i) => call.reject(call === timedOut ? timeout! : i > 0 && trusted ? notRun : died));
     this.ending = disposing ? new CellCallError('closed', `cell ${this.label} is disposed`) : died;
     this.markGone();
     if (disposing) return;
@@ -319,35 +338,6 @@ export class ProcessCell implements Cell {
     if (this.killedFor) return { resident: false, detail: `killed: ${this.killedFor.why}` };
     const runtime = this.options.goRuntime ? ' (a Go runtime is retired with its process)' : '';
     return { resident: false, detail: `child exited with code ${this.exit?.code ?? 'unknown'}${runtime}` };
-  }
-}
-
-/** The last lines a child printed on stdout and stderr, interleaved as they arrived, for crash reports. */
-class OutputTail {
-  private readonly lines: string[] = [];
-  private readonly partials = new Map<Readable, string>();
-
-  constructor(private readonly limit: number) {}
-
-  capture(stream: Readable): void {
-    const decoder = new StringDecoder('utf8');
-    this.partials.set(stream, '');
-    stream.on('data', (chunk: Buffer) => {
-      const pieces = (this.partials.get(stream)! + decoder.write(chunk)).split('\n');
-      this.partials.set(stream, pieces.pop()!.slice(-MAX_LINE_CHARS));
-      for (const line of pieces) this.note(line);
-    });
-  }
-
-  note(line: string): void {
-    if (this.limit <= 0) return;
-    this.lines.push(line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS)}…` : line);
-    if (this.lines.length > this.limit) this.lines.splice(0, this.lines.length - this.limit);
-  }
-
-  text(): string {
-    const unfinished = [...this.partials.values()].filter((line) => line !== '');
-    return [...this.lines, ...unfinished].slice(-this.limit).join('\n');
   }
 }
 

@@ -78,8 +78,9 @@ export class VersionRuntime {
   }
 
   // verify → dlopen → identity checks → hp_init → hp_self_test; any failure leaves the version failed, never serving.
-  async start(): Promise<void> {
+  async start(refusal?: string): Promise<void> {
     try {
+      if (refusal) throw new Error(refusal);
       const verified = await this.context.cache.verify(this.sm3);
       this.load.verifyMs = verified.ms;
       const elf = await inspectElf(verified.path);
@@ -126,7 +127,7 @@ export class VersionRuntime {
   private onCellDeath(error: CellCallError) {
     if (this.leaving) return;
     this.healthy = false;
-    const how = error.signal ? `signal ${error.signal}` : error.kind === 'timeout' ? 'killed after a call timed out' : `exit ${error.exitCode}`;
+    const how = error.kind === 'timeout' ? 'killed after a call timed out' : error.signal ? `signal ${error.signal}` : `exit ${error.exitCode}`;
     const caps = this.isolation === 'process' ? `; ${describeCellLimits(this.cellLimits)}` : '';
     const message = `cell died (${how}${caps})${error.stderrTail ? `; last output: ${error.stderrTail.trim().slice(-600)}` : ''}`;
     this.setPhase('crashed', message);
