@@ -1,0 +1,161 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import type { AuditActor } from '../../server/audit/actor';
+import { generateSm2KeyPair, signSm2 } from '../../server/crypto';
+import { acceptReport, serveArtifact, serveDesiredState } from '../../server/fleet/fleet-http';
+import { registerHost } from '../../server/fleet/hosts';
+import { FleetMetrics } from '../../server/fleet/metrics-store';
+import { setVersions, type SetVersionsInput } from '../../server/fleet/set-versions';
+import { approveChange } from '../../server/rollout/approvals';
+import { proposeChange } from '../../server/rollout/change-request';
+import type { RolloutOutcome } from '../../server/rollout/change-request.types';
+import { DEFAULT_BREAKER } from '../../server/rollout/circuit-breaker';
+import { approvalMessage } from '../../server/rollout/digest';
+import { RolloutEngine } from '../../server/rollout/engine';
+import { startRollout } from '../../server/rollout/operate';
+import { loadRolloutSettings } from '../../server/rollout/settings';
+import { registerSigningKey } from '../../server/rollout/signing-keys';
+import type { ConsoleFixture } from '../../server/testing/console-fixture';
+
+// The console side of the fault proof, in this process: a real database and artifact store (the integration-test
+// fixture: SQLite file, SM2 signer, uploads through the real verification pipeline), the hosts' HTTP routes served
+// by the very handlers Next mounts (fleet-http.ts), and the rollout engine with its real canary analysis. The
+// fleet routes can go down and come back on the same port, as a console restart would look to a host.
+
+export const LEDGER_ACCOUNTS = Array.from({ length: 20 }, (_, i) => `acct-${String(i).padStart(2, '0')}`);
+export const OPENING_BALANCE = 1_000_000;
+export const LEDGER_CONFIG = LEDGER_ACCOUNTS.map((a) => `${a} ${OPENING_BALANCE}\n`).join('');
+
+export interface FaultConsole {
+  f: ConsoleFixture;
+  operator: AuditActor;
+  fleetOrigin: string;
+  hostId: string;
+  hostToken: string;
+  /** The module's weights, as an operator sets them on the Runtime page. */
+  setWeights(weights: Record<string, number>): Promise<void>;
+  /** Proposes, approves and starts a canary of `version` at `weight` %; resolves with the request id. */
+  startCanary(version: string, weight: number): Promise<string>;
+  /** Waits until the request is finished (rolled back, promoted, failed) and returns its state and outcome. */
+  finished(id: string, timeoutMs: number): Promise<{ state: string; outcome: RolloutOutcome | null }>;
+  /** Closes the fleet routes (connections refused) until fleetUp(). */
+  fleetDown(): Promise<void>;
+  fleetUp(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Uploads ledger `version` (its `variant` build), signed by the fixture's signer, through the real acceptUpload. */
+export async function uploadLedger(f: ConsoleFixture, version: string, variant: string) {
+  return f.upload(await f.signedArtifact({ so: f.modulePath('ledger', version, variant), module: 'ledger', version }));
+}
+
+async function uploadAll(f: ConsoleFixture, versions: readonly (readonly [string, string])[]) {
+  for (const [version, variant] of versions) {
+    const result = await uploadLedger(f, version, variant);
+    if (result.outcome !== 'accepted') throw new Error(`upload of ledger ${version} (${variant}) was ${result.outcome}: ${result.message}`);
+  }
+}
+
+/** `f`: a console fixture (createConsoleFixture) whose store is ready; `versions` are uploaded in order. */
+export async function startFaultConsole(f: ConsoleFixture, options: { versions: readonly (readonly [string, string])[]; stable: string }): Promise<FaultConsole> {
+  await uploadAll(f, options.versions);
+  const operator: AuditActor = { id: 'op-faults', name: 'operator@faults', roles: ['operator'] };
+  const approver: AuditActor = { id: 'ap-faults', name: 'approver@faults', roles: ['approver'] };
+  const approverKeys = generateSm2KeyPair();
+  await registerSigningKey(f.db, approver, { publicKey: approverKeys.publicKeyPem, label: 'fault proof' });
+  const admin: AuditActor = { id: 'admin-faults', name: 'admin@faults', roles: ['admin'] };
+  const { id: hostId, token: hostToken } = await registerHost(f.db, admin, { name: 'faults-host' });
+
+  const metrics = new FleetMetrics();
+  // The proof rolls back one faulty canary after another on purpose: the module's breaker (3 failures in a row)
+  // would refuse the fourth. Ticks and evidence snapshots are shortened so a fault run takes seconds.
+  const settings = { ...loadRolloutSettings(), tickMs: 100, snapshotSeconds: 1, breaker: { ...DEFAULT_BREAKER, consecutiveFailures: 1_000, failureShare: 1.1 } };
+  const engine = new RolloutEngine({ db: f.db, metrics, settings, log: (line) => console.error(`rollout engine: ${line}`) }).start();
+
+  const deps = { db: f.db, metrics };
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((req, res) => {
+    const origin = `http://${req.headers.host}`;
+    const headers = new Headers();
+    for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
+    const hasBody = req.method === 'POST';
+    const request = new Request(new URL(req.url ?? '/', origin), {
+      method: req.method,
+      headers,
+      body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
+      duplex: hasBody ? 'half' : undefined,
+    } as RequestInit);
+    const { pathname } = new URL(request.url);
+    const artifact = /^\/api\/fleet\/artifacts\/([^/]+)$/.exec(pathname);
+    const handled = pathname === '/api/fleet/desired-state' ? serveDesiredState(deps, request)
+      : pathname === '/api/fleet/report' ? acceptReport(deps, request)
+      : artifact ? serveArtifact(deps, request, artifact[1])
+      : Promise.resolve(Response.json({ error: 'not found' }, { status: 404 }));
+    handled
+      .then(async (response) => {
+        res.writeHead(response.status, Object.fromEntries(response.headers));
+        if (response.body) for await (const chunk of Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>)) res.write(chunk);
+        res.end();
+      })
+      // What Next does with a route handler that throws: a 500 whose body says nothing; the message goes to the log.
+      .catch((error: Error) => {
+        console.error(`fleet route ${pathname}: ${error.message}`);
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end('Internal Server Error');
+      });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const fleetDown = () => {
+    for (const socket of sockets) socket.destroy();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+
+  const sign = (digest: string) => Buffer.from(signSm2(approvalMessage(digest), approverKeys.privateKeyPem)).toString('hex');
+  await setVersions(f.db, operator, { module: 'ledger', versions: [{ version: options.stable, weight: 100, isolation: 'process', config: LEDGER_CONFIG }] });
+
+  return {
+    f,
+    operator,
+    fleetOrigin: `http://127.0.0.1:${port}`,
+    hostId,
+    hostToken,
+    async setWeights(weights) {
+      const versions: SetVersionsInput['versions'] = Object.entries(weights).map(([version, weight]) => ({ version, weight, isolation: 'process', config: LEDGER_CONFIG }));
+      await setVersions(f.db, operator, { module: 'ledger', versions });
+    },
+    async startCanary(version, weight) {
+      const proposed = await proposeChange(f.db, operator, {
+        module: 'ledger',
+        toVersion: version,
+        reason: `fault proof: canary of ${version}`,
+        // A long first step: the fault must show within it, and the proof waits for the verdict, not the clock.
+        plan: { steps: [{ weight, holdSeconds: 120 }, { weight: 100, holdSeconds: 1 }], analysis: { intervalSeconds: 0.5, windowSeconds: 3, minRequests: 20 } },
+      });
+      await approveChange(f.db, approver, { id: proposed.id, digest: proposed.digest, signature: sign(proposed.digest) }, { ttlMs: settings.approvalTtlMs });
+      const started = await startRollout({ db: f.db, settings, metrics }, operator, proposed.id);
+      if (!started.started) throw new Error(`${proposed.id} did not start: ${started.reason}`);
+      return proposed.id;
+    },
+    async finished(id, timeoutMs) {
+      for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 100))) {
+        const row = await f.db.changeRequest.findUniqueOrThrow({ where: { id } });
+        if (['RolledBack', 'Promoted', 'Failed', 'Aborted'].includes(row.state)) {
+          return { state: row.state, outcome: row.outcome ? (JSON.parse(row.outcome) as RolloutOutcome) : null };
+        }
+      }
+      throw new Error(`${id} was still running after ${timeoutMs} ms`);
+    },
+    fleetDown,
+    fleetUp: () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)),
+    async stop() {
+      await engine.stop();
+      if (server.listening) await fleetDown();
+    },
+  };
+}
