@@ -1,5 +1,6 @@
-// `npm test`: typecheck, lint, unit + integration tests (node:test), then Playwright e2e against a
-// production build. `npm test unit` or `npm test e2e` runs one part. Ends with one "N passed, N failed" line.
+// `npm test`: typecheck, lint, unit + integration tests (node:test), Playwright e2e against a production build,
+// then the short form of the proof suite. `npm test unit|e2e|proof` runs one part. Ends with one
+// "N passed, N failed" line.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -60,6 +61,13 @@ if (part === 'all' || part === 'e2e') {
   } else if (e2e.status !== 0) {
     totals.failed += 1;
   }
+}
+
+if (part === 'all' || part === 'proof') {
+  // Goals missed on a noisy runner are figures in the report, not failures; a proof that breaks is one.
+  const proof = run('proof suite, short form', process.execPath, ['scripts/proof.mjs', '--short']);
+  if (proof.status === 0) totals.passed += 1;
+  else totals.failed += 1;
 }
 
 console.log(`\n${totals.passed} passed, ${totals.failed} failed`);
