@@ -20,10 +20,12 @@ import { startInvokeTraffic, type Answer } from './invoke-traffic';
 import { waitFor } from './wait-for';
 
 const TRAFFIC_PER_SECOND = 250;
-// What server/host/agent.ts does: pull the desired state and push a report once a second. The in-process host
-// would sync every 200 ms by default, which would flatter every figure here.
-const HOST_SYNC_MS = 1_000;
+// What server/host/agent.ts does: pull the desired state every 250 ms, report once a second (and at once after an
+// apply or a crash). The in-process host would report on every 200 ms sync by default, which would flatter the figures.
+const HOST_PULL_MS = 250;
+const HOST_REPORT_MS = 1_000;
 const CANARY_WEIGHT = 20;
+const SPLIT_SAMPLE_MS = 1_000;
 const STABLE = '1.0.0';
 const ONCALL = { id: 'oc-1', name: 'oncall@bench', roles: ['oncall'] };
 // Enough canary traffic (50 requests a second at 20 % of 250) that the first complete second already holds a
@@ -52,6 +54,11 @@ export interface RollbackTimes {
   failedAnswers: string[];
   /** Requests that got no HTTP answer at all. */
   socketErrors: number;
+  /** The canary's share of answers (%) over one second of each one-click run's hold, set to `canaryWeight`. */
+  canaryShares: number[];
+  canaryWeight: number;
+  /** Drain times of the canaries the one-click runs sent back (ms), as the host reported them. */
+  drainMs: number[];
 }
 
 export async function measureRollbackTimes(runs: number, onRun: (run: number) => void = () => undefined): Promise<RollbackTimes> {
@@ -64,7 +71,7 @@ export async function measureRollbackTimes(runs: number, onRun: (run: number) =>
     breaker: { ...r.settings.breaker, consecutiveFailures: Infinity, failureShare: Infinity },
   };
   const metrics = new FleetMetrics();
-  const h = await startInProcessHost(r.f.db, metrics, { syncMs: HOST_SYNC_MS });
+  const h = await startInProcessHost(r.f.db, metrics, { syncMs: HOST_PULL_MS, reportMs: HOST_REPORT_MS });
   const server = createHostHttpServer({ host: h.host, adminToken: randomBytes(16).toString('hex') }).listen(0, '127.0.0.1');
   await once(server, 'listening');
   let onAnswer: (answer: Answer) => void = () => undefined;
@@ -97,6 +104,11 @@ export async function measureRollbackTimes(runs: number, onRun: (run: number) =>
   }
 
   // The next run starts from one loaded version, as production would after the canary's drain.
+  // The host's own account of how long the canary took to finish its in-flight calls once it had no weight.
+  const lastDrainMs = (version: string) => {
+    const drained = h.host.recentEvents().filter((e) => e.module === 'ledger' && e.version === version && e.kind === 'drained').at(-1);
+    return drained ? Number(/drained in (\d+) ms/.exec(drained.message)?.[1] ?? Number.NaN) : Number.NaN;
+  };
   const canaryGone = (canary: string) => waitFor(`the host to unload ${canary}`, () => !ledgerStatuses().some((v) => v.version === canary), { everyMs: 20 });
 
   interface AutoRun {
@@ -128,17 +140,26 @@ export async function measureRollbackTimes(runs: number, onRun: (run: number) =>
     toStable: number;
     toCommitted: number;
     failedAnswers: string[];
+    canaryShare: number;
+    drainMs: number;
   }
 
   /** From calling the one-click rollback during a healthy canary's hold to the host serving only the stable. */
   async function oneClick(): Promise<ClickRun> {
     const canary = '1.1.0';
     const failedAnswers: string[] = [];
+    const answeredBy = new Map<string, number>();
     onAnswer = (answer) => {
       if (answer.status >= 500) failedAnswers.push(`${answer.status} from ${answer.version ?? 'no version'}${answer.reason ? `: ${answer.reason}` : ''}`);
+      if (answer.version) answeredBy.set(answer.version, (answeredBy.get(answer.version) ?? 0) + 1);
     };
     const id = await startCanary(canary);
     await waitFor(`${canary} to hold at ${CANARY_WEIGHT} %`, async () => (await row(id)).stepPhase === 'holding');
+    // The split callers actually see over one second of the hold, against the weight the step set.
+    answeredBy.clear();
+    await new Promise((resolve) => setTimeout(resolve, SPLIT_SAMPLE_MS));
+    const sampled = [...answeredBy.values()].reduce((a, b) => a + b, 0);
+    const canaryShare = sampled ? (100 * (answeredBy.get(canary) ?? 0)) / sampled : Number.NaN;
     const clicked = Date.now();
     const result = await rollbackModule(r.f.db, ONCALL, { module: 'ledger', reason: 'bench: one-click rollback' }, settings);
     const committed = Date.now();
@@ -148,7 +169,7 @@ export async function measureRollbackTimes(runs: number, onRun: (run: number) =>
     await finishedAs(id, (outcome) => outcome.trigger === 'one-click');
     await canaryGone(canary);
     onAnswer = () => undefined;
-    return { toStable: stableAt - clicked, toCommitted: committed - clicked, failedAnswers };
+    return { toStable: stableAt - clicked, toCommitted: committed - clicked, failedAnswers, canaryShare, drainMs: lastDrainMs(canary) };
   }
 
 
@@ -167,7 +188,7 @@ export async function measureRollbackTimes(runs: number, onRun: (run: number) =>
     return {
       setup:
         `ledger rollouts against a real host: ${TRAFFIC_PER_SECOND} req/s over HTTP, canary at ${CANARY_WEIGHT} %, analysis every ` +
-        `${PLAN.analysis.intervalSeconds} s over ${PLAN.analysis.windowSeconds} s (min ${PLAN.analysis.minRequests} requests), engine tick ${settings.tickMs} ms, host sync ${HOST_SYNC_MS} ms, ${runs} runs each`,
+        `${PLAN.analysis.intervalSeconds} s over ${PLAN.analysis.windowSeconds} s (min ${PLAN.analysis.minRequests} requests), engine tick ${settings.tickMs} ms, host pull every ${HOST_PULL_MS} ms, report every ${HOST_REPORT_MS} ms or at once on a crash, ${runs} runs each`,
       rows: [
         { metric: 'auto-rollback, error-prone 1.2.3: first fault → host on stable', samples: errorRuns.map((x) => x.toStable), goalMs: 3_000, goal: '≤ 3000 ms' },
         { metric: '  of which first fault → engine decides to roll back', samples: errorRuns.map((x) => x.toDecision), goal: '(breakdown)' },
@@ -178,6 +199,9 @@ export async function measureRollbackTimes(runs: number, onRun: (run: number) =>
         { metric: '  of which rollbackModule committed', samples: clickRuns.map((x) => x.toCommitted), goal: '(breakdown)' },
       ],
       failedAnswers: clickRuns.flatMap((x) => x.failedAnswers),
+      canaryShares: clickRuns.map((x) => x.canaryShare).filter(Number.isFinite),
+      canaryWeight: CANARY_WEIGHT,
+      drainMs: clickRuns.map((x) => x.drainMs).filter(Number.isFinite),
       socketErrors: traffic.socketErrors,
     };
   } finally {

@@ -4,7 +4,11 @@ import type { ArtifactFetcher } from './artifact-cache';
 import type { Host } from './host';
 import type { DesiredState, HostReport } from './types';
 
-const POLL_MS = 1_000;
+// The desired state is pulled 4 times a second (an unchanged one is a 304 after one row read) so a rollback reaches
+// the host within a quarter second; reports go once a second, and at once after an apply or a crash, so the
+// console confirms a step or rolls a crashed canary back without waiting for the next second.
+const PULL_MS = 250;
+const REPORT_MS = 1_000;
 const MAX_UNSENT_SAMPLES = 20_000;
 const MAX_UNSENT_EVENTS = 500;
 
@@ -30,6 +34,7 @@ export class ControlPlaneAgent {
   private etag: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private busy = false;
+  private lastReportAt = 0;
   private connected: boolean | null = null;
   /** The last apply failure logged, so a failure repeated every poll is logged once. */
   private applyProblem: string | null = null;
@@ -80,9 +85,11 @@ export class ControlPlaneAgent {
       headers: this.headers(this.etag ? { 'if-none-match': this.etag } : {}),
     });
     let notApplied: ApplyError | null = null;
+    let applied = false;
     if (response.status === 200) {
       const state = (await response.json()) as DesiredState;
       if (state.generation !== this.host.generation) {
+        applied = true;
         await this.persist(state);
         await this.host.applyDesiredState(state).catch((error: unknown) => {
           notApplied = new ApplyError(`generation ${state.generation} not applied (${error instanceof Error ? error.message : String(error)}); serving generation ${this.host.generation}, retrying`);
@@ -92,6 +99,13 @@ export class ControlPlaneAgent {
       if (!notApplied) this.etag = response.headers.get('etag');
     } else if (response.status !== 304) {
       throw new Error(`desired state: HTTP ${response.status}${await saying(response)}`);
+    }
+    // A report the console refused is resent at the next pull rather than a second later.
+    const unsent = this.unsent.events.length > 0 || this.unsent.metrics.length > 0;
+    const due = applied || unsent || this.host.hasUrgentEvents() || Date.now() - this.lastReportAt >= REPORT_MS;
+    if (!due) {
+      if (notApplied) throw notApplied;
+      return;
     }
     const report = this.host.report();
     // Samples and events of a push that failed go out with the next one (bounded: the last 10 minutes' worth).
@@ -105,6 +119,7 @@ export class ControlPlaneAgent {
     });
     if (!pushed.ok) throw new Error(`report: HTTP ${pushed.status}${await saying(pushed)}`);
     this.unsent = { metrics: [], events: [] };
+    this.lastReportAt = Date.now();
     if (notApplied) throw notApplied;
   }
 
@@ -125,7 +140,7 @@ export class ControlPlaneAgent {
       }
     };
     void tick();
-    this.timer = setInterval(tick, POLL_MS);
+    this.timer = setInterval(tick, PULL_MS);
     return this;
   }
 

@@ -107,7 +107,8 @@ describe('runtime host: loading, routing, draining, crashes (real modules, real 
     const results = await Promise.all(Array.from({ length: 200 }, () => host.invoke('ledger', text('balance alice'))));
     for (const r of results) {
       if (r.version === '1.0.0') assert.equal(r.status, 200);
-      else assert.ok(r.status === 200 || r.status === 502, `canary answered ${r.status}`);
+      // A 503 is the overload refusal (unsent, safe to retry) while a replaced cell has a burst queued behind it.
+      else assert.ok(r.status === 200 || r.status === 502 || (r.status === 503 && /overloaded/.test(r.reason ?? '')), `canary answered ${r.status} ${r.reason ?? ''}`);
     }
     assert.ok(results.some((r) => r.status === 502), 'the crash variant crashed');
     // Only the call each dead cell was running fails; the calls queued behind it ran on the stable instead.

@@ -168,6 +168,11 @@ export class Host {
     return statuses;
   }
 
+  /** A crash, failed load or failed probes not yet reported: worth a report before the next second. */
+  hasUrgentEvents(): boolean {
+    return this.pendingEvents.some((e) => e.kind === 'crashed' || e.kind === 'load-failed' || e.kind === 'unhealthy');
+  }
+
   // What the agent pushes: statuses now, and the metrics and events since the previous report.
   report(): HostReport {
     const events = this.pendingEvents;

@@ -24,7 +24,7 @@ export interface InProcessHost {
   stop(): Promise<void>;
 }
 
-export async function startInProcessHost(db: Db, metrics: FleetMetrics, options: { syncMs?: number; trafficModule?: string } = {}): Promise<InProcessHost> {
+export async function startInProcessHost(db: Db, metrics: FleetMetrics, options: { syncMs?: number; reportMs?: number; trafficModule?: string } = {}): Promise<InProcessHost> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hotplane-test-host-'));
   await ensureEmbeddedHostToken(db, path.join(dataDir, 'token'), 'http://127.0.0.1:0');
   const host = new Host({
@@ -40,10 +40,17 @@ export async function startInProcessHost(db: Db, metrics: FleetMetrics, options:
   let stopped = false;
   let syncing: Promise<void> = Promise.resolve();
 
+  // Like server/host/agent.ts when `reportMs` is given: pull every `syncMs`, report when due, after an apply, or at
+  // once on a crash; without it, every sync reports (what quick tests want).
+  let lastReportAt = 0;
   const sync = async () => {
     const state = await db.$transaction((tx) => readDesiredState(tx));
-    if (state.generation !== host.generation) await host.applyDesiredState(state);
-    await ingestHostReport(db, metrics, identity, host.report());
+    const applying = state.generation !== host.generation;
+    if (applying) await host.applyDesiredState(state);
+    if (options.reportMs === undefined || applying || host.hasUrgentEvents() || Date.now() - lastReportAt >= options.reportMs) {
+      lastReportAt = Date.now();
+      await ingestHostReport(db, metrics, identity, host.report());
+    }
     const done = waiters;
     waiters = [];
     for (const resolve of done) resolve();
