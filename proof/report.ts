@@ -18,7 +18,8 @@ function firstLine(command: string, args: string[]): string {
 }
 
 function environment(): [string, string][] {
-  const dirty = firstLine('git', ['status', '--porcelain']) === '' ? '' : ' (with uncommitted changes)';
+  // The report's own files are rewritten by this run, so they do not make the tree count as changed.
+  const dirty = firstLine('git', ['status', '--porcelain', '--', '.', ':!docs/REPORT.md', ':!docs/report']) === '' ? '' : ' (with uncommitted changes)';
   return [
     ['Kernel', `${os.type()} ${os.release()} ${os.arch()}`],
     ['CPU', `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown'}`],
