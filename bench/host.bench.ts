@@ -7,6 +7,7 @@ import { ModuleLibrary } from '../server/host/module-library';
 import { exampleArtifacts } from '../server/host/testing';
 import type { DesiredState, DesiredVersion } from '../server/host/types';
 import { haveWrk, runWrk } from './support/wrk';
+import { percentile } from '../proof/support/proof-result';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const config = 'alice 1000\nbob 1000\n';
@@ -56,7 +57,6 @@ async function startHost(port: number, versions: DesiredVersion[]) {
   };
 }
 
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))];
 
 try {
   const v100 = await artifacts.version('ledger', '1.0.0', { config, isolation: 'inproc' });

@@ -15,7 +15,7 @@ export async function accountLockedUntil(db: Db, email: string, now = Date.now()
   const name = email.toLowerCase();
   const windowStart = new Date(now - LOCKOUT_WINDOW_MS).toISOString();
   const lastLogin = await db.auditEvent.findFirst({ where: { action: 'session.login', actorName: name, time: { gte: windowStart } }, orderBy: { seq: 'desc' }, select: { time: true } });
-  const since = lastLogin && lastLogin.time > windowStart ? lastLogin.time : windowStart;
+  const since = lastLogin?.time ?? windowStart;
   const failures = await db.auditEvent.findMany({
     where: { action: 'session.login_failed', actorName: name, time: { gt: since } },
     orderBy: { seq: 'desc' },
