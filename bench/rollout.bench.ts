@@ -25,7 +25,7 @@ try {
   printTable(times.rows);
   const failed = times.failedAnswers;
   console.log(`5xx answers during one-click runs (healthy canary): ${failed.length}${failed.length ? ` (${[...new Set(failed)].join('; ')})` : ''}; requests with no HTTP answer at all: ${times.socketErrors}`);
-  console.log(`weight split at ${times.canaryWeight} %, canary share per run: ${times.canaryShares.map((v) => v.toFixed(1)).join(' ')}; drain p50 ${Math.round(percentile(times.drainMs, 50))} ms, max ${Math.round(Math.max(...times.drainMs))} ms`);
+  console.log(`weight split at ${times.canaryWeight} %, canary share of requests without a gray id per run: ${times.canaryShares.map((v) => v.toFixed(1)).join(' ')}; drain p50 ${Math.round(percentile(times.drainMs, 50))} ms, max ${Math.round(Math.max(...times.drainMs))} ms`);
   console.log('compare: bench/host.bench.ts times the host alone applying a rollback (p50 1.8 ms there); the rest is the host sync and the engine cadence');
 } catch (error) {
   console.error(`\nrollout bench broken: ${error instanceof Error ? error.message : String(error)}`);

@@ -216,9 +216,13 @@ function judge(key: PartKey, run: { samples: Sample[]; failed: number; msPerCycl
     const per100 = Number((slope(steady.map((s) => [s.cycle, s[metric.key]])) * 100).toFixed(2));
     // Descriptors and threads are counts: "flat" for them means not one more, ever.
     const goal = metric.limit === 0 ? `0 ${metric.unit} per 100 cycles after warm-up` : `< ${metric.limit} ${metric.unit} per 100 cycles after warm-up`;
-    const met = metric.limit === 0 ? per100 === 0 : per100 < metric.limit;
-    add({ name: `${metric.name} slope`, value: per100, unit: `${metric.unit} / 100 cycles`, goal, met });
-    return [metric.unit === 'KiB' ? `${metric.name} (KiB)` : metric.name, ...values, `${per100} ${metric.unit}`, goal, met ? 'met' : '**missed**'];
+    // RSS moves by whole pages and arenas; over the short form's few steady cycles that noise (up to ~5 MiB per 100
+    // seen) exceeds the limit, so there it only informs and the heaps carry the verdict. The full run judges it.
+    const judged = !(short && metric.key === 'rssKiB');
+    const met = !judged ? undefined : metric.limit === 0 ? per100 === 0 : per100 < metric.limit;
+    const shownGoal = judged ? goal : `${goal} (judged in the full run; too few cycles here)`;
+    add({ name: `${metric.name} slope`, value: per100, unit: `${metric.unit} / 100 cycles`, goal: shownGoal, met });
+    return [metric.unit === 'KiB' ? `${metric.name} (KiB)` : metric.name, ...values, `${per100} ${metric.unit}`, shownGoal, met === undefined ? '—' : met ? 'met' : '**missed**'];
   });
   add({ name: 'time per cycle', value: Number(run.msPerCycle.toFixed(1)), unit: 'ms' });
   const series = (name: string, pick: (s: Sample) => number) => ({ name, points: samples.map((s) => [s.cycle, pick(s)] as const) });

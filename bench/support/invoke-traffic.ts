@@ -12,6 +12,8 @@ export interface Answer {
   reason: string | null;
   /** Epoch ms when the answer's headers arrived. */
   at: number;
+  /** Whether the request carried an X-Gray-Id, so its version was chosen by the id rather than the weights. */
+  sticky: boolean;
 }
 
 export interface InvokeTraffic {
@@ -37,7 +39,7 @@ export function startInvokeTraffic(baseUrl: string, module: string, perSecond: n
       if (grayId) headers['x-gray-id'] = grayId;
       const call = request(url, { method: 'POST', agent, headers }, (response) => {
         const header = (name: string) => (typeof response.headers[name] === 'string' ? (response.headers[name] as string) : null);
-        onAnswer({ status: response.statusCode ?? 0, version: header('x-hotplane-version'), reason: header('x-hotplane-reason'), at: Date.now() });
+        onAnswer({ status: response.statusCode ?? 0, version: header('x-hotplane-version'), reason: header('x-hotplane-reason'), at: Date.now(), sticky: Boolean(grayId) });
         response.resume();
       });
       call.on('error', () => socketErrors++);

@@ -153,11 +153,12 @@ export async function measureRollbackTimes(runs: number, onRun: (run: number) =>
       // A late answer from the previous run's canary (already unloaded) is not this run's doing.
       const ours = answer.version === null || answer.version === STABLE || answer.version === canary;
       if (answer.status >= 500 && ours) failedAnswers.push(`${answer.status} from ${answer.version ?? 'no version'}${answer.reason ? `: ${answer.reason}` : ''}`);
-      if (answer.version) answeredBy.set(answer.version, (answeredBy.get(answer.version) ?? 0) + 1);
+      if (answer.version && !answer.sticky) answeredBy.set(answer.version, (answeredBy.get(answer.version) ?? 0) + 1);
     };
     const id = await startCanary(canary);
     await waitFor(`${canary} to hold at ${CANARY_WEIGHT} %`, async () => (await row(id)).stepPhase === 'holding');
-    // The split callers actually see over one second of the hold, against the weight the step set.
+    // The split callers without a gray id see over one second of the hold, against the weight the step set. Sticky
+    // ids follow their hash, not the weights (three demo ids: one landing on the canary would move the share by points).
     answeredBy.clear();
     await new Promise((resolve) => setTimeout(resolve, SPLIT_SAMPLE_MS));
     const sampled = [...answeredBy.values()].reduce((a, b) => a + b, 0);

@@ -87,6 +87,8 @@ export async function holdWriteLock(databaseFile: string, holdMs: number): Promi
     setTimeout(release, ${holdMs});
     process.stdin.once('data', release);`], { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // The holder may end on its own timer just as release() writes to it; that EPIPE means the lock is already gone.
+  child.stdin.on('error', () => {});
   await new Promise<void>((resolve, reject) => {
     child.stdout.once('data', () => resolve());
     child.once('exit', (code) => reject(new Error(`the lock holder exited (${code}) before it held the lock`)));
