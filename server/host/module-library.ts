@@ -248,22 +248,58 @@ function withoutDeletedMark(file: string): string {
 
 // Linux numbers (asm-generic/resource.h, the same on x86-64 and arm64).
 const RLIMIT_NUMBER = { data: 2, nofile: 7 } as const;
-let libc: { getrlimit: KoffiFunction; setrlimit: KoffiFunction } | null = null;
+// asm-generic/mman-common.h and mman.h.
+const PROT_READ_WRITE = 0x1 | 0x2;
+const MAP_SHARED = 0x1;
+const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
+
+let libc: { getrlimit: KoffiFunction; setrlimit: KoffiFunction; mmap: KoffiFunction; munmap: KoffiFunction } | null = null;
+
+function loadLibc() {
+  libc ??= (() => {
+    const c = koffi.load('libc.so.6');
+    return {
+      getrlimit: c.func('int getrlimit(int resource, void *rlim)'),
+      setrlimit: c.func('int setrlimit(int resource, const void *rlim)'),
+      mmap: c.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)'),
+      munmap: c.func('int munmap(void *addr, size_t length)'),
+    };
+  })();
+  return libc;
+}
 
 /**
  * Lowers this process's soft and hard limit for `resource` to `value` (or keeps the hard limit when it is lower
  * already): the cell child's caps (cell-limits.ts). Throws with the errno text when the kernel refuses.
  */
 export function lowerProcessLimit(resource: keyof typeof RLIMIT_NUMBER, value: number): void {
-  libc ??= (() => {
-    const c = koffi.load('libc.so.6');
-    return { getrlimit: c.func('int getrlimit(int resource, void *rlim)'), setrlimit: c.func('int setrlimit(int resource, const void *rlim)') };
-  })();
+  const { getrlimit, setrlimit } = loadLibc();
   // struct rlimit { rlim_t rlim_cur, rlim_max; }, both 64-bit.
   const limit = new BigUint64Array(2);
-  if (libc.getrlimit(RLIMIT_NUMBER[resource], limit) !== 0) throw new Error(`getrlimit(${resource}): errno ${koffi.errno()}`);
+  if (getrlimit(RLIMIT_NUMBER[resource], limit) !== 0) throw new Error(`getrlimit(${resource}): errno ${koffi.errno()}`);
   const capped = BigInt(value) < limit[1] ? BigInt(value) : limit[1];
   limit[0] = capped;
   limit[1] = capped;
-  if (libc.setrlimit(RLIMIT_NUMBER[resource], limit) !== 0) throw new Error(`setrlimit(${resource}, ${capped}): errno ${koffi.errno()}`);
+  if (setrlimit(RLIMIT_NUMBER[resource], limit) !== 0) throw new Error(`setrlimit(${resource}, ${capped}): errno ${koffi.errno()}`);
+}
+
+export interface SharedFileMapping {
+  /** The file's first bytes as memory: a store is in the page cache at once, and stays there if this process dies. */
+  readonly bytes: Uint8Array;
+  unmap(): void;
+}
+
+/** Maps the first `length` bytes of `fd` (open for reading and writing, and at least that long) shared and writable. */
+export function mapSharedFile(fd: number, length: number): SharedFileMapping {
+  const { mmap, munmap } = loadLibc();
+  const address = mmap(null, length, PROT_READ_WRITE, MAP_SHARED, fd, 0);
+  if (address === null || koffi.address(address) === MAP_FAILED) throw new Error(`mmap of fd ${fd} (${length} bytes): errno ${koffi.errno()}`);
+  let mapped = true;
+  return {
+    bytes: new Uint8Array(koffi.view(address, length)),
+    unmap() {
+      if (mapped) munmap(address, length);
+      mapped = false;
+    },
+  };
 }
