@@ -12,6 +12,7 @@ import koffi from 'koffi';
 import { digestArtifactFile } from '../server/crypto/digest';
 import { exampleModuleIndex, exampleModulePath, exampleModulesDir } from '../server/demo/example-modules';
 import { ArtifactCache, fileFetcher } from '../server/host/artifact-cache';
+import { DEFAULT_CELL_LIMITS } from '../server/host/cell-limits';
 import type { DesiredVersion, HostEvent, Isolation } from '../server/host/types';
 import { VersionRuntime, type VersionRuntimeContext } from '../server/host/version-runtime';
 import { markdownTable, slope, startProof, type ProofFigure } from './support/proof-result';
@@ -132,7 +133,7 @@ const cache = new ArtifactCache(cacheDir);
 // Counted, not kept: a list of every event would itself grow with every cycle.
 const eventCounts = new Map<HostEvent['kind'], number>();
 function contextFor(module: string): VersionRuntimeContext {
-  return { module, cache, emit: (event) => eventCounts.set(event.kind, (eventCounts.get(event.kind) ?? 0) + 1), changed: () => {} };
+  return { module, cache, cellLimits: DEFAULT_CELL_LIMITS, emit: (event) => eventCounts.set(event.kind, (eventCounts.get(event.kind) ?? 0) + 1), changed: () => {} };
 }
 
 // The host's own copy of a built module, addressed by SM3 as the console would send it.

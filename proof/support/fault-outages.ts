@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { databaseLocked } from '../../server/db/lock-wait';
+import { holdWriteLock } from '../../server/testing/sqlite-write-lock';
 import { faultTraffic } from './fault-stats';
-import { holdWriteLock } from './fault-storage';
 import { ledgerTotals, sleep, STABLE, until, type FaultContext, type FaultRow } from './fault-runs';
 
 // The two outages of the fault proof: the host killed with SIGKILL while the operator changes weights, and the

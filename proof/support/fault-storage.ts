@@ -1,9 +1,8 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-// The disk and database faults of the fault proof: a store on a disk that fills up, a file overwritten behind
-// the store's back, and another process holding the SQLite write lock.
+// The disk faults of the fault proof: a store on a disk that fills up, and a file overwritten behind the store's back.
 
 /**
  * The artifact store on a disk of its own that can be filled: a small tmpfs mounted over the store folder when
@@ -72,31 +71,4 @@ export function overwriteArtifact(file: string, withBytesOf: string) {
   chmodSync(file, 0o644);
   writeFileSync(file, readFileSync(withBytesOf));
   chmodSync(file, 0o444);
-}
-
-/**
- * Another process (better-sqlite3, as a backup tool or the sqlite3 shell would) takes the database's write lock and
- * holds it until release() or `holdMs`. Resolves once the lock is held.
- */
-export async function holdWriteLock(databaseFile: string, holdMs: number): Promise<{ release(): Promise<void> }> {
-  const child = spawn(process.execPath, ['-e', `
-    const db = new (require('better-sqlite3'))(${JSON.stringify(databaseFile)});
-    db.exec('BEGIN IMMEDIATE');
-    console.log('locked');
-    const release = () => { db.exec('ROLLBACK'); process.exit(0); };
-    setTimeout(release, ${holdMs});
-    process.stdin.once('data', release);`], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  // The holder may end on its own timer just as release() writes to it; that EPIPE means the lock is already gone.
-  child.stdin.on('error', () => {});
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.once('data', () => resolve());
-    child.once('exit', (code) => reject(new Error(`the lock holder exited (${code}) before it held the lock`)));
-  });
-  return {
-    async release() {
-      if (child.exitCode === null) child.stdin.end('go\n');
-      await exited;
-    },
-  };
 }

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { createDb, type Db } from './client';
+import { holdWriteLock } from '../testing/sqlite-write-lock';
 import { databaseLocked, DatabaseLockedError } from './lock-wait';
 
 // The console's database while another process holds its write lock: a transaction that reads before it writes
@@ -20,23 +20,6 @@ before(() => {
 });
 after(() => db.$disconnect());
 
-/** Another process takes the write lock and releases it when told to (a line on stdin), or when it exits. */
-async function lockHolder() {
-  const child = spawn(process.execPath, ['-e', `
-    const db = new (require('better-sqlite3'))(${JSON.stringify(file)});
-    db.exec('BEGIN IMMEDIATE');
-    console.log('locked');
-    process.stdin.once('data', () => { db.exec('ROLLBACK'); process.exit(0); });`], { stdio: ['pipe', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    release: async () => {
-      child.stdin.end('go\n');
-      await exited;
-    },
-  };
-}
-
 const writeOne = (name: string) =>
   db.$transaction(async (tx) => {
     const before = await tx.module.count();
@@ -45,7 +28,7 @@ const writeOne = (name: string) =>
   });
 
 test('a transaction that reads, then writes waits for a lock held elsewhere, without stopping the event loop', async () => {
-  const holder = await lockHolder();
+  const holder = await holdWriteLock(file);
   let ticks = 0;
   const ticker = setInterval(() => ticks++, 10);
   let done = false;
@@ -60,7 +43,7 @@ test('a transaction that reads, then writes waits for a lock held elsewhere, wit
 });
 
 test('a lock held past the wait refuses the whole transaction with a clear error, and nothing of it is written', async () => {
-  const holder = await lockHolder();
+  const holder = await holdWriteLock(file);
   try {
     await assert.rejects(writeOne('refused'), (error: unknown) => {
       assert.ok(error instanceof DatabaseLockedError, String(error));

@@ -102,7 +102,7 @@ export class ControlPlaneAgent {
     }
     // A report the console refused is resent at the next pull rather than a second later.
     const unsent = this.unsent.events.length > 0 || this.unsent.metrics.length > 0;
-    const due = applied || unsent || this.host.hasUrgentEvents() || Date.now() - this.lastReportAt >= REPORT_MS;
+    const due = applied || unsent || this.host.reportDue(this.lastReportAt, REPORT_MS);
     if (!due) {
       if (notApplied) throw notApplied;
       return;

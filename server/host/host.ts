@@ -168,8 +168,12 @@ export class Host {
     return statuses;
   }
 
-  /** A crash, failed load or failed probes not yet reported: worth a report before the next second. */
-  hasUrgentEvents(): boolean {
+  /**
+   * Whether a report should go now: `everyMs` has passed since the last one, or a crash, failed load or failed
+   * probes are not yet reported (the console acts on those without waiting for the next second).
+   */
+  reportDue(lastReportAt: number, everyMs: number, now = Date.now()): boolean {
+    if (now - lastReportAt >= everyMs) return true;
     return this.pendingEvents.some((e) => e.kind === 'crashed' || e.kind === 'load-failed' || e.kind === 'unhealthy');
   }
 

@@ -1,7 +1,7 @@
 // The one place that talks to koffi: loads a module .so, declares the ABI v1 functions (modules/hotplane_module.h)
-// and turns calls into plain TypeScript values; also libc's rlimit calls, for the caps of a process cell. Used by
-// in-process cells and by the child process of isolated cells, so it must not import 'server-only' or anything
-// from Next.
+// and turns calls into plain TypeScript values; also libc's rlimit calls (the caps of a process cell) and mmap (the
+// crash marker). Used by in-process cells and by the child process of isolated cells, so it must not import
+// 'server-only' or anything from Next.
 import { readFileSync, realpathSync } from 'node:fs';
 import koffi, { type LibraryHandle } from 'koffi';
 

@@ -2,7 +2,7 @@ import { inspectElf } from '../artifacts/elf';
 import type { ArtifactCache } from './artifact-cache';
 import type { VersionMetrics } from './metrics';
 import { CellCallError, createCell, type Cell } from './cell';
-import { DEFAULT_CELL_LIMITS, describeCellLimits, type CellLimits } from './cell-limits';
+import { describeCellLimits, type CellLimits } from './cell-limits';
 import type { DesiredVersion, HostEvent, Isolation, LoadBreakdown, VersionPhase, VersionStatus } from './types';
 
 export const SELF_TEST_LIMIT_MS = 10_000;
@@ -13,8 +13,8 @@ const MAX_CELL_REPLACEMENTS = 3;
 export interface VersionRuntimeContext {
   module: string;
   cache: ArtifactCache;
-  /** Caps on a process cell (default DEFAULT_CELL_LIMITS). */
-  cellLimits?: CellLimits;
+  /** Caps on a process cell. */
+  cellLimits: CellLimits;
   emit(event: Omit<HostEvent, 'time' | 'module'>): void;
   // Called whenever serving/healthy changes, so the module's router can be rebuilt at once.
   changed(): void;
@@ -58,10 +58,6 @@ export class VersionRuntime {
     this.weight = desired.weight;
   }
 
-  private get cellLimits(): CellLimits {
-    return this.context.cellLimits ?? DEFAULT_CELL_LIMITS;
-  }
-
   get isLeaving(): boolean {
     return this.leaving;
   }
@@ -87,7 +83,7 @@ export class VersionRuntime {
       this.goRuntime = elf.goBuildInfo !== null;
       // The registry refuses these already; the host checks again because it loads whatever it is sent.
       if (elf.staticTls && !this.goRuntime) throw new Error('static (initial-exec) TLS: refused, dlopen into a running process can fail');
-      const cell = createCell({ path: verified.path, isolation: this.isolation, goRuntime: this.goRuntime, limits: this.cellLimits });
+      const cell = createCell({ path: verified.path, isolation: this.isolation, goRuntime: this.goRuntime, limits: this.context.cellLimits });
       this.cell = cell;
       const identity = await cell.open();
       this.load.dlopenMs = identity.dlopenMs;
@@ -128,7 +124,7 @@ export class VersionRuntime {
     if (this.leaving) return;
     this.healthy = false;
     const how = error.kind === 'timeout' ? 'killed after a call timed out' : error.signal ? `signal ${error.signal}` : `exit ${error.exitCode}`;
-    const caps = this.isolation === 'process' ? `; ${describeCellLimits(this.cellLimits)}` : '';
+    const caps = this.isolation === 'process' ? `; ${describeCellLimits(this.context.cellLimits)}` : '';
     const message = `cell died (${how}${caps})${error.stderrTail ? `; last output: ${error.stderrTail.trim().slice(-600)}` : ''}`;
     this.setPhase('crashed', message);
     this.context.emit({ version: this.version, kind: 'crashed', message });

@@ -47,7 +47,7 @@ export async function startInProcessHost(db: Db, metrics: FleetMetrics, options:
     const state = await db.$transaction((tx) => readDesiredState(tx));
     const applying = state.generation !== host.generation;
     if (applying) await host.applyDesiredState(state);
-    if (options.reportMs === undefined || applying || host.hasUrgentEvents() || Date.now() - lastReportAt >= options.reportMs) {
+    if (options.reportMs === undefined || applying || host.reportDue(lastReportAt, options.reportMs)) {
       lastReportAt = Date.now();
       await ingestHostReport(db, metrics, identity, host.report());
     }
