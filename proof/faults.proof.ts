@@ -45,15 +45,20 @@ const f = await createConsoleFixture();
 const storeDir = config().artifactStoreDir;
 const disk = prepareStoreDisk(storeDir);
 const rows: FaultRow[] = [];
+// Stopped in `finally`, so a run that breaks half-way leaves no host process or cells behind.
+const running: { stop(): Promise<void> }[] = [];
 try {
   const c = await startFaultConsole(f, { versions: UPLOADS, stable: STABLE });
+  running.unshift(c);
   const host = await startFaultHost({
     root: process.cwd(), dataDir: `${f.dataDir}-host`, controlPlane: c.fleetOrigin, hostId: c.hostId, token: c.hostToken,
     cellMemoryMiB: CELL_CAPS.memoryMiB, cellOpenFiles: CELL_CAPS.openFiles,
   });
+  running.unshift(host);
   const hostPid = host.pid;
   await until('the stable version serving', async () => (await host.status()).versions.some((v) => v.version === STABLE && v.phase === 'serving'));
   const load = startFaultLoad({ url: host.invokeUrl, perSecond: RATE, accounts: LEDGER_ACCOUNTS, clientTimeoutMs: 5_000 });
+  running.unshift(load);
   const loadStarted = Date.now();
   await sleep(PHASES.warmMs);
   const ctx: FaultContext = { f, c, host, load, beforeMs: PHASES.beforeMs, afterMs: PHASES.afterMs, broke: (what) => proof.result.failures.push(what) };
@@ -69,7 +74,7 @@ try {
 
   await run('disk full', () => diskFull(ctx, disk, storeDir, '1.2.15', 'leak-fd'));
   for (const [name, version] of CANARIES) await run(name, () => canaryFault(ctx, name, version));
-  const hostSurvived = host.pid === hostPid;
+  const hostSurvived = host.alive && host.pid === hostPid;
   const crashBuild = f.modulePath('ledger', '1.2.4', 'crash');
   await run('store copy overwritten', () => overwrittenArtifact(ctx, 'artifact overwritten in the store', '1.2.3', 'store', crashBuild));
   await run('host copy overwritten', () => overwrittenArtifact(ctx, 'artifact overwritten in the host cache', '1.2.2', 'host cache', crashBuild));
@@ -114,11 +119,10 @@ try {
     '',
     `The full disk was ${disk.how}. The audit trail (${audit.eventsChecked} events, every refusal and rollback of the run included) verifies against its signed checkpoints afterwards.`,
   ].join('\n');
-  await host.stop();
-  await c.stop();
 } catch (error) {
   proof.result.failures.push(`the fault proof stopped: ${(error as Error).stack ?? error}`);
 } finally {
+  for (const part of running) await part.stop().catch((error: unknown) => proof.result.failures.push(`stopping the fault proof's parts: ${String(error)}`));
   disk.release();
 }
 proof.finish();

@@ -19,6 +19,8 @@ export interface FaultHost {
   readonly invokeUrl: string;
   /** The host's pid now (it changes with restart()). */
   readonly pid: number;
+  /** Whether the host process started last is still running. */
+  readonly alive: boolean;
   status(): Promise<HostStatus>;
   /** POSTs to the invoke API pinned to one version (admin token), e.g. to read a ledger's total. */
   pinned(version: string, body: string): Promise<{ status: number; text: string }>;
@@ -72,7 +74,10 @@ export async function startFaultHost(options: FaultHostOptions): Promise<FaultHo
     for (const deadline = Date.now() + 30_000; ; await new Promise((resolve) => setTimeout(resolve, 20))) {
       if (child.exitCode !== null) throw new Error(`the host exited (${child.exitCode}): ${lines.slice(-10).join('\n')}`);
       if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) return;
-      if (Date.now() > deadline) throw new Error(`the host did not listen within 30 s: ${lines.slice(-10).join('\n')}`);
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`the host did not listen within 30 s: ${lines.slice(-10).join('\n')}`);
+      }
     }
   }
 
@@ -85,6 +90,9 @@ export async function startFaultHost(options: FaultHostOptions): Promise<FaultHo
     invokeUrl: `${base}/v1/invoke/ledger`,
     get pid() {
       return child.pid!;
+    },
+    get alive() {
+      return child.exitCode === null && child.signalCode === null;
     },
     async status() {
       const response = await fetch(`${base}/v1/status`, { headers: { authorization } });

@@ -7,7 +7,7 @@ import type { LoadOptions, RequestRecord } from './load-worker';
 export interface FaultLoad {
   readonly records: readonly RequestRecord[];
   setRate(perSecond: number): void;
-  /** Stops sending, waits for the calls in flight to end, and keeps their records. */
+  /** Stops sending, waits for the calls in flight to end, and keeps their records (once; later calls wait alike). */
   stop(): Promise<void>;
 }
 
@@ -21,16 +21,20 @@ export function startFaultLoad(options: LoadOptions): FaultLoad {
   worker.on('message', (batch: RequestRecord[]) => {
     for (const record of batch) records.push(record);
   });
-  const exited = new Promise<void>((resolve, reject) => {
-    worker.once('exit', () => resolve());
-    worker.once('error', reject);
-  });
+  let failed: Error | null = null;
+  let stopped: Promise<void> | undefined;
+  worker.once('error', (error) => (failed = error));
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   return {
     records,
     setRate: (perSecond) => worker.postMessage({ perSecond }),
-    async stop() {
-      worker.postMessage({ stop: true });
-      await exited;
+    stop() {
+      stopped ??= (async () => {
+        worker.postMessage({ stop: true });
+        await exited;
+        if (failed) throw failed;
+      })();
+      return stopped;
     },
   };
 }

@@ -85,6 +85,7 @@ export async function canaryFault(ctx: FaultContext, name: string, version: stri
   const totals = await ledgerTotals(ctx.host);
   if (done.state !== 'RolledBack') ctx.broke(`${name}: the canary ended ${done.state}, not rolled back`);
   if (!totals.conserved) ctx.broke(`${name}: ledger totals after it: ${totals.text}`);
+  if (!ctx.host.alive) ctx.broke(`${name}: the host process died`);
   const died = deaths.length > 0 ? `${deaths.length} cell death(s) (${[...new Set(deaths.map((e) => deathCause(e.message)))].join(', ')}), each replaced or routed around; ` : '';
   const refused = shed > 0 ? `${shed} requests refused unsent as overloaded (503); ` : '';
   return {
@@ -92,8 +93,8 @@ export async function canaryFault(ctx: FaultContext, name: string, version: stri
     onset,
     did: `${died}${refused}rollout ${id} ${done.state} ${((decidedAt - onset) / 1000).toFixed(1)} s after the first canary request: ${brief(done.outcome?.message ?? '')}`,
     traffic,
-    kept: `the host process lived on (pid ${ctx.host.pid}); ledger totals after: ${totals.text}`,
-    intact: totals.conserved && done.state === 'RolledBack',
+    kept: `${ctx.host.alive ? 'the host process lived on' : 'the host process died'} (pid ${ctx.host.pid}); ledger totals after: ${totals.text}`,
+    intact: totals.conserved && done.state === 'RolledBack' && ctx.host.alive,
   };
 }
 
