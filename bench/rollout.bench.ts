@@ -12,7 +12,8 @@ function printTable(rows: TimingRow[]) {
   const misses: string[] = [];
   for (const { metric, samples, goalMs, goal } of rows) {
     const [p50, p99, max] = [percentile(samples, 50), percentile(samples, 99), Math.max(...samples)];
-    const met = goalMs === undefined ? undefined : p50 <= goalMs && p99 <= goalMs;
+    // p50 ≤ p99, so a row meets its goal when its p99 does.
+    const met = goalMs === undefined ? undefined : p99 <= goalMs;
     if (met === false) misses.push(metric.trim());
     console.log(`${metric.padEnd(66)} ${String(samples.length).padStart(4)} ${ms(p50)} ${ms(p99)} ${ms(max)}   ${goal}${met === undefined ? '' : met ? '  MET' : '  MISSED'}`);
   }
@@ -25,8 +26,8 @@ try {
   printTable(times.rows);
   const failed = times.failedAnswers;
   console.log(`5xx answers during one-click runs (healthy canary): ${failed.length}${failed.length ? ` (${[...new Set(failed)].join('; ')})` : ''}; requests with no HTTP answer at all: ${times.socketErrors}`);
-  console.log(`weight split at ${times.canaryWeight} %, canary share of requests without a gray id per run: ${times.canaryShares.map((v) => v.toFixed(1)).join(' ')}; drain p50 ${Math.round(percentile(times.drainMs, 50))} ms, max ${Math.round(Math.max(...times.drainMs))} ms`);
-  console.log('compare: bench/host.bench.ts times the host alone applying a rollback (p50 1.8 ms there); the rest is the host sync and the engine cadence');
+  console.log(`weight split at ${times.canaryWeight} %, canary share of requests without a gray id per run: ${times.canaryShares.map((v) => v.toFixed(1)).join(' ')}; drain p50 ${Math.round(percentile(times.drainMs, 50))} ms, max ${Math.round(Math.max(...times.drainMs))} ms, past the deadline ${times.drainTimeouts}`);
+  console.log('compare: bench/host.bench.ts times the host alone applying a rollback; the rest is the host sync and the engine cadence');
 } catch (error) {
   console.error(`\nrollout bench broken: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;

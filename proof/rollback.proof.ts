@@ -16,9 +16,10 @@ try {
   const times = await measureRollbackTimes(runs, (run) => console.log(`rollback proof: run ${run}/${runs}`));
   const table = times.rows.map((row) => {
     const [p50, p99] = [percentile(row.samples, 50), percentile(row.samples, 99)];
-    const met = row.goalMs === undefined ? undefined : p50 <= row.goalMs && p99 <= row.goalMs;
+    // p50 ≤ p99, so the row meets its goal when its p99 does.
+    const met = row.goalMs === undefined ? undefined : p99 <= row.goalMs;
     if (row.goalMs !== undefined) {
-      proof.figure({ name: `${row.metric} p50`, value: Math.round(p50), unit: 'ms', goal: row.goal });
+      proof.figure({ name: `${row.metric} p50`, value: Math.round(p50), unit: 'ms', goal: row.goal, met: p50 <= row.goalMs });
       proof.figure({ name: `${row.metric} p99`, value: Math.round(p99), unit: 'ms', goal: row.goal, met });
     }
     return [row.metric.trim(), row.samples.length, ms(p50), ms(p99), ms(Math.max(...row.samples)), row.goal, met === undefined ? '—' : met ? 'met' : '**missed**'];
@@ -32,7 +33,8 @@ try {
     met: worstSplit <= SPLIT_TOLERANCE_POINTS,
   });
   proof.figure({ name: 'drain time of a canary sent back by one click, p50', value: Math.round(percentile(times.drainMs, 50)), unit: 'ms' });
-  proof.figure({ name: 'drain time of a canary sent back by one click, p99', value: Math.round(percentile(times.drainMs, 99)), unit: 'ms', goal: '≤ 30000 ms (the drain deadline)', met: percentile(times.drainMs, 99) <= 30_000 });
+  proof.figure({ name: 'drain time of a canary sent back by one click, p99', value: Math.round(percentile(times.drainMs, 99)), unit: 'ms' });
+  proof.figure({ name: 'canaries sent back by one click that were still busy at the drain deadline', value: times.drainTimeouts, goal: '0 (every drain within the 30 s deadline)', met: times.drainTimeouts === 0 });
   proof.figure({ name: '5xx answers during one-click rollbacks of a healthy canary', value: times.failedAnswers.length, goal: '0', met: times.failedAnswers.length === 0 });
   proof.figure({ name: 'requests with no HTTP answer during all rollback runs', value: times.socketErrors, goal: '0', met: times.socketErrors === 0 });
   proof.result.markdown = [
@@ -44,7 +46,7 @@ try {
     '',
     `Weight split: over one second of each one-click run's hold, the canary (weight ${times.canaryWeight} %) answered ` +
       `${times.canaryShares.map((share) => `${share.toFixed(1)} %`).join(', ')} of the requests without a gray id (sticky ids follow their hash, not the weights). Drain times of those canaries once they had no weight: ` +
-      `p50 ${ms(percentile(times.drainMs, 50))}, p99 ${ms(percentile(times.drainMs, 99))}, max ${ms(Math.max(...times.drainMs))}.`,
+      `p50 ${ms(percentile(times.drainMs, 50))}, p99 ${ms(percentile(times.drainMs, 99))}, max ${ms(Math.max(...times.drainMs))}; still busy at the drain deadline: ${times.drainTimeouts}.`,
   ].join('\n');
   const series = times.rows.filter((row) => row.goalMs !== undefined);
   proof.result.plots.push({

@@ -40,6 +40,8 @@ export function startInvokeTraffic(baseUrl: string, module: string, perSecond: n
       const call = request(url, { method: 'POST', agent, headers }, (response) => {
         const header = (name: string) => (typeof response.headers[name] === 'string' ? (response.headers[name] as string) : null);
         onAnswer({ status: response.statusCode ?? 0, version: header('x-hotplane-version'), reason: header('x-hotplane-reason'), at: Date.now(), sticky: Boolean(grayId) });
+        // A reset mid-body is a request that got no whole answer, not a reason to stop the bench.
+        response.on('error', () => socketErrors++);
         response.resume();
       });
       call.on('error', () => socketErrors++);

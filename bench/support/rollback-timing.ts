@@ -59,6 +59,8 @@ export interface RollbackTimes {
   canaryWeight: number;
   /** Drain times of the canaries the one-click runs sent back (ms), as the host reported them. */
   drainMs: number[];
+  /** One-click runs whose canary was still busy at the drain deadline. */
+  drainTimeouts: number;
 }
 
 export async function measureRollbackTimes(runs: number, onRun: (run: number) => void = () => undefined): Promise<RollbackTimes> {
@@ -104,10 +106,14 @@ export async function measureRollbackTimes(runs: number, onRun: (run: number) =>
   }
 
   // The next run starts from one loaded version, as production would after the canary's drain.
-  // The host's own account of how long the canary took to finish its in-flight calls once it had no weight.
-  const lastDrainMs = (version: string) => {
-    const drained = h.host.recentEvents().filter((e) => e.module === 'ledger' && e.version === version && e.kind === 'drained').at(-1);
-    return drained ? Number(/drained in (\d+) ms/.exec(drained.message)?.[1] ?? Number.NaN) : Number.NaN;
+  // The host's own account of how long the canary took to finish its in-flight calls once it had no weight, from its
+  // drain after `since` (each one-click run drains the same version): ms, or 'timed out' past the drain deadline.
+  const drainSince = (version: string, since: number): number | 'timed out' => {
+    const drain = h.host
+      .recentEvents()
+      .find((e) => e.module === 'ledger' && e.version === version && (e.kind === 'drained' || e.kind === 'drain-timeout') && Date.parse(e.time) >= since);
+    if (!drain) throw new Error(`the host reported no drain of ${version} after the rollback`);
+    return drain.kind === 'drain-timeout' ? 'timed out' : Number(/drained in (\d+) ms/.exec(drain.message)![1]);
   };
   const canaryGone = (canary: string) => waitFor(`the host to unload ${canary}`, () => !ledgerStatuses().some((v) => v.version === canary), { everyMs: 20 });
 
@@ -141,7 +147,7 @@ export async function measureRollbackTimes(runs: number, onRun: (run: number) =>
     toCommitted: number;
     failedAnswers: string[];
     canaryShare: number;
-    drainMs: number;
+    drain: number | 'timed out';
   }
 
   /** From calling the one-click rollback during a healthy canary's hold to the host serving only the stable. */
@@ -172,7 +178,7 @@ export async function measureRollbackTimes(runs: number, onRun: (run: number) =>
     await finishedAs(id, (outcome) => outcome.trigger === 'one-click');
     await canaryGone(canary);
     onAnswer = () => undefined;
-    return { toStable: stableAt - clicked, toCommitted: committed - clicked, failedAnswers, canaryShare, drainMs: lastDrainMs(canary) };
+    return { toStable: stableAt - clicked, toCommitted: committed - clicked, failedAnswers, canaryShare, drain: drainSince(canary, clicked) };
   }
 
 
@@ -204,7 +210,8 @@ export async function measureRollbackTimes(runs: number, onRun: (run: number) =>
       failedAnswers: clickRuns.flatMap((x) => x.failedAnswers),
       canaryShares: clickRuns.map((x) => x.canaryShare).filter(Number.isFinite),
       canaryWeight: CANARY_WEIGHT,
-      drainMs: clickRuns.map((x) => x.drainMs).filter(Number.isFinite),
+      drainMs: clickRuns.flatMap((x) => (x.drain === 'timed out' ? [] : [x.drain])),
+      drainTimeouts: clickRuns.filter((x) => x.drain === 'timed out').length,
       socketErrors: traffic.socketErrors,
     };
   } finally {
