@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parsePublicKey, sm3Hex, verifySignature } from '@/server/crypto';
 import { generateSm2KeyPair } from '@/server/crypto/sm2';
-import { publicKeyOfPrivate, signChangeDigest } from './approval-signing';
+import { looksLikePrivateKey, publicKeyOfPrivate, signChangeDigest } from './approval-signing';
 
 test('a digest signed in the browser verifies against the registered public key, as the server checks it', () => {
   const pair = generateSm2KeyPair();
@@ -18,4 +18,12 @@ test('the public key of a pasted private key is derived locally, and garbage is 
   const pair = generateSm2KeyPair();
   assert.equal(publicKeyOfPrivate(pair.privateKeyPem), pair.publicKeyHex);
   assert.throws(() => publicKeyOfPrivate('not a key'));
+});
+
+test('a private key pasted where the public key belongs is recognised, in any of its forms, and a public key is not', () => {
+  const pair = generateSm2KeyPair();
+  for (const text of [pair.privateKeyPem, pair.privateKeyHex, ` ${pair.privateKeyHex}\n`, '-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----']) {
+    assert.equal(looksLikePrivateKey(text), true, text);
+  }
+  for (const text of [pair.publicKeyPem, pair.publicKeyHex, 'not a key']) assert.equal(looksLikePrivateKey(text), false, text);
 });

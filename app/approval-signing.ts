@@ -13,3 +13,17 @@ export function signChangeDigest(digestHex: string, privateKey: string): string 
 export function publicKeyOfPrivate(privateKey: string): string {
   return sm2PublicKeyFromPrivate(privateKey.trim());
 }
+
+/**
+ * Whether pasted text is a private key of any kind (PEM "… PRIVATE KEY", or SM2 as 64 hex digits), so the page can
+ * stop it before it is sent anywhere.
+ */
+export function looksLikePrivateKey(text: string): boolean {
+  if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(text)) return true;
+  try {
+    publicKeyOfPrivate(text);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -38,7 +38,7 @@ export function DecisionsTable({ decisions }: { decisions: DecisionRow[] }) {
         <tbody>
           {decisions.map((d) => (
             <tr key={d.id} data-verdict={d.verdict}>
-              <td>{new Date(d.time).toLocaleTimeString()}</td>
+              <td>{clock(d.time)}</td>
               <td>{d.step}</td>
               <td>
                 <span className={`badge ${VERDICT_TONE[d.verdict]}`}>{d.verdict}</span>

@@ -9,7 +9,7 @@ export interface SigningKeyRow {
   revokedAt: Date | string | null;
 }
 
-export function SigningKeysTable({ keys, pending, onRevoke }: { keys: SigningKeyRow[]; pending: boolean; onRevoke: (id: string) => void }) {
+export function SigningKeysTable({ keys, pending, onRevoke }: { keys: SigningKeyRow[]; pending: boolean; onRevoke: (key: SigningKeyRow) => void }) {
   if (keys.length === 0) return <p className="muted">No approval key registered yet.</p>;
   return (
     <div className="table-wrap">
@@ -34,7 +34,7 @@ export function SigningKeysTable({ keys, pending, onRevoke }: { keys: SigningKey
                 {k.revokedAt ? (
                   <span className="badge revoked">revoked {formatTime(k.revokedAt)}</span>
                 ) : (
-                  <button type="button" className="button secondary small" disabled={pending} onClick={() => onRevoke(k.id)} aria-label={`Revoke key ${k.label}`}>
+                  <button type="button" className="button secondary small" disabled={pending} onClick={() => onRevoke(k)} aria-label={`Revoke key ${k.label}`}>
                     Revoke
                   </button>
                 )}

@@ -4,6 +4,7 @@ import { useRouter } from 'next/navigation';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTRPC } from '@/app/trpc';
 import { ProposeChangeForm } from '@/components/propose-change-form';
+import { acceptedVersions } from './accepted-versions';
 
 export function ProposeChange() {
   const trpc = useTRPC();
@@ -20,12 +21,11 @@ export function ProposeChange() {
       },
     }),
   );
-  const accepted = detail.data?.versions.filter((v) => v.status === 'accepted').map((v) => v.version) ?? [];
   return (
     <ProposeChangeForm
       modules={modules.data ?? []}
       module={module}
-      versions={accepted}
+      versions={acceptedVersions(detail.data)}
       pending={propose.isPending}
       error={(propose.error ?? modules.error ?? detail.error)?.message ?? null}
       onModuleChange={setModule}

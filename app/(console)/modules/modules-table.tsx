@@ -5,7 +5,7 @@ import type { inferRouterOutputs } from '@trpc/server';
 import { useTRPC } from '@/app/trpc';
 import { Fingerprint } from '@/components/fingerprint';
 import { QueryState } from '@/components/query-state';
-import { HealthBadge } from '@/components/runtime-badges';
+import { RuntimeStatCells } from '@/components/runtime-stat-cells';
 import { Sparkline } from '@/components/sparkline';
 import type { AppRouter } from '@/server/api/root';
 
@@ -17,11 +17,7 @@ function RuntimeCells({ runtime, known }: { runtime: ModuleRuntime | undefined; 
   return (
     <>
       <td className="mono small">{runtime.versions.map((v) => `${v.version} ${v.weight}%`).join(' · ')}</td>
-      <td>
-        <HealthBadge state={runtime.health.state} reason={runtime.health.reason} />
-      </td>
-      <td>{runtime.rps.toFixed(1)}</td>
-      <td>{runtime.errorPercent === null ? '—' : `${runtime.errorPercent.toFixed(1)} %`}</td>
+      <RuntimeStatCells runtime={runtime} />
       <td>
         <Sparkline values={runtime.sparkline} label={`Requests per second of ${runtime.module} over the last minute`} />
       </td>

@@ -3,7 +3,7 @@ import Link from 'next/link';
 import { useQuery } from '@tanstack/react-query';
 import { useTRPC } from '@/app/trpc';
 import { QueryState } from '@/components/query-state';
-import { HealthBadge } from '@/components/runtime-badges';
+import { RuntimeStatCells } from '@/components/runtime-stat-cells';
 import { RollbackControl } from '../rollback-control';
 
 /** One row per module: what runs, how it is doing, and the rollback button (or why there is nothing to roll back to). */
@@ -41,9 +41,7 @@ export function OnCallView({ canRollBack }: { canRollBack: boolean }) {
                       <td className="mono small" data-testid="weights">
                         {t.versions.map((v) => `${v.version} ${v.weight}%`).join(' · ') || 'unloaded'}
                       </td>
-                      <td>{runtime ? <HealthBadge state={runtime.health.state} reason={runtime.health.reason} /> : '—'}</td>
-                      <td>{runtime ? runtime.rps.toFixed(1) : '—'}</td>
-                      <td>{runtime?.errorPercent === null || !runtime ? '—' : `${runtime.errorPercent.toFixed(1)} %`}</td>
+                      <RuntimeStatCells runtime={runtime} />
                       <td>
                         {t.activeChangeRequest ? (
                           <Link href={`/changes/${t.activeChangeRequest.id}`}>

@@ -1,5 +1,5 @@
 'use client';
-import { useState, type ChangeEvent } from 'react';
+import { useEffect, useMemo, useState, type ChangeEvent } from 'react';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useTRPC } from '@/app/trpc';
 import { publicKeyOfPrivate, signChangeDigest } from '@/app/approval-signing';
@@ -12,20 +12,28 @@ import { ReasonDialog } from '@/components/reason-dialog';
 export function ApprovalPanel({ id, revision, onDone }: { id: string; revision: number; onDone: () => void }) {
   const trpc = useTRPC();
   const digest = useQuery(trpc.rollouts.changes.digest.queryOptions({ id }));
+  const digestRevision = digest.data?.revision;
+  const refetchDigest = digest.refetch;
+  // An edit arrives over the live view with a new revision and digest; signing the old digest would be refused.
+  const digestOutdated = digestRevision !== undefined && digestRevision !== revision;
+  useEffect(() => {
+    if (digestOutdated) void refetchDigest();
+  }, [digestOutdated, revision, refetchDigest]);
   const [privateKey, setPrivateKey] = useState('');
   const [keyProblem, setKeyProblem] = useState<string | null>(null);
   const [rejecting, setRejecting] = useState(false);
   const approve = useMutation(trpc.rollouts.changes.approve.mutationOptions({ onSuccess: () => { setPrivateKey(''); onDone(); } }));
   const reject = useMutation(trpc.rollouts.changes.reject.mutationOptions({ onSuccess: () => { setRejecting(false); onDone(); } }));
 
-  let publicKey: string | null = null;
-  if (privateKey.trim()) {
+  // Parsing the key and multiplying the curve point is too slow to repeat on every live update.
+  const publicKey = useMemo(() => {
+    if (!privateKey.trim()) return null;
     try {
-      publicKey = publicKeyOfPrivate(privateKey);
+      return publicKeyOfPrivate(privateKey);
     } catch {
-      publicKey = null;
+      return null;
     }
-  }
+  }, [privateKey]);
 
   async function loadFile(event: ChangeEvent<HTMLInputElement>) {
     const file = event.target.files?.[0];
@@ -36,11 +44,7 @@ export function ApprovalPanel({ id, revision, onDone }: { id: string; revision: 
   function sign() {
     setKeyProblem(null);
     const d = digest.data;
-    if (!d) return;
-    if (d.revision !== revision) {
-      setKeyProblem('The request was edited while you read it; read the new version before signing.');
-      return;
-    }
+    if (!d || digestOutdated) return;
     let signature: string;
     try {
       signature = signChangeDigest(d.digest, privateKey);
@@ -85,13 +89,18 @@ export function ApprovalPanel({ id, revision, onDone }: { id: string; revision: 
           {publicKey ? `Key loaded (public key ${publicKey.slice(0, 18)}…); it stays in this page.` : 'This does not read as an SM2 private key.'}
         </p>
       )}
+      {digestOutdated && (
+        <p className="small muted" role="status">
+          The request was edited (now revision {revision}); loading the new text to sign…
+        </p>
+      )}
       {(keyProblem ?? approve.error?.message) && (
         <p role="alert" className="error">
           {keyProblem ?? approve.error?.message}
         </p>
       )}
       <div className="row">
-        <button type="button" className="button" disabled={!publicKey || approve.isPending || !digest.data} onClick={sign}>
+        <button type="button" className="button" disabled={!publicKey || approve.isPending || !digest.data || digestOutdated} onClick={sign}>
           Sign and approve
         </button>
         <button type="button" className="button secondary" onClick={() => setRejecting(true)}>

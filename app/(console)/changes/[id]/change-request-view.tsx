@@ -26,12 +26,15 @@ export function ChangeRequestView({ id, may }: { id: string; may: Permitted }) {
   const queryClient = useQueryClient();
   const [editing, setEditing] = useState(false);
   const live = useSubscription(trpc.rollouts.changes.watch.subscriptionOptions({ id }));
-  const polled = useQuery(trpc.rollouts.changes.get.queryOptions({ id }, { enabled: live.status === 'error', refetchInterval: 2_000 }));
-  const c = live.data ?? polled.data;
+  // A failed or dropped stream keeps its last data (status 'error', or 'connecting' with an error while it retries),
+  // so that data may be stale: poll until the stream delivers again, and prefer what the poll read.
+  const streamHealthy = live.status === 'pending' || (live.status === 'connecting' && !live.error);
+  const polled = useQuery(trpc.rollouts.changes.get.queryOptions({ id }, { enabled: !streamHealthy, refetchInterval: 2_000 }));
+  const c = streamHealthy ? (live.data ?? polled.data) : (polled.data ?? live.data);
   const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.rollouts.pathKey() });
 
   if (!c) {
-    const error = live.status === 'error' ? (polled.error ?? live.error) : null;
+    const error = streamHealthy ? null : (polled.error ?? live.error);
     return error ? <p role="alert" className="error">{error.message}</p> : <p className="muted">Loading…</p>;
   }
   return (
@@ -44,7 +47,7 @@ export function ChangeRequestView({ id, may }: { id: string; may: Permitted }) {
             {c.step && <span className="small"> step {c.step.index + 1} of {c.step.of} at {c.step.weight}%</span>}
           </>
         }
-        actions={<span className="small muted" aria-live="polite">{live.status === 'pending' ? '● live' : live.status === 'error' ? 'polling every 2 s' : 'connecting…'}</span>}
+        actions={<span className="small muted" aria-live="polite">{!streamHealthy ? 'polling every 2 s' : live.status === 'pending' ? '● live' : 'connecting…'}</span>}
       />
       <div className="stack">
         {c.outcome && <ChangeOutcome outcome={c.outcome} />}
