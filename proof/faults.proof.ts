@@ -4,16 +4,18 @@
 // acceptance; the store's disk full; the console's database write-locked by another process; the host killed with
 // SIGKILL while weights change. For each: what the system did, requests failed by kind, latency before / during /
 // after, time to recover, and that nothing was lost.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { config } from '../server/config';
 import { readConsolePublicKey } from '../server/audit/console-key';
 import { createAuditCheckpointer } from '../server/audit/checkpoints';
 import { verifyAuditTrail } from '../server/audit/verify';
 import { createConsoleFixture } from '../server/testing/console-fixture';
+import { waitFor } from '../server/testing/wait-for';
 import { LEDGER_ACCOUNTS, LEDGER_CONFIG, startFaultConsole } from './support/fault-console';
 import { startFaultHost } from './support/fault-host';
 import { startFaultLoad } from './support/fault-load';
 import { databaseWriteLocked, hostKilledMidSwap } from './support/fault-outages';
-import { canaryFault, diskFull, overwrittenArtifact, sleep, STABLE, until, CANARY_WEIGHT, type FaultContext, type FaultRow } from './support/fault-runs';
+import { canaryFault, diskFull, overwrittenArtifact, STABLE, CANARY_WEIGHT, type FaultContext, type FaultRow } from './support/fault-runs';
 import { failurePlot, formatFailures, formatLatency, latencyPlot } from './support/fault-stats';
 import { prepareStoreDisk } from './support/fault-storage';
 import { markdownTable, startProof } from './support/proof-result';
@@ -56,7 +58,7 @@ try {
   });
   running.unshift(host);
   const hostPid = host.pid;
-  await until('the stable version serving', async () => (await host.status()).versions.some((v) => v.version === STABLE && v.phase === 'serving'));
+  await waitFor('the stable version serving', async () => (await host.status()).versions.some((v) => v.version === STABLE && v.phase === 'serving'));
   const load = startFaultLoad({ url: host.invokeUrl, perSecond: RATE, accounts: LEDGER_ACCOUNTS, clientTimeoutMs: 5_000 });
   running.unshift(load);
   const loadStarted = Date.now();

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { FleetMetrics } from '../../server/fleet/metrics-store';
 import { createHostHttpServer } from '../../server/host/http-server';
 import { proposeChange } from '../../server/rollout/change-request';
@@ -17,7 +18,7 @@ import { loadRolloutSettings, type RolloutSettings } from '../../server/rollout/
 import { startInProcessHost } from '../../server/testing/in-process-host';
 import { createRolloutFixture } from '../../server/testing/rollout-fixture';
 import { startInvokeTraffic, type Answer } from './invoke-traffic';
-import { waitFor } from './wait-for';
+import { waitFor } from '../../server/testing/wait-for';
 
 const TRAFFIC_PER_SECOND = 250;
 // What server/host/agent.ts does: pull the desired state every 250 ms, report once a second (and at once after an
@@ -166,7 +167,7 @@ export async function measureRollbackTimes(runs: number, onRun: (run: number) =>
     // The split callers without a gray id see over one second of the hold, against the weight the step set. Sticky
     // ids follow their hash, not the weights (three demo ids: one landing on the canary would move the share by points).
     answeredBy.clear();
-    await new Promise((resolve) => setTimeout(resolve, SPLIT_SAMPLE_MS));
+    await sleep(SPLIT_SAMPLE_MS);
     const sampled = [...answeredBy.values()].reduce((a, b) => a + b, 0);
     const canaryShare = sampled ? (100 * (answeredBy.get(canary) ?? 0)) / sampled : Number.NaN;
     const clicked = Date.now();

@@ -17,6 +17,7 @@ import { startRollout } from '../../server/rollout/operate';
 import { loadRolloutSettings } from '../../server/rollout/settings';
 import { registerSigningKey } from '../../server/rollout/signing-keys';
 import type { ConsoleFixture } from '../../server/testing/console-fixture';
+import { waitFor } from '../../server/testing/wait-for';
 
 // The console side of the fault proof, in this process: a real database and artifact store (the integration-test
 // fixture: SQLite file, SM2 signer, uploads through the real verification pipeline), the hosts' HTTP routes served
@@ -142,15 +143,12 @@ export async function startFaultConsole(f: ConsoleFixture, options: { versions: 
       if (!started.started) throw new Error(`${proposed.id} did not start: ${started.reason}`);
       return proposed.id;
     },
-    async finished(id, timeoutMs) {
-      for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 100))) {
+    finished: (id, timeoutMs) =>
+      waitFor(`${id} to finish`, async () => {
         const row = await f.db.changeRequest.findUniqueOrThrow({ where: { id } });
-        if (['RolledBack', 'Promoted', 'Failed', 'Aborted'].includes(row.state)) {
-          return { state: row.state, outcome: row.outcome ? (JSON.parse(row.outcome) as RolloutOutcome) : null };
-        }
-      }
-      throw new Error(`${id} was still running after ${timeoutMs} ms`);
-    },
+        if (!['RolledBack', 'Promoted', 'Failed', 'Aborted'].includes(row.state)) return null;
+        return { state: row.state, outcome: row.outcome ? (JSON.parse(row.outcome) as RolloutOutcome) : null };
+      }, { timeoutMs, everyMs: 100 }),
     fleetDown,
     fleetUp: () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)),
     async stop() {

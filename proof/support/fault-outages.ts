@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { databaseLocked } from '../../server/db/lock-wait';
 import { holdWriteLock } from '../../server/testing/sqlite-write-lock';
+import { waitFor } from '../../server/testing/wait-for';
 import { faultTraffic } from './fault-stats';
-import { ledgerTotals, sleep, STABLE, until, type FaultContext, type FaultRow } from './fault-runs';
+import { ledgerTotals, STABLE, type FaultContext, type FaultRow } from './fault-runs';
 
 // The two outages of the fault proof: the host killed with SIGKILL while the operator changes weights, and the
 // console's database write-locked by another process.
@@ -37,7 +39,7 @@ export async function hostKilledMidSwap(ctx: FaultContext): Promise<FaultRow> {
       await sleep(250);
     }
   })();
-  await until('both versions serving', async () => (await ctx.host.status()).versions.filter((v) => v.phase === 'serving').length === 2);
+  await waitFor('both versions serving', async () => (await ctx.host.status()).versions.filter((v) => v.phase === 'serving').length === 2);
   await sleep(1_300);
   const cells = (await ctx.host.status()).versions.map((v) => v.pid).filter((pid): pid is number => pid !== undefined);
   const onset = Date.now();
@@ -54,7 +56,7 @@ export async function hostKilledMidSwap(ctx: FaultContext): Promise<FaultRow> {
   const restored = (await ctx.host.status()).generation;
   await sleep(1_000);
   await ctx.c.fleetUp();
-  await until('the host to catch up with the console', async () => (await ctx.host.status()).generation === consoleGeneration);
+  await waitFor('the host to catch up with the console', async () => (await ctx.host.status()).generation === consoleGeneration);
   await sleep(ctx.afterMs);
   const traffic = faultTraffic(ctx.load.records, { onset, end: Date.now(), beforeMs: ctx.beforeMs });
   const totals = await ledgerTotals(ctx.host);

@@ -1,8 +1,10 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { digestArtifactFile } from '../../server/crypto/digest';
 import { artifactPaths } from '../../server/artifacts/store';
 import type { ConsoleFixture } from '../../server/testing/console-fixture';
+import { waitFor } from '../../server/testing/wait-for';
 import { LEDGER_ACCOUNTS, OPENING_BALANCE, uploadLedger, type FaultConsole } from './fault-console';
 import type { FaultHost } from './fault-host';
 import type { FaultLoad } from './fault-load';
@@ -41,16 +43,6 @@ export interface FaultRow {
   intact: boolean;
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-export async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  for (const deadline = Date.now() + timeoutMs; ; await sleep(100)) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-  }
-}
-
 /** Every serving version's ledger total, read with the admin pin: transfers move money, they never make or lose it. */
 export async function ledgerTotals(host: FaultHost): Promise<{ text: string; conserved: boolean }> {
   const serving = (await host.status()).versions.filter((v) => v.phase === 'serving');
@@ -75,7 +67,7 @@ export async function canaryFault(ctx: FaultContext, name: string, version: stri
   const id = await ctx.c.startCanary(version, CANARY_WEIGHT);
   const done = await ctx.c.finished(id, 90_000);
   const decidedAt = Date.now();
-  await until(`${version} to leave the host`, async () => !(await ctx.host.status()).versions.some((v) => v.version === version && !['disposed', 'failed'].includes(v.phase)), 40_000);
+  await waitFor(`${version} to leave the host`, async () => !(await ctx.host.status()).versions.some((v) => v.version === version && !['disposed', 'failed'].includes(v.phase)), { timeoutMs: 40_000 });
   await sleep(ctx.afterMs);
   const onset = firstTouch(ctx, started, version);
   const traffic = faultTraffic(ctx.load.records, { onset, end: Date.now(), beforeMs: ctx.beforeMs, touched: (r) => r.version === version || !succeeded(r) });
@@ -109,7 +101,7 @@ export async function overwrittenArtifact(ctx: FaultContext, name: string, versi
   overwriteArtifact(file, withBytesOf);
   const onset = Date.now();
   await ctx.c.setWeights({ [STABLE]: 100 - 10, [version]: 10 });
-  const failed = await until(`${version} to be refused`, async () => (await ctx.host.status()).versions.find((v) => v.version === version && v.phase === 'failed'));
+  const failed = await waitFor(`${version} to be refused`, async () => (await ctx.host.status()).versions.find((v) => v.version === version && v.phase === 'failed'));
   await sleep(ctx.afterMs);
   const served = ctx.load.records.filter((r) => r.at >= onset && r.version === version).length;
   const recorded = await ctx.f.db.hostEvent.count({ where: { version, kind: 'load-failed', time: { gte: new Date(onset - 1000) } } });
