@@ -58,3 +58,16 @@ test('a lock held past the wait refuses the whole transaction with a clear error
   assert.equal(await db.module.count({ where: { name: { startsWith: 'refused' } } }), 0);
   assert.equal(await writeOne('after'), 1, 'and the database is usable again');
 });
+
+test('transactions queued behind others that wait for the lock are refused as locked too, none of them written', async () => {
+  const holder = await holdWriteLock(file);
+  try {
+    // One connection: each waits its turn, then 1.5 s for the lock; Prisma gives up on the last ones after 3.5 s.
+    const outcomes = await Promise.all(['queued-1', 'queued-2', 'queued-3', 'queued-4'].map((name) => writeOne(name).catch((error: unknown) => error)));
+    for (const outcome of outcomes) assert.match(databaseLocked(outcome)?.message ?? String(outcome), /^the database is locked by another connection/);
+    assert.ok(outcomes.some((outcome) => !(outcome instanceof DatabaseLockedError)), 'at least one ran out of its turn in the queue');
+  } finally {
+    await holder.release();
+  }
+  assert.equal(await db.module.count({ where: { name: { startsWith: 'queued' } } }), 0);
+});

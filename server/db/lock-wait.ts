@@ -29,13 +29,24 @@ export class DatabaseLockedError extends DomainError {
   }
 }
 
+// Transactions take the one connection in turn, and Prisma gives up on one still queued after maxWait: behind others
+// that each wait for the lock, a transaction can run out of its turn before it ever waits itself.
+const TRANSACTION_QUEUE_TIMEOUT = /Unable to start a transaction in the given time/;
+
 /**
  * The refusal as a DomainError, also when Prisma has wrapped it (a single statement's error reaches the caller as
- * a PrismaClientKnownRequestError carrying its code and message); null for any other error.
+ * a PrismaClientKnownRequestError carrying its code and message) or refused a transaction queued behind ones that
+ * wait for the lock; null for any other error.
  */
 export function databaseLocked(error: unknown): DomainError | null {
   if (error instanceof DatabaseLockedError) return error;
   const e = error as { code?: unknown; message?: unknown } | null;
+  if (e?.code === 'P2028' && typeof e.message === 'string' && TRANSACTION_QUEUE_TIMEOUT.test(e.message)) {
+    return new DomainError(
+      DomainErrorCode.Unavailable,
+      'the database is locked by another connection (a backup, the sqlite3 shell, a second console?): this change queued behind other writes waiting for it and was refused; nothing was written, try again',
+    );
+  }
   const message = e?.code === DomainErrorCode.Unavailable && typeof e.message === 'string' ? /the database is locked .*/.exec(e.message)?.[0] : undefined;
   return message ? new DomainError(DomainErrorCode.Unavailable, message) : null;
 }
