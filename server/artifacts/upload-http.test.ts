@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import crypto from 'node:crypto';
+import { readdirSync, symlinkSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import path from 'node:path';
-import { before, describe, it } from 'node:test';
+import { before, describe, it, mock } from 'node:test';
 import { createApiToken } from '../auth/api-tokens';
 import { createUser } from '../auth/users';
 import { createConsoleFixture, type ArtifactPaths, type ConsoleFixture } from '../testing/console-fixture';
@@ -10,7 +12,7 @@ import type { UploadResult } from './upload';
 import { handleUploadRequest, UPLOAD_HEADERS } from './upload-http';
 
 // The upload route's HTTP answers, driven with real Requests as `hotplane push` sends them.
-describe('POST /api/artifacts: statuses for bodies over the cap and malformed names', () => {
+describe('POST /api/artifacts: statuses for bodies over the cap, malformed names and a full disk', () => {
   const LIMIT = 64 * 1024;
   let f: ConsoleFixture;
   let token: string;
@@ -71,6 +73,34 @@ describe('POST /api/artifacts: statuses for bodies over the cap and malformed na
     assert.match(((await response.json()) as { message: string }).message, /not valid percent-encoding/);
     assert.equal(await f.db.verificationReport.count(), reports);
     assert.deepEqual(tempFiles(), []);
+  });
+
+  it('a disk that fills up while the .so is received is 503 "no space left", and leaves no temp or store file', async () => {
+    // Writing to /dev/full fails with ENOSPC as a full disk does, without root. The temp file's name is random, so
+    // it is pinned for this one upload to put the symlink where the .so is written.
+    const tempDir = path.join(f.dataDir, 'tmp');
+    const name = '00000000-0000-4000-8000-000000000000';
+    await mkdir(tempDir, { recursive: true });
+    symlinkSync('/dev/full', path.join(tempDir, `upload-${name}.so.part`));
+    const reports = await f.db.verificationReport.count();
+    const pinned = mock.method(crypto, 'randomUUID', () => name);
+    // receive.ts imports randomUUID as an ES module binding, which follows the CommonJS object only when synced.
+    syncBuiltinESMExports();
+    let response: Response;
+    try {
+      response = await push(await readFile(artifact.so), 'ledger.so');
+    } finally {
+      pinned.mock.restore();
+      syncBuiltinESMExports();
+    }
+    assert.equal(response.status, 503);
+    assert.equal(
+      ((await response.json()) as { message: string }).message,
+      `no space left on the disk of ${tempDir} (ENOSPC): the upload was refused and nothing of it was kept; free some space and upload it again`,
+    );
+    assert.deepEqual(tempFiles(), []);
+    assert.deepEqual(f.storeFiles(), []);
+    assert.equal(await f.db.verificationReport.count(), reports);
   });
 
   it('the same upload within the cap is accepted (201)', async () => {

@@ -10,6 +10,7 @@ export const AUDIT_ACTIONS = [
   'session.login',
   'session.logout',
   'session.login_failed',
+  'session.login_refused_locked',
   'user.created',
   'user.disabled',
   'user.enabled',

@@ -8,20 +8,25 @@ export const LOCKOUT_FAILURES = 10;
 export const LOCKOUT_WINDOW_MS = 15 * 60_000;
 
 /**
- * Until when sign-in to `email` is refused (epoch ms), or null: locked while the account has had LOCKOUT_FAILURES
- * failed sign-ins within the trailing window and no successful one since. Attempts while locked count as failures.
+ * Until when sign-in to `email` is refused (epoch ms), or null: LOCKOUT_WINDOW_MS after the failed sign-in that
+ * made LOCKOUT_FAILURES within LOCKOUT_WINDOW_MS with no successful one since. Attempts refused while locked are
+ * recorded as another action and do not count, or retrying would keep the account locked for good.
  */
 export async function accountLockedUntil(db: Db, email: string, now = Date.now()): Promise<number | null> {
   const name = email.toLowerCase();
-  const windowStart = new Date(now - LOCKOUT_WINDOW_MS).toISOString();
-  const lastLogin = await db.auditEvent.findFirst({ where: { action: 'session.login', actorName: name, time: { gte: windowStart } }, orderBy: { seq: 'desc' }, select: { time: true } });
-  const since = lastLogin?.time ?? windowStart;
+  // Nothing is checked while locked, so the failure that locked the account is its latest; the oldest of its
+  // LOCKOUT_FAILURES can be at most two windows old.
+  const lookback = new Date(now - 2 * LOCKOUT_WINDOW_MS).toISOString();
+  const lastLogin = await db.auditEvent.findFirst({ where: { action: 'session.login', actorName: name, time: { gt: lookback } }, orderBy: { seq: 'desc' }, select: { time: true } });
   const failures = await db.auditEvent.findMany({
-    where: { action: 'session.login_failed', actorName: name, time: { gt: since } },
+    where: { action: 'session.login_failed', actorName: name, time: { gt: lastLogin?.time ?? lookback } },
     orderBy: { seq: 'desc' },
     take: LOCKOUT_FAILURES,
     select: { time: true },
   });
   if (failures.length < LOCKOUT_FAILURES) return null;
-  return Date.parse(failures[LOCKOUT_FAILURES - 1].time) + LOCKOUT_WINDOW_MS;
+  const latest = Date.parse(failures[0].time);
+  if (latest - Date.parse(failures[LOCKOUT_FAILURES - 1].time) >= LOCKOUT_WINDOW_MS) return null;
+  const until = latest + LOCKOUT_WINDOW_MS;
+  return until > now ? until : null;
 }

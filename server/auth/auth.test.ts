@@ -70,9 +70,8 @@ describe('sessions: cookies, logout, rate limiting, disabled accounts', () => {
     const locked = await signIn('LOCK@test.example', password, '10.8.1.1');
     assert.equal(locked.status, 429, 'the right password waits too');
     assert.match(((await locked.json()) as { message: string }).message, /locked for \d+ more minute/);
-    const failures = await f.db.auditEvent.findMany({ where: { action: 'session.login_failed', actorName: 'lock@test.example' } });
-    assert.equal(failures.length, LOCKOUT_FAILURES + 1, 'the refused attempt is audited too');
-    assert.equal(JSON.parse(failures.at(-1)!.details).reason, 'account locked');
+    assert.equal(await f.db.auditEvent.count({ where: { action: 'session.login_failed', actorName: 'lock@test.example' } }), LOCKOUT_FAILURES);
+    assert.equal(await f.db.auditEvent.count({ where: { action: 'session.login_refused_locked', actorName: 'lock@test.example' } }), 1, 'the refused attempt is audited too');
     assert.equal((await signIn('op@test.example', password, '10.8.1.2')).status, 200, 'other accounts are not affected');
   });
 

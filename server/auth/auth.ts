@@ -32,7 +32,7 @@ export function consoleOrigin(): string {
 
 async function recordSessionEvent(
   prisma: Db,
-  action: 'session.login' | 'session.logout' | 'session.login_failed',
+  action: 'session.login' | 'session.logout' | 'session.login_failed' | 'session.login_refused_locked',
   actor: AuditActor,
   details: Record<string, string | null>,
 ) {
@@ -54,7 +54,7 @@ function sessionAuditHooks(prisma: Db) {
         if (until !== null) {
           const email = ctx.body.email.toLowerCase().slice(0, 200);
           const ip = ctx.request?.headers.get('x-forwarded-for') ?? null;
-          await recordSessionEvent(prisma, 'session.login_failed', { id: 'anonymous', name: email, roles: [] }, { ip, email, reason: 'account locked' });
+          await recordSessionEvent(prisma, 'session.login_refused_locked', { id: 'anonymous', name: email, roles: [] }, { ip, email, lockedUntil: new Date(until).toISOString() });
           const minutes = Math.max(1, Math.ceil((until - Date.now()) / 60_000));
           throw new APIError('TOO_MANY_REQUESTS', {
             message: `This account is locked for ${minutes} more minute(s) after ${LOCKOUT_FAILURES} failed sign-ins; wait, or ask an admin to check the audit log.`,

@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { appRouter, createCaller } from '../api/root';
 import { createContext } from '../api/trpc';
 import { revokeVersion } from '../artifacts/catalog';
 import type { SessionUser } from '../auth/session';
+import { createDb } from '../db/client';
 import type { HostReport, MetricSample } from '../host/types';
 import { createConsoleFixture, type ConsoleFixture } from '../testing/console-fixture';
+import { holdWriteLock } from '../testing/sqlite-write-lock';
 import { acceptReport, serveArtifact, serveDesiredState } from './fleet-http';
 import { moduleMetrics } from './metrics-query';
 import { FleetMetrics } from './metrics-store';
@@ -186,6 +189,31 @@ describe('the hosts’ HTTP contract: desired state, artifacts, reports', () => 
     assert.equal(misaddressed.status, 400);
     assert.match((await misaddressed.json()).message, /--host-id edge-1/);
     assert.deepEqual((await f.db.host.findUniqueOrThrow({ where: { id: 'edge-1' } })).lastSeenAt, seen);
+  });
+
+  it('answers a report 503 with the lock’s own words while another process holds the write lock, and keeps none of it', async () => {
+    const file = path.join(f.dataDir, 'hotplane.db');
+    // The same file, with a wait short enough for a test; the console's own client would wait 10 s.
+    const impatient = createDb(`file:${file}`, { lockWaitMs: 300 });
+    const impatientServer = await serveFetchHandler((request) => acceptReport({ db: impatient, metrics }, request));
+    const seen = (await f.db.host.findUniqueOrThrow({ where: { id: 'edge-1' } })).lastSeenAt;
+    const events = await f.db.hostEvent.count();
+    const holder = await holdWriteLock(file);
+    try {
+      const response = await fetch(`${impatientServer.url}/api/fleet/report`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...bearer() },
+        body: JSON.stringify(report()),
+      });
+      assert.equal(response.status, 503);
+      assert.match((await response.json()).message, /^the database is locked by another connection .*nothing was written, try again$/);
+    } finally {
+      await holder.release();
+      await impatientServer.close();
+      await impatient.$disconnect();
+    }
+    assert.deepEqual((await f.db.host.findUniqueOrThrow({ where: { id: 'edge-1' } })).lastSeenAt, seen);
+    assert.equal(await f.db.hostEvent.count(), events);
   });
 
   it('a host token cannot call tRPC, neither a query nor a mutation', async () => {

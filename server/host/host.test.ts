@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { digestArtifactFile } from '../crypto/digest';
 import { createHost, type EmbeddedHost } from './index';
 import { exampleArtifacts } from './testing';
 import type { DesiredModule } from './types';
@@ -211,6 +214,49 @@ describe('runtime host: artifacts that do not match their SM3', () => {
       assert.match(failed?.message ?? '', new RegExp(`^artifact ${swapped.sm3} arrived with SM3 ${crash.sm3}: refused$`));
       const answers = await Promise.all(Array.from({ length: 20 }, () => host.invoke('ledger', text('balance alice'))));
       assert.deepEqual(new Set(answers.map((a) => `${a.status} ${a.version}`)), new Set(['200 1.0.0']));
+    } finally {
+      await host.stop();
+    }
+  });
+});
+
+describe('runtime host: a cached artifact changed on disk', () => {
+  it('fails the version when it is loaded again and removes the copy; the next generation fetches it afresh and serves it', async () => {
+    const artifacts = await exampleArtifacts();
+    const config = 'alice 1000\n';
+    const stable = await artifacts.version('ledger', '1.0.0', { weight: 100, config });
+    const canary = await artifacts.version('ledger', '1.1.0', { weight: 0, config });
+    const other = await artifacts.version('ledger', '1.2.4', { variant: 'crash', weight: 0 });
+    const fetched: string[] = [];
+    const dataDir = artifacts.tempDir();
+    const host = createHost({ dataDir, artifactPath: (sm3) => (fetched.push(sm3), artifacts.artifactPath(sm3)) });
+    const canaryStatus = () => host.status().find((s) => s.version === '1.1.0' && s.phase !== 'disposed');
+    const fetches = () => fetched.filter((sm3) => sm3 === canary.sm3).length;
+    try {
+      await host.apply({ generation: 1, modules: [{ module: 'ledger', versions: [stable, canary] }] });
+      assert.equal(canaryStatus()?.phase, 'serving');
+      // Unloaded first, so that the overwrite below changes no running cell's mapped file.
+      await host.apply({ generation: 2, modules: [{ module: 'ledger', versions: [stable] }] });
+      await waitFor(() => !canaryStatus());
+
+      // Someone with write access to the disk replaces the cached copy's bytes in place.
+      const cached = path.join(dataDir, 'artifacts', `${canary.sm3}.so`);
+      chmodSync(cached, 0o644);
+      writeFileSync(cached, readFileSync(artifacts.artifactPath(other.sm3)));
+      await host.apply({ generation: 3, modules: [{ module: 'ledger', versions: [stable, canary] }] });
+      assert.equal(canaryStatus()?.phase, 'failed');
+      const failed = host.events().filter((e) => e.kind === 'load-failed');
+      assert.deepEqual(failed.map((e) => [e.version, e.message]), [
+        ['1.1.0', `cached artifact ${cached} no longer hashes to its SM3 (${other.sm3}): refused to load it and removed it`],
+      ]);
+      assert.equal(existsSync(cached), false);
+      assert.equal(fetches(), 1, 'the bad copy was loaded from the cache, not fetched');
+      assert.equal((await host.invoke('ledger', text('balance alice'))).version, '1.0.0');
+
+      await host.apply({ generation: 4, modules: [{ module: 'ledger', versions: [stable, canary] }] });
+      assert.equal(canaryStatus()?.phase, 'serving');
+      assert.equal(fetches(), 2);
+      assert.equal((await digestArtifactFile(cached)).sm3, canary.sm3);
     } finally {
       await host.stop();
     }
