@@ -3,11 +3,14 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { digestArtifactFile } from '../crypto/digest';
+import { waitFor } from '../testing/wait-for';
 import { createHost, type EmbeddedHost } from './index';
 import { exampleArtifacts } from './testing';
 import type { DesiredModule } from './types';
 
 const text = (s: string) => Buffer.from(s);
+// Host state changes within milliseconds here: poll often, give up soon.
+const QUICK = { timeoutMs: 5_000, everyMs: 20 };
 let generation = 0;
 
 describe('runtime host: loading, routing, draining, crashes (real modules, real cells)', () => {
@@ -88,7 +91,7 @@ describe('runtime host: loading, routing, draining, crashes (real modules, real 
     const answer = await inFlight;
     assert.equal(answer.status, 200);
     assert.equal(answer.version, '1.2.2');
-    await waitFor(() => !host.status().some((s) => s.version === '1.2.2'));
+    await waitFor('1.2.2 to be unloaded', () => !host.status().some((s) => s.version === '1.2.2'), QUICK);
     assert.ok(host.events().some((e) => e.version === '1.2.2' && e.kind === 'drained'));
   });
 
@@ -100,7 +103,7 @@ describe('runtime host: loading, routing, draining, crashes (real modules, real 
     await new Promise((resolve) => setTimeout(resolve, 20));
     await apply({ module: 'ledger', versions: [{ ...stable, weight: 100 }], drainDeadlineMs: 30 });
     await inFlight;
-    await waitFor(() => host.events().some((e) => e.version === '1.2.2' && e.kind === 'drain-timeout'));
+    await waitFor('a drain-timeout event of 1.2.2', () => host.events().some((e) => e.version === '1.2.2' && e.kind === 'drain-timeout'), QUICK);
   });
 
   it('a crashing canary dies alone: every stable request succeeds, new requests leave the dead version at once', async () => {
@@ -129,7 +132,7 @@ describe('runtime host: loading, routing, draining, crashes (real modules, real 
     const answers = [];
     for (let i = 0; i < 4; i++) answers.push(await host.invoke('ledger', text('balance alice')));
     assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 504]);
-    await waitFor(() => status('ledger', '1.2.5')?.phase === 'serving' && status('ledger', '1.2.5')?.healthy === true, 10_000);
+    await waitFor('1.2.5 serving and healthy again', () => status('ledger', '1.2.5')?.phase === 'serving' && status('ledger', '1.2.5')?.healthy === true, { ...QUICK, timeoutMs: 10_000 });
     assert.equal((await host.invoke('ledger', text('balance alice'))).status, 200);
   });
 
@@ -190,9 +193,9 @@ describe('runtime host: loading, routing, draining, crashes (real modules, real 
     assert.equal((await host.invoke('ledger', text('balance alice'))).status, 200);
     const resident = await artifacts.version('ledger', '1.2.12', { variant: 'resident', weight: 100, isolation: 'inproc', config: ledgerConfig });
     await apply({ module: 'ledger', versions: [resident] });
-    await waitFor(() => host.events().some((e) => e.version === '1.0.0' && e.kind === 'disposed'));
+    await waitFor('1.0.0 disposed', () => host.events().some((e) => e.version === '1.0.0' && e.kind === 'disposed'), QUICK);
     await apply({ module: 'ledger', versions: [{ ...plain, weight: 100 }] });
-    await waitFor(() => status('ledger', '1.2.12')?.phase === 'resident');
+    await waitFor('1.2.12 reported resident', () => status('ledger', '1.2.12')?.phase === 'resident', QUICK);
   });
 });
 
@@ -208,7 +211,7 @@ describe('runtime host: artifacts that do not match their SM3', () => {
     const host = createHost({ dataDir: artifacts.tempDir(), artifactPath });
     try {
       await host.apply({ generation: 1, modules: [{ module: 'ledger', versions: [stable, swapped] }] });
-      await waitFor(() => host.status().some((s) => s.version === '1.1.0' && s.phase === 'failed'));
+      await waitFor('1.1.0 to fail', () => host.status().some((s) => s.version === '1.1.0' && s.phase === 'failed'), QUICK);
       const failed = host.events().find((e) => e.kind === 'load-failed');
       assert.equal(failed?.version, '1.1.0');
       assert.match(failed?.message ?? '', new RegExp(`^artifact ${swapped.sm3} arrived with SM3 ${crash.sm3}: refused$`));
@@ -237,7 +240,7 @@ describe('runtime host: a cached artifact changed on disk', () => {
       assert.equal(canaryStatus()?.phase, 'serving');
       // Unloaded first, so that the overwrite below changes no running cell's mapped file.
       await host.apply({ generation: 2, modules: [{ module: 'ledger', versions: [stable] }] });
-      await waitFor(() => !canaryStatus());
+      await waitFor('the canary to be gone', () => !canaryStatus(), QUICK);
 
       // Someone with write access to the disk replaces the cached copy's bytes in place.
       const cached = path.join(dataDir, 'artifacts', `${canary.sm3}.so`);
@@ -292,11 +295,3 @@ describe('runtime host: cell caps', () => {
     }
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 5_000) {
-  const started = Date.now();
-  while (!condition()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

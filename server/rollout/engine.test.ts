@@ -9,6 +9,7 @@ import type { ChangeRequest } from '../db/generated/client';
 import { FleetMetrics } from '../fleet/metrics-store';
 import { readDesiredModule } from '../fleet/desired-state';
 import { startInProcessHost, type InProcessHost } from '../testing/in-process-host';
+import { waitFor } from '../testing/wait-for';
 import { createRolloutFixture, type RolloutFixture } from '../testing/rollout-fixture';
 import type { RolloutOutcome, RolloutPlan } from './change-request.types';
 import { proposeChange } from './change-request';
@@ -37,15 +38,8 @@ const quickPlan = (overrides: Partial<RolloutPlan> = {}) => ({
   ...overrides,
 });
 
-async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+// The engine, the host and the console all run here; on a loaded machine a rollout takes a while.
+const PATIENT = { timeoutMs: 60_000 };
 
 interface Received {
   kind: string;
@@ -67,7 +61,7 @@ describe('rollout engine with a real host', () => {
   const desired = () => r.f.db.$transaction((tx) => readDesiredModule(tx, 'ledger'));
   const weights = async () => Object.fromEntries((await desired())?.versions.map((v) => [v.version, v.weight]) ?? []);
   const hostWeights = () => Object.fromEntries(h.host.versionStatuses().filter((v) => v.phase === 'serving').map((v) => [v.version, v.weight]));
-  const finished = (id: string, state: string) => waitFor(`${id} to be ${state}`, async () => ((await row(id)).state === state ? row(id) : null));
+  const finished = (id: string, state: string) => waitFor(`${id} to be ${state}`, async () => ((await row(id)).state === state ? row(id) : null), PATIENT);
 
   async function approvedRequest(toVersion: string, plan = quickPlan()): Promise<ChangeRequest> {
     const proposed = await proposeChange(r.f.db, r.operator.actor, { module: 'ledger', toVersion, plan, reason: `roll out ${toVersion}` });
@@ -84,7 +78,7 @@ describe('rollout engine with a real host', () => {
     r = await createRolloutFixture();
     metrics = new FleetMetrics();
     h = await startInProcessHost(r.f.db, metrics);
-    await waitFor('the host to serve ledger 1.0.0', async () => hostWeights()['1.0.0'] === 100);
+    await waitFor('the host to serve ledger 1.0.0', async () => hostWeights()['1.0.0'] === 100, PATIENT);
     h.setTraffic(TRAFFIC_PER_SECOND);
     receiver = createServer((request, response) => {
       const chunks: Buffer[] = [];
@@ -122,7 +116,7 @@ describe('rollout engine with a real host', () => {
     const decisions = await r.f.db.rolloutDecision.findMany({ where: { changeRequestId: request.id } });
     for (const step of [0, 1, 2, 3]) assert.ok(decisions.some((d) => d.stepIndex === step && d.verdict === 'pass'), `step ${step + 1} passed an analysis`);
     assert.ok(decisions.every((d) => d.verdict !== 'breach'));
-    await waitFor('the host to take all traffic on 1.1.0', async () => hostWeights()['1.1.0'] === 100);
+    await waitFor('the host to take all traffic on 1.1.0', async () => hostWeights()['1.1.0'] === 100, PATIENT);
     assert.ok((h.answered.get('1.1.0') ?? 0) > 100, 'the canary served real requests');
     const events = await r.f.db.auditEvent.findMany({ where: { targetId: request.id }, orderBy: { seq: 'asc' } });
     const actions = events.map((e) => e.action);
@@ -134,7 +128,7 @@ describe('rollout engine with a real host', () => {
 
   it('seals a signed evidence bundle for the promoted request, referenced from the audit trail', async () => {
     const promoted = await r.f.db.changeRequest.findFirstOrThrow({ where: { toVersion: '1.1.0', state: 'Promoted' } });
-    const bundle = await waitFor('the evidence bundle', () => r.f.db.evidenceBundle.findFirst({ where: { changeRequestId: promoted.id } }), 20_000);
+    const bundle = await waitFor('the evidence bundle', () => r.f.db.evidenceBundle.findFirst({ where: { changeRequestId: promoted.id } }), { timeoutMs: 20_000 });
     const download = await evidenceDownload(r.f.db, bundle.id, loadOrCreateConsoleKey(config().consoleKeyFile).publicKey.pem);
     assert.deepEqual(verifyEvidence(download), { ok: true, message: 'signed by the console key' });
     assert.equal(verifyEvidence({ ...download, content: download.content.replace('"Promoted"', '"RolledBack"') }).ok, false);
@@ -157,11 +151,11 @@ describe('rollout engine with a real host', () => {
     const result = await rollbackModule(r.f.db, oncall, { module: 'ledger', reason: 'fee complaints' }, r.settings);
     assert.deepEqual({ from: result.from, to: result.to, warm: result.warm, changeRequestId: result.changeRequestId }, { from: '1.1.0', to: '1.0.0', warm: true, changeRequestId: promoted.id });
     assert.deepEqual(await weights(), { '1.0.0': 100 });
-    await waitFor('the host to put all traffic on 1.0.0', async () => hostWeights()['1.0.0'] === 100 && !('1.1.0' in hostWeights()), 10_000);
+    await waitFor('the host to put all traffic on 1.0.0', async () => hostWeights()['1.0.0'] === 100 && !('1.1.0' in hostWeights()), { timeoutMs: 10_000 });
     const review = await waitFor('the review confirmed by the host', async () => {
       const found = await r.f.db.postIncidentReview.findUniqueOrThrow({ where: { id: result.reviewId } });
       return found.confirmedAt ? found : null;
-    });
+    }, PATIENT);
     console.log(`one-click rollback (warm, after promotion): host confirmed ${review.confirmedAt!.getTime() - clicked} ms after the click`);
     const after = await row(promoted.id);
     assert.equal(after.state, 'RolledBack');
@@ -190,7 +184,7 @@ describe('rollout engine with a real host', () => {
     const reactionMs = rollback.startedAt.getTime() - step.confirmedAt!.getTime();
     console.log(`auto-rollback: decided ${reactionMs} ms after the canary began serving`);
     assert.ok(reactionMs < 5_000, `rolled back within 5 s of the canary serving (took ${reactionMs} ms)`);
-    await waitFor('the host to drop 1.2.3', async () => !('1.2.3' in hostWeights()) && hostWeights()['1.0.0'] === 100, 10_000);
+    await waitFor('the host to drop 1.2.3', async () => !('1.2.3' in hostWeights()) && hostWeights()['1.0.0'] === 100, { timeoutMs: 10_000 });
     const breach = await r.f.db.rolloutDecision.findFirstOrThrow({ where: { changeRequestId: request.id, verdict: 'breach' } });
     assert.equal(breach.metric, 'error-rate');
   });
@@ -205,7 +199,7 @@ describe('rollout engine with a real host', () => {
     const midway = await waitFor('step 2 to be confirmed', async () => {
       const current = await row(request.id);
       return current.stepIndex === 1 && current.stepPhase === 'holding' ? current : null;
-    });
+    }, PATIENT);
     clearInterval(drive);
     assert.deepEqual(await weights(), { '1.0.0': 50, '1.1.0': 50 });
     engine = new RolloutEngine({ db: r.f.db, metrics, settings: r.settings, log: () => undefined }).start();
@@ -214,19 +208,19 @@ describe('rollout engine with a real host', () => {
     assert.deepEqual(steps.map((s) => s.stepIndex), [0, 1, 2], 'no step was started twice');
     assert.equal(steps[1].generation, midway.stepGeneration, 'the second engine kept the step the first had written');
     assert.equal(await r.f.db.rolloutPhase.count({ where: { changeRequestId: request.id, kind: 'preflight' } }), 1);
-    await waitFor('the previous stable to be retired after the 1 s window', async () => (await row(request.id)).previousRetiredAt);
+    await waitFor('the previous stable to be retired after the 1 s window', async () => (await row(request.id)).previousRetiredAt, PATIENT);
     assert.deepEqual(await weights(), { '1.1.0': 100 });
   });
 
   it('one click during a healthy canary puts all traffic back on the stable within seconds', async () => {
     const request = await approvedRequest('1.0.0', quickPlan({ steps: [{ weight: 25, holdSeconds: 20 }, { weight: 100, holdSeconds: 1 }] }));
     await start(request.id);
-    await waitFor('the canary to hold at 25 %', async () => (await row(request.id)).stepPhase === 'holding');
+    await waitFor('the canary to hold at 25 %', async () => (await row(request.id)).stepPhase === 'holding', PATIENT);
     assert.equal(hostWeights()['1.0.0'], 25);
     const clicked = Date.now();
     const result = await rollbackModule(r.f.db, oncall, { module: 'ledger', reason: 'pager: latency alarm' }, r.settings);
     assert.deepEqual({ from: result.from, to: result.to, warm: result.warm }, { from: '1.0.0', to: '1.1.0', warm: true });
-    await waitFor('all traffic on 1.1.0', async () => hostWeights()['1.1.0'] === 100 && !('1.0.0' in hostWeights()), 10_000);
+    await waitFor('all traffic on 1.1.0', async () => hostWeights()['1.1.0'] === 100 && !('1.0.0' in hostWeights()), { timeoutMs: 10_000 });
     console.log(`one-click rollback (during a canary): all traffic on the stable ${Date.now() - clicked} ms after the click`);
     const rolledBack = await row(request.id);
     assert.equal(rolledBack.state, 'RolledBack');
@@ -239,7 +233,7 @@ describe('rollout engine with a real host', () => {
   it('beyond the rollback window one click reloads the previous accepted version, and repeated rollbacks open the circuit breaker', async () => {
     const result = await rollbackModule(r.f.db, oncall, { module: 'ledger', reason: 'settlement mismatch' }, r.settings);
     assert.deepEqual({ from: result.from, to: result.to, warm: result.warm }, { from: '1.1.0', to: '1.0.0', warm: false });
-    await waitFor('1.0.0 loaded again and serving everything', async () => hostWeights()['1.0.0'] === 100 && !('1.1.0' in hostWeights()), 20_000);
+    await waitFor('1.0.0 loaded again and serving everything', async () => hostWeights()['1.0.0'] === 100 && !('1.1.0' in hostWeights()), { timeoutMs: 20_000 });
     const breaker = await moduleBreaker(r.f.db, 'ledger', Date.now(), r.settings.breaker);
     assert.equal(breaker.open, true, JSON.stringify(breaker));
     assert.ok(await r.f.db.auditEvent.findFirst({ where: { action: 'breaker.opened', targetId: 'ledger' } }));
@@ -250,7 +244,7 @@ describe('rollout engine with a real host', () => {
   });
 
   it('notifies every event kind by webhook, signed, with retries', async () => {
-    await waitFor('a retried delivery of every kind', async () => ['rollout-started', 'promoted', 'rolled-back', 'circuit-open'].every((kind) => received.filter((x) => x.kind === kind).length >= 2), 20_000);
+    await waitFor('a retried delivery of every kind', async () => ['rollout-started', 'promoted', 'rolled-back', 'circuit-open'].every((kind) => received.filter((x) => x.kind === kind).length >= 2), { timeoutMs: 20_000 });
     for (const delivery of received) assert.equal(delivery.signature, webhookSignature(secrets.get(delivery.kind)!, delivery.body));
     const rolledBack = received.filter((x) => x.kind === 'rolled-back').map((x) => JSON.parse(x.body) as { trigger: string; metric: string | null });
     assert.ok(rolledBack.some((x) => x.trigger === 'breach' && x.metric === 'error-rate'));
