@@ -1,6 +1,5 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { Readable } from 'node:stream';
 import type { AuditActor } from '../../server/audit/actor';
 import { generateSm2KeyPair, signSm2 } from '../../server/crypto';
 import { acceptReport, serveArtifact, serveDesiredState } from '../../server/fleet/fleet-http';
@@ -18,6 +17,7 @@ import { loadRolloutSettings } from '../../server/rollout/settings';
 import { registerSigningKey } from '../../server/rollout/signing-keys';
 import type { ConsoleFixture } from '../../server/testing/console-fixture';
 import { waitFor } from '../../server/testing/wait-for';
+import { toRequest, writeResponse } from './web-bridge';
 
 // The console side of the fault proof, in this process: a real database and artifact store (the integration-test
 // fixture: SQLite file, SM2 signer, uploads through the real verification pipeline), the hosts' HTTP routes served
@@ -77,16 +77,7 @@ export async function startFaultConsole(f: ConsoleFixture, options: { versions: 
   const deps = { db: f.db, metrics };
   const sockets = new Set<Socket>();
   const server: Server = createServer((req, res) => {
-    const origin = `http://${req.headers.host}`;
-    const headers = new Headers();
-    for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
-    const hasBody = req.method === 'POST';
-    const request = new Request(new URL(req.url ?? '/', origin), {
-      method: req.method,
-      headers,
-      body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
-      duplex: hasBody ? 'half' : undefined,
-    } as RequestInit);
+    const request = toRequest(req, `http://${req.headers.host}`);
     const { pathname } = new URL(request.url);
     const artifact = /^\/api\/fleet\/artifacts\/([^/]+)$/.exec(pathname);
     const handled = pathname === '/api/fleet/desired-state' ? serveDesiredState(deps, request)
@@ -94,16 +85,12 @@ export async function startFaultConsole(f: ConsoleFixture, options: { versions: 
       : artifact ? serveArtifact(deps, request, artifact[1])
       : Promise.resolve(Response.json({ error: 'not found' }, { status: 404 }));
     handled
-      .then(async (response) => {
-        res.writeHead(response.status, Object.fromEntries(response.headers));
-        if (response.body) for await (const chunk of Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>)) res.write(chunk);
-        res.end();
-      })
+      .then((response) => writeResponse(res, response))
       // What Next does with a route handler that throws: a 500 whose body says nothing; the message goes to the log.
       .catch((error: Error) => {
         console.error(`fleet route ${pathname}: ${error.message}`);
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-        res.end('Internal Server Error');
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' }).end('Internal Server Error');
+        else res.destroy();
       });
   });
   server.on('connection', (socket) => {

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { HostEvent, VersionStatus } from '../../server/host/types';
+import { exited, freePort } from '../../server/testing/processes';
 
 // The runtime host of the fault proof: `hotplane host` (server/host/main.ts) in a process of its own, on a data
 // folder that outlives it, so it can be killed with SIGKILL and started again on the same state.
@@ -42,17 +42,6 @@ export interface FaultHostOptions {
   cellMemoryMiB: number;
   cellOpenFiles: number;
 }
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
-const exited = (child: ChildProcess) =>
-  child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
 export async function startFaultHost(options: FaultHostOptions): Promise<FaultHost> {
   const port = await freePort();

@@ -1,7 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, connect, type AddressInfo } from 'node:net';
+import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { exited, freePort } from '../../server/testing/processes';
 
 // A real runtime host (server/host/main.ts, the program `hotplane host` runs) in its own process, registered
 // with a console and serving what the console's desired state says, with its access log in a file.
@@ -12,18 +13,6 @@ export interface RuntimeHost {
   accessLogFile: string;
   /** SIGTERM: the host drains and flushes its access log before it exits. */
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 /** Starts the host and waits until `module` answers with something other than "not loaded yet" (404/503). */

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../testing/processes';
 import { exampleArtifacts } from './testing';
 import type { DesiredState } from './types';
 
@@ -12,14 +12,6 @@ import type { DesiredState } from './types';
 // state, and its invoke API opens only once that state is loaded.
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 test('a host restarted without its console serves the persisted state, and opens only once it is loaded', async () => {
   const artifacts = await exampleArtifacts();
