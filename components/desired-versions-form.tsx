@@ -20,6 +20,10 @@ export interface DesiredVersionsValue {
   drainDeadlineMs?: number;
 }
 
+export interface ProposedChange extends DesiredVersionsValue {
+  reason: string;
+}
+
 interface Row extends DesiredChoice {
   selected: boolean;
 }
@@ -35,8 +39,9 @@ function initialRows(candidates: VersionCandidate[], current: DesiredVersionsVal
 
 const optionalNumber = (text: string) => (text.trim() === '' ? undefined : Number(text));
 
-// Which accepted versions every host runs, with what share of traffic and in which isolation. The server checks
-// everything again; this form only says early what it would refuse.
+// What every host should run afterwards — which accepted versions, with what share of traffic, in which
+// isolation — proposed as a change request that a second person approves (nothing changes on submit). The
+// server checks everything again; this form only says early what it would refuse.
 export function DesiredVersionsForm({
   module,
   candidates,
@@ -51,12 +56,14 @@ export function DesiredVersionsForm({
   current: DesiredVersionsValue | null;
   pending: boolean;
   error: string | null;
-  onSubmit: (value: DesiredVersionsValue) => void;
-  onUnload: () => void;
+  onSubmit: (value: ProposedChange) => void;
+  onUnload: (reason: string) => void;
 }) {
   const [rows, setRows] = useState(() => initialRows(candidates, current));
   const [timeout, setTimeoutText] = useState(current?.requestTimeoutMs?.toString() ?? '');
   const [drain, setDrainText] = useState(current?.drainDeadlineMs?.toString() ?? '');
+  const [reason, setReason] = useState('');
+  const reasonProblem = reason.trim().length < 3 ? 'Say why this change is wanted.' : null;
   const chosen = rows.filter((r) => r.selected);
   const total = chosen.reduce((sum, r) => sum + (Number.isFinite(r.weight) ? r.weight : 0), 0);
   const problem =
@@ -70,8 +77,9 @@ export function DesiredVersionsForm({
 
   function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
-    if (problem) return;
+    if (problem || reasonProblem) return;
     onSubmit({
+      reason: reason.trim(),
       versions: chosen.map(({ version, weight, isolation, config }) => ({ version, weight, isolation, ...(config ? { config } : {}) })),
       requestTimeoutMs: optionalNumber(timeout),
       drainDeadlineMs: optionalNumber(drain),
@@ -80,7 +88,7 @@ export function DesiredVersionsForm({
 
   if (candidates.length === 0) return <p className="muted">No accepted version of {module} to run yet.</p>;
   return (
-    <form className="panel stack" onSubmit={submit} aria-label={`Set the versions of ${module}`}>
+    <form className="panel stack" onSubmit={submit} aria-label={`Propose the versions of ${module}`}>
       <div className="table-wrap">
         <table aria-label="Versions to run">
           <thead>
@@ -136,17 +144,21 @@ export function DesiredVersionsForm({
           <input type="number" min={0} step={1} value={drain} placeholder="30000" onChange={(e) => setDrainText(e.target.value)} />
         </label>
       </div>
-      {problem && <p className="muted" role="status">{problem}</p>}
+      <label>
+        Why (shown to the approvers)
+        <textarea rows={2} aria-label="Reason for the change" value={reason} onChange={(e) => setReason(e.target.value)} />
+      </label>
+      {(problem ?? reasonProblem) && <p className="muted" role="status">{problem ?? reasonProblem}</p>}
       {error && <p role="alert" className="error">{error}</p>}
       <div className="row">
-        <button type="submit" className="button" disabled={pending || problem !== null}>
-          Apply to every host
+        <button type="submit" className="button" disabled={pending || problem !== null || reasonProblem !== null}>
+          Propose this change
         </button>
         {current && (
-          <button type="button" className="button secondary" disabled={pending}
-            onClick={() => window.confirm(`Unload ${module} from every host? Its traffic will get 404.`) && onUnload()}
+          <button type="button" className="button secondary" disabled={pending || reasonProblem !== null}
+            onClick={() => window.confirm(`Propose removing ${module} from every host? Once approved and started, its traffic will get 404.`) && onUnload(reason.trim())}
           >
-            Unload module
+            Propose removal
           </button>
         )}
       </div>

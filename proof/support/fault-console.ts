@@ -5,8 +5,8 @@ import { generateSm2KeyPair, signSm2 } from '../../server/crypto';
 import { acceptReport, serveArtifact, serveDesiredState } from '../../server/fleet/fleet-http';
 import { registerHost } from '../../server/fleet/hosts';
 import { FleetMetrics } from '../../server/fleet/metrics-store';
-import { setVersions, type SetVersionsInput } from '../../server/fleet/set-versions';
 import { approveChange } from '../../server/rollout/approvals';
+import { applyThroughChangeRequest } from '../../server/rollout/approved-change';
 import { proposeChange } from '../../server/rollout/change-request';
 import type { RolloutOutcome } from '../../server/rollout/change-request.types';
 import { DEFAULT_BREAKER } from '../../server/rollout/circuit-breaker';
@@ -34,7 +34,7 @@ export interface FaultConsole {
   fleetOrigin: string;
   hostId: string;
   hostToken: string;
-  /** The module's weights, as an operator sets them on the Runtime page. */
+  /** The module's weights, through an approved change request, as an operator proposes them on the module page. */
   setWeights(weights: Record<string, number>): Promise<void>;
   /** Proposes, approves and starts a canary of `version` at `weight` %; resolves with the request id. */
   startCanary(version: string, weight: number): Promise<string>;
@@ -105,7 +105,16 @@ export async function startFaultConsole(f: ConsoleFixture, options: { versions: 
   };
 
   const sign = (digest: string) => Buffer.from(signSm2(approvalMessage(digest), approverKeys.privateKeyPem)).toString('hex');
-  await setVersions(f.db, operator, { module: 'ledger', versions: [{ version: options.stable, weight: 100, isolation: 'process', config: LEDGER_CONFIG }] });
+  const setWeights = async (weights: Record<string, number>) => {
+    const versions = Object.entries(weights).map(([version, weight]) => ({ version, weight, isolation: 'process' as const, config: LEDGER_CONFIG }));
+    await applyThroughChangeRequest(f.db, { module: 'ledger', versions, reason: 'fault proof: weights for the next fault' }, {
+      proposer: operator,
+      approver: { actor: approver, privateKeyPem: approverKeys.privateKeyPem },
+      settings,
+      metrics,
+    });
+  };
+  await setWeights({ [options.stable]: 100 });
 
   return {
     f,
@@ -113,10 +122,7 @@ export async function startFaultConsole(f: ConsoleFixture, options: { versions: 
     fleetOrigin: `http://127.0.0.1:${port}`,
     hostId,
     hostToken,
-    async setWeights(weights) {
-      const versions: SetVersionsInput['versions'] = Object.entries(weights).map(([version, weight]) => ({ version, weight, isolation: 'process', config: LEDGER_CONFIG }));
-      await setVersions(f.db, operator, { module: 'ledger', versions });
-    },
+    setWeights,
     async startCanary(version, weight) {
       const proposed = await proposeChange(f.db, operator, {
         module: 'ledger',

@@ -69,11 +69,11 @@ describe('every procedure declares who may call it, and the server enforces it',
     assert.equal(await f.db.user.count({ where: { email: 'x@y.z' } }), 0);
   });
 
-  it('every role reads the runtime; only operators set it and only admins manage hosts', async () => {
+  it('every role reads the runtime; only operators propose changes to it and only admins manage hosts', async () => {
     for (const role of ['admin', 'operator', 'approver', 'oncall', 'auditor'] as const) {
       assert.ok(Array.isArray((await call(userWith([role])).fleet.hosts()).hosts));
     }
-    await rejectsWith(call(userWith(['oncall'])).fleet.setVersions({ module: 'ledger', versions: [] }), 'FORBIDDEN');
+    await rejectsWith(call(userWith(['oncall'])).rollouts.changes.proposeDesired({ module: 'ledger', versions: [], reason: 'on-call tidies up' }), 'FORBIDDEN');
     await rejectsWith(call(userWith(['operator'])).fleet.registerHost({ name: 'edge-1' }), 'FORBIDDEN');
     await rejectsWith(call(userWith(['admin'])).fleet.setDemoTraffic({ enabled: false }), 'FORBIDDEN');
   });

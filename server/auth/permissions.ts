@@ -15,7 +15,8 @@ export const PERMISSIONS = [
   'audit.export',
   'tokens.own',
   'runtime.read',
-  'runtime.set',
+  // Switches the embedded host's demo traffic on and off; changes nothing that runs.
+  'demo-traffic.switch',
   'fleet.manage',
   'changes.read',
   'changes.propose',
@@ -35,7 +36,7 @@ const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     'runtime.read', 'fleet.manage', 'changes.read', 'breaker.override', 'webhooks.manage', 'profile.keys',
   ],
   operator: [
-    'modules.read', 'signers.read', 'artifacts.upload', 'tokens.own', 'runtime.read', 'runtime.set',
+    'modules.read', 'signers.read', 'artifacts.upload', 'tokens.own', 'runtime.read', 'demo-traffic.switch',
     'changes.read', 'changes.propose', 'rollouts.operate', 'rollouts.rollback', 'profile.keys',
   ],
   approver: ['modules.read', 'signers.read', 'tokens.own', 'runtime.read', 'changes.read', 'changes.approve', 'reviews.acknowledge', 'profile.keys'],
@@ -68,7 +69,7 @@ export const canManageSigners = (roles: readonly Role[]) => can(roles, 'signers.
 export const canManageUsers = (roles: readonly Role[]) => can(roles, 'users.manage');
 export const canReadAudit = (roles: readonly Role[]) => can(roles, 'audit.read');
 export const canExportAudit = (roles: readonly Role[]) => can(roles, 'audit.export');
-export const canSetRuntime = (roles: readonly Role[]) => can(roles, 'runtime.set');
+export const canSwitchDemoTraffic = (roles: readonly Role[]) => can(roles, 'demo-traffic.switch');
 export const canManageFleet = (roles: readonly Role[]) => can(roles, 'fleet.manage');
 export const canProposeChanges = (roles: readonly Role[]) => can(roles, 'changes.propose');
 export const canApproveChanges = (roles: readonly Role[]) => can(roles, 'changes.approve');

@@ -10,7 +10,9 @@ import { generateSm2KeyPair } from '../crypto';
 import type { Db } from '../db/client';
 import { registerSigner } from '../signers/registry';
 import { acceptUpload } from '../artifacts/upload';
-import { setVersions } from '../fleet/set-versions';
+import type { AuditActor } from '../audit/actor';
+import { applyThroughChangeRequest } from '../rollout/approved-change';
+import { rolloutSettings } from '../rollout/settings';
 import { registerSigningKey } from '../rollout/signing-keys';
 import { writeSignedManifest } from '../artifacts/create-manifest';
 import { buildExampleModules, exampleModulePath } from './example-modules';
@@ -28,6 +30,8 @@ export const DEMO_SIGNER_NAME = 'Hotplane demo signer';
 // left in data/demo-artifacts/ for the newcomer to upload.
 export async function seedDemo(db: Db, dataDir: string, options: { password?: string } = {}) {
   const accounts: DemoAccount[] = [];
+  const people: Partial<Record<string, AuditActor>> = {};
+  let approverKeyPem = '';
   const keyDir = path.join(dataDir, 'demo-keys');
   await mkdir(keyDir, { recursive: true, mode: 0o700 });
   for (const role of ROLES) {
@@ -35,9 +39,11 @@ export async function seedDemo(db: Db, dataDir: string, options: { password?: st
     const name = `Demo ${role}`;
     const created = await createUser(db, SYSTEM_ACTOR, { email, name, roles: [role], password: options.password });
     accounts.push({ email, role, password: created.password });
+    people[role] = { id: created.user.id, name, roles: [role] };
     if (role === 'approver') {
       // The demo approver's personal key, so a newcomer can sign a change off in the browser at once.
       const approverKeys = generateSm2KeyPair();
+      approverKeyPem = approverKeys.privateKeyPem;
       await writeFile(path.join(keyDir, 'approver.key.pem'), approverKeys.privateKeyPem, { mode: 0o600 });
       await registerSigningKey(db, { id: created.user.id, name, roles: [role] }, { label: 'demo approver key', publicKey: approverKeys.publicKeyPem });
     }
@@ -77,8 +83,13 @@ export async function seedDemo(db: Db, dataDir: string, options: { password?: st
     fileNames: { so: path.basename(first), manifest: `${path.basename(first)}.manifest.json`, signature: `${path.basename(first)}.manifest.sig` },
   });
   if (result.outcome !== 'accepted') throw new Error(`demo ledger 1.0.0 was not accepted: ${result.message}`);
-  // The embedded host serves it from the first start, in its own process cell, so the charts have traffic.
-  await setVersions(db, SYSTEM_ACTOR, { module: 'ledger', versions: [{ version: '1.0.0', weight: 100, isolation: 'process' }] });
+  // The embedded host serves it from the first start, in its own process cell, so the charts have traffic. It goes
+  // live as everything does: the demo operator proposes its first version and the demo approver signs it off.
+  await applyThroughChangeRequest(
+    db,
+    { module: 'ledger', versions: [{ version: '1.0.0', weight: 100, isolation: 'process' }], reason: 'demo: first version of ledger', ticket: 'DEMO-1' },
+    { proposer: people.operator!, approver: { actor: people.approver!, privateKeyPem: approverKeyPem }, settings: rolloutSettings() },
+  );
 
   await db.$transaction((tx) =>
     appendAuditEvent(tx, {

@@ -7,7 +7,7 @@ import type { DesiredModule } from '../host/types';
 import { crashCulprit, isolateVersion, recordHostDeath, restartDelayMs } from './crash-exclusion';
 import { currentGeneration, readDesiredModule } from './desired-state';
 import { EmbeddedHostSupervisor } from './embedded-host';
-import { setVersions } from './set-versions';
+import { putLiveApproved } from '../testing/approved-desired';
 
 const ledger: DesiredModule = {
   module: 'ledger',
@@ -53,7 +53,7 @@ describe('crash-marker exclusion (recorded) and the supervisor that acts on it',
       assert.equal(result.outcome, 'accepted', result.message);
     }
     await f.db.host.create({ data: { id: 'embedded', name: 'embedded', tokenHash: 'x' } });
-    await setVersions(f.db, f.actor, {
+    await putLiveApproved(f.db, f.actor, {
       module: 'ledger',
       versions: [{ version: '1.0.0', weight: 80, isolation: 'inproc' }, { version: '1.1.0', weight: 20, isolation: 'inproc' }],
     });

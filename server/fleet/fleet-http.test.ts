@@ -9,6 +9,7 @@ import { revokeVersion } from '../artifacts/catalog';
 import type { SessionUser } from '../auth/session';
 import { createDb } from '../db/client';
 import type { HostReport, MetricSample } from '../host/types';
+import { putLiveApproved } from '../testing/approved-desired';
 import { createConsoleFixture, type ConsoleFixture } from '../testing/console-fixture';
 import { holdWriteLock } from '../testing/sqlite-write-lock';
 import { acceptReport, serveArtifact, serveDesiredState } from './fleet-http';
@@ -72,7 +73,7 @@ describe('the hosts’ HTTP contract: desired state, artifacts, reports', () => 
     assert.equal(unchanged.status, 304);
     assert.equal(await unchanged.text(), '');
 
-    await as(operator).fleet.setVersions({ module: 'ledger', versions: [{ version: '1.0.0', weight: 100, isolation: 'inproc' }] });
+    await putLiveApproved(f.db, f.actor, { module: 'ledger', versions: [{ version: '1.0.0', weight: 100, isolation: 'inproc' }] });
     const changed = await get('/api/fleet/desired-state', { ...bearer(), 'if-none-match': '"0"' });
     assert.equal(changed.status, 200);
     assert.equal(changed.headers.get('etag'), '"1"');
@@ -219,10 +220,10 @@ describe('the hosts’ HTTP contract: desired state, artifacts, reports', () => 
   it('a host token cannot call tRPC, neither a query nor a mutation', async () => {
     const query = await get('/api/trpc/fleet.hosts');
     assert.equal(query.status, 401);
-    const mutation = await fetch(`${server.url}/api/trpc/fleet.removeModule`, {
+    const mutation = await fetch(`${server.url}/api/trpc/rollouts.changes.proposeDesired`, {
       method: 'POST',
       headers: { ...bearer(), 'content-type': 'application/json' },
-      body: JSON.stringify({ module: 'ledger' }),
+      body: JSON.stringify({ module: 'ledger', versions: [], reason: 'a host tries to remove ledger' }),
     });
     assert.equal(mutation.status, 401);
     assert.equal((await f.db.desiredModule.count()), 1);

@@ -11,8 +11,14 @@ declare module '../audit/append' {
     /** The rollback window ended: the previous stable was unloaded. */
     'rollout.previous_retired': true;
     'rollout.evidence_sealed': true;
-    /** A one-click rollback of a module no change request was carrying. */
+    /** A one-click rollback of a module no change request was carrying (before break-glass was limited; kept for old trails). */
     'module.rolled_back': true;
+    /** A break-glass opened a post-incident review with a deadline. */
+    'review.opened': true;
+    /** A break-glass asked for something other than the last promoted stable (or 0 % canary): refused. */
+    'breakglass.refused': true;
+    /** An open review passed its deadline: escalated once (webhook review-overdue). */
+    'review.overdue': true;
     'review.acknowledged': true;
     'breaker.opened': true;
     'breaker.overridden': true;

@@ -79,7 +79,7 @@ async function resolveTarget(db: Db, module: string, toVersion: string, plan: Ro
   }
   const stable = stableVersionOf(await db.$transaction((tx) => readDesiredModule(tx, module)));
   if (!stable) {
-    throw new DomainError(DomainErrorCode.Conflict, `${module} has no single stable version taking all its traffic; set one on the Runtime page (or let the running rollout finish) first`);
+    throw new DomainError(DomainErrorCode.Conflict, `${module} has no single stable version taking all its traffic; propose its first version on the module page (or let the running rollout finish) first`);
   }
   if (stable.version === toVersion) throw new DomainError(DomainErrorCode.InvalidInput, `${module} ${toVersion} is already the stable version`);
   const from = found.versions.find((v) => v.version === stable.version);
@@ -87,7 +87,7 @@ async function resolveTarget(db: Db, module: string, toVersion: string, plan: Ro
   return { fromVersion: stable.version, fromSm3: stable.sm3, fromIsolation: stable.isolation, toVersion, toSm3: target.sm3, stateHandOff: handOff };
 }
 
-async function nextRequestId(tx: DbTransaction): Promise<string> {
+export async function nextRequestId(tx: DbTransaction): Promise<string> {
   return `cr-${(await tx.changeRequest.count()) + 1}`;
 }
 
@@ -95,7 +95,7 @@ function digestOf(id: string, revision: number, module: string, target: Target, 
   return changeDigest({ id, revision, module, fromVersion: target.fromVersion, fromSm3: target.fromSm3, toVersion: target.toVersion, toSm3: target.toSm3, plan });
 }
 
-async function submitted(tx: DbTransaction, actor: AuditActor, row: ChangeRequest) {
+export async function submitted(tx: DbTransaction, actor: AuditActor, row: ChangeRequest) {
   await appendAuditEvent(tx, { actor, action: 'change.submitted', targetType: 'change-request', targetId: row.id, details: { revision: row.revision, digest: row.digest } });
   await enqueueWebhookEvent(tx, 'approval-needed', {
     changeRequest: row.id,
@@ -168,6 +168,9 @@ export async function editChange(db: Db, actor: AuditActor, raw: EditInput) {
   const input = editInput.parse(raw);
   const before = await loadChangeRequest(db, input.id);
   assertRequester(before, actor);
+  if (before.kind !== 'upgrade') {
+    throw new DomainError(DomainErrorCode.InvalidInput, `${before.id} is a ${before.kind} change, which carries the module's whole desired state: cancel it and propose the change again from the module page`);
+  }
   const state = transitionOf(before, 'edit');
   const plan = input.plan ?? planOf(before);
   const target = await resolveTarget(db, before.module, input.toVersion ?? before.toVersion, plan);

@@ -7,6 +7,8 @@ import type { RolloutPlan } from './change-request.types';
 // loaded. Any RFC 8785 implementation and SM3 reproduce the digest (docs/rollouts.md).
 
 export const CHANGE_DIGEST_SCHEMA = 'hotplane.change-request/v1';
+/** First versions, settings changes and removals: the whole desired state before and after is signed. */
+export const WHOLE_CHANGE_DIGEST_SCHEMA = 'hotplane.change-request/v2';
 
 export interface DigestSubject {
   id: string;
@@ -17,9 +19,27 @@ export interface DigestSubject {
   toVersion: string;
   toSm3: string;
   plan: RolloutPlan;
+  /** Absent or 'upgrade': the v1 document, unchanged, so approvals given before v2 existed still verify. */
+  kind?: string;
+  /** JSON DesiredModule or null, as stored on the request (kinds other than upgrade). */
+  desiredBefore?: string | null;
+  desiredAfter?: string | null;
 }
 
+const parsed = (json: string | null | undefined): unknown => (json ? JSON.parse(json) : null);
+
 export function changeDigestDocument(subject: DigestSubject) {
+  if (subject.kind && subject.kind !== 'upgrade') {
+    return {
+      schema: WHOLE_CHANGE_DIGEST_SCHEMA,
+      id: subject.id,
+      revision: subject.revision,
+      module: subject.module,
+      kind: subject.kind,
+      before: parsed(subject.desiredBefore),
+      after: parsed(subject.desiredAfter),
+    };
+  }
   return {
     schema: CHANGE_DIGEST_SCHEMA,
     id: subject.id,

@@ -17,7 +17,8 @@ import { moduleBreaker, overrideBreaker } from './circuit-breaker';
 import { RolloutEngine } from './engine';
 import { evidenceDownload, verifyEvidence } from './evidence';
 import { startRollout } from './operate';
-import { acknowledgeReview, rollbackModule } from './rollback';
+import { rollbackModule } from './rollback';
+import { acknowledgeReview } from './reviews';
 import { createWebhook, webhookSignature } from './webhooks';
 
 // The engine against a real host (server/host: real process cells running the example ledger builds), fed

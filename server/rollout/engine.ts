@@ -11,10 +11,12 @@ import { ACTIVE_STATES, type ChangeState, type RolloutOutcome } from './change-r
 import { sealEvidence } from './evidence';
 import { canaryHealth, confirmApplied, onlineHosts, readDesiredModule, reportedCrash } from './fleet-bridge';
 import { probeProcessPreflight, type PreflightResult, type PreflightRunner } from './preflight';
+import { escalateOverdueReviews } from './reviews';
 import { loadRolloutSettings, type RolloutSettings } from './settings';
 import { stepProgress, type StepVerdict } from './state-machine';
 import { clearHandOff, confirmStep, enterStep, failPreflight, passStep, retirePrevious, rollBack, type Transition } from './transitions';
 import { deliverDueWebhooks } from './webhooks';
+import { runWholeChange } from './whole-change';
 
 // The rollout engine: one loop per control plane. Each tick reads every running rollout from the database and
 // moves it at most one transition, written with its audit event in one transaction. It keeps nothing that
@@ -89,12 +91,12 @@ export class RolloutEngine {
           { evidenceDueAt: { lte: new Date(now) } },
         ],
       },
-      select: { id: true, state: true, evidenceDueAt: true, warmUntil: true, previousRetiredAt: true },
+      select: { id: true, kind: true, state: true, evidenceDueAt: true, warmUntil: true, previousRetiredAt: true },
     });
     const warmOver = (r: { warmUntil: Date | null; previousRetiredAt: Date | null }) => !r.previousRetiredAt && r.warmUntil !== null && r.warmUntil.getTime() <= now;
     for (const row of rows) {
       try {
-        if (row.state === 'Preflight') this.runPreflight(row.id);
+        if (row.state === 'Preflight') this.runPreflight(row.id, row.kind);
         else if (row.state === 'Canary' || row.state === 'Paused') await this.advanceCanary(row.id);
         else if (row.state === 'Promoted' && warmOver(row)) await this.transact(row.id, ['Promoted'], (t, r) => (warmOver(r) ? retirePrevious(t, r) : Promise.resolve()));
         if (row.evidenceDueAt && row.evidenceDueAt.getTime() <= now) {
@@ -105,6 +107,7 @@ export class RolloutEngine {
       }
     }
     await this.confirmFinishedPhases().catch((error: Error) => this.log(`confirming phases: ${error.message}`));
+    await escalateOverdueReviews(db, now).catch((error: Error) => this.log(`overdue reviews: ${error.message}`));
   }
 
   /** Runs `step` on the request as it is inside the transaction, if it is still in one of `states`. */
@@ -116,9 +119,13 @@ export class RolloutEngine {
     });
   }
 
-  private runPreflight(id: string) {
+  private runPreflight(id: string, kind: string) {
     if (this.preflights.has(id)) return;
     const run = (async () => {
+      if (kind !== 'upgrade') {
+        await runWholeChange(this.options.db, id, { preflight: this.preflight, settings: this.settings });
+        return;
+      }
       const row = await this.options.db.changeRequest.findUniqueOrThrow({ where: { id } });
       const version = await this.options.db.moduleVersion.findUnique({ where: { moduleName_version: { moduleName: row.module, version: row.toVersion } } });
       const stable = (await this.options.db.$transaction((tx) => readDesiredModule(tx, row.module)))?.versions.find((v) => v.version === row.fromVersion);

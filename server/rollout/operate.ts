@@ -13,6 +13,7 @@ import { readDesiredModule, stableVersionOf } from './fleet-bridge';
 import type { RolloutSettings } from './settings';
 import { promote, rollBack, type Transition } from './transitions';
 import { enqueueWebhookEvent } from './webhooks';
+import { assertWholeChangeApplies } from './whole-change';
 
 // What an operator does to a rollout: start an approved request, pause, resume, promote now, abort. The engine
 // picks up from whatever these leave in the database.
@@ -28,13 +29,17 @@ export async function activeRolloutOf(tx: DbTransaction | Db, module: string): P
 }
 
 // Approved against one stable version: if another took its place, the approval no longer describes the change.
-async function assertStableUnchanged(tx: DbTransaction, row: ChangeRequest) {
+async function assertUpgradeApplies(tx: DbTransaction, row: ChangeRequest) {
   const stable = stableVersionOf(await readDesiredModule(tx, row.module));
   if (stable?.version !== row.fromVersion || stable.sm3 !== row.fromSm3) {
     throw new DomainError(
       DomainErrorCode.Conflict,
       `${row.module} was approved to move from ${row.fromVersion}, but ${stable ? `${stable.version} is the stable now` : 'no single version is stable now'}; edit the request (its approvals are voided) and have it approved again`,
     );
+  }
+  const target = await tx.moduleVersion.findUnique({ where: { moduleName_version: { moduleName: row.module, version: row.toVersion } } });
+  if (target?.status !== 'accepted' || target.sm3 !== row.toSm3) {
+    throw new DomainError(DomainErrorCode.Conflict, `${row.module} ${row.toVersion} is no longer the accepted artifact that was approved (${target?.status ?? 'missing'})`);
   }
 }
 
@@ -48,22 +53,22 @@ export async function startRollout(deps: OperateDeps, actor: AuditActor, id: str
     if (!(await approvalsStillValid(tx, actor, row, now))) {
       return { started: false, reason: `the approvals of ${row.id} have expired; it is waiting for approvers again` };
     }
-    const breaker = await moduleBreaker(tx, row.module, now, deps.settings.breaker);
-    if (breaker.open) throw new DomainError(DomainErrorCode.Conflict, describeOpenBreaker(row.module, breaker));
+    // A removal loads nothing that could fail, so an open breaker (which counts failed rollouts) does not hold it.
+    if (row.kind !== 'remove') {
+      const breaker = await moduleBreaker(tx, row.module, now, deps.settings.breaker);
+      if (breaker.open) throw new DomainError(DomainErrorCode.Conflict, describeOpenBreaker(row.module, breaker));
+    }
     const running = await activeRolloutOf(tx, row.module);
     if (running) throw new DomainError(DomainErrorCode.Conflict, `${running.id} is rolling out ${row.module} already (${running.state}); one rollout per module at a time`);
-    await assertStableUnchanged(tx, row);
-    const target = await tx.moduleVersion.findUnique({ where: { moduleName_version: { moduleName: row.module, version: row.toVersion } } });
-    if (target?.status !== 'accepted' || target.sm3 !== row.toSm3) {
-      throw new DomainError(DomainErrorCode.Conflict, `${row.module} ${row.toVersion} is no longer the accepted artifact that was approved (${target?.status ?? 'missing'})`);
-    }
+    if (row.kind === 'upgrade') await assertUpgradeApplies(tx, row);
+    else await assertWholeChangeApplies(tx, row);
     const before = snapshotsBefore(deps.metrics, row.module, now, deps.settings.snapshotSeconds);
     const started = await tx.changeRequest.update({
       where: { id },
       data: { state, startedAt: new Date(now), metricsBefore: JSON.stringify(before), updatedAt: new Date(now) },
     });
     await tx.rolloutPhase.create({ data: { changeRequestId: id, kind: 'preflight', startedAt: new Date(now), detail: '' } });
-    await appendAuditEvent(tx, { actor, action: 'rollout.started', targetType: 'change-request', targetId: id, details: { module: row.module, from: row.fromVersion, to: row.toVersion, digest: row.digest } });
+    await appendAuditEvent(tx, { actor, action: 'rollout.started', targetType: 'change-request', targetId: id, details: { module: row.module, kind: row.kind, from: row.fromVersion, to: row.toVersion, digest: row.digest } });
     await enqueueWebhookEvent(tx, 'rollout-started', { changeRequest: id, module: row.module, from: row.fromVersion, to: row.toVersion, startedBy: actor.name });
     return { started: true, row: started };
   });

@@ -1,59 +1,62 @@
-import { randomUUID } from 'node:crypto';
-import semver from 'semver';
 import { appendAuditEvent } from '../audit/append';
 import type { AuditActor } from '../audit/actor';
 import type { ChangeRequest } from '../db/generated/client';
 import type { Db, DbTransaction } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
-import type { DesiredModule, DesiredVersion } from '../host/types';
+import type { DesiredModule } from '../host/types';
 import type { RolloutOutcome } from './change-request.types';
-import { allTrafficTo, readDesiredModule, stableVersionOf, writeDesiredModule } from './fleet-bridge';
+import { readDesiredModule, stableVersionOf } from './fleet-bridge';
 import { activeRolloutOf } from './operate';
+import { openReview } from './reviews';
 import type { RolloutSettings } from './settings';
 import { rollBack, type Transition } from './transitions';
-import { enqueueWebhookEvent } from './webhooks';
+import { revertWholeChange, storedDesired, withoutHandOff } from './whole-change';
 
-// One-click rollback for on-call: no approval, no steps, no analysis. During a rollout it is the rollout's own
-// rollback; after a promotion it returns to the previous stable (still warm inside the rollback window, reloaded
-// after it); with no rollout behind the current version it returns to the accepted version just below it. Every
-// one opens a post-incident review that an approver acknowledges.
+// Break-glass for on-call and operators: the one change of what runs that needs no prior approval, so it can only
+// move toward what was approved before. During a rollout it sends the canary to 0 % (the rollout's own
+// rollback; a preflight is just stopped). Otherwise it undoes the last promoted change request: back to the
+// stable version an upgrade replaced (still warm inside the rollback window, reloaded after it), or to the
+// settings a settings change replaced. Anything else — a version no promotion ever left as the stable, a first
+// version, a state nobody promoted — is refused with the reason, and the refusal is audited. Every break-glass
+// opens a post-incident review with a deadline (reviews.ts).
 
 export type RollbackPlan =
   | { kind: 'rollout'; request: ChangeRequest; from: string; to: string; warm: true }
   | { kind: 'promoted'; request: ChangeRequest; from: string; to: string; warm: boolean }
-  | { kind: 'registry'; from: string; to: string; warm: boolean; target: DesiredVersion }
+  | { kind: 'settings'; request: ChangeRequest; from: string; to: string; warm: true }
   | { kind: 'none'; why: string };
 
-async function lastPromotionOf(tx: DbTransaction, module: string, version: string) {
-  return tx.changeRequest.findFirst({ where: { module, toVersion: version, state: 'Promoted' }, orderBy: { promotedAt: 'desc' } });
-}
+const PROPOSE_INSTEAD = 'propose a change request for anything else';
 
-async function acceptedBelow(tx: DbTransaction, module: string, version: string) {
-  const versions = await tx.moduleVersion.findMany({ where: { moduleName: module, status: 'accepted' } });
-  return versions.filter((v) => semver.valid(v.version) && semver.lt(v.version, version)).sort((a, b) => semver.rcompare(a.version, b.version))[0] ?? null;
-}
-
-/** Where a rollback of `module` would go right now, and whether that version is still loaded. */
+/** Where a break-glass of `module` would go right now, and whether that version is still loaded. */
 export async function planRollback(tx: DbTransaction, module: string, desired?: DesiredModule | null): Promise<RollbackPlan> {
   const current = desired === undefined ? await readDesiredModule(tx, module) : desired;
   const active = await activeRolloutOf(tx, module);
-  if (active) return { kind: 'rollout', request: active, from: active.toVersion, to: active.fromVersion, warm: true };
-  const stable = stableVersionOf(current);
-  if (!stable) return { kind: 'none', why: `${module} has no version taking all of its traffic` };
-  const loaded = (version: string) => current?.versions.some((v) => v.version === version) ?? false;
-  const promotion = await lastPromotionOf(tx, module, stable.version);
-  if (promotion) {
-    const previous = await tx.moduleVersion.findUnique({ where: { moduleName_version: { moduleName: module, version: promotion.fromVersion } } });
-    if (loaded(promotion.fromVersion) || previous?.status === 'accepted') {
-      return { kind: 'promoted', request: promotion, from: stable.version, to: promotion.fromVersion, warm: loaded(promotion.fromVersion) };
-    }
+  if (active) return { kind: 'rollout', request: active, from: active.toVersion, to: active.fromVersion || 'nothing', warm: true };
+  if (!current) return { kind: 'none', why: `${module} runs nowhere` };
+  const promotion = await tx.changeRequest.findFirst({ where: { module, state: 'Promoted' }, orderBy: { promotedAt: 'desc' } });
+  if (!promotion) {
+    return { kind: 'none', why: `no change request promoted what ${module} runs, so there is no last promoted stable version to go back to; ${PROPOSE_INSTEAD}` };
   }
-  const below = await acceptedBelow(tx, module, stable.version);
-  if (!below) return { kind: 'none', why: `no accepted version of ${module} below ${stable.version} to return to` };
-  const warmEntry = current?.versions.find((v) => v.version === below.version);
-  const target: DesiredVersion = warmEntry ?? { version: below.version, sm3: below.sm3, weight: 100, isolation: below.goRuntime ? 'process' : stable.isolation };
-  if (!warmEntry && stable.config) target.config = stable.config;
-  return { kind: 'registry', from: stable.version, to: below.version, warm: Boolean(warmEntry), target };
+  if (promotion.kind === 'settings') {
+    if (storedDesired(withoutHandOff(current)) !== promotion.desiredAfter) {
+      return { kind: 'none', why: `${module} no longer runs what ${promotion.id} set; ${PROPOSE_INSTEAD}` };
+    }
+    return { kind: 'settings', request: promotion, from: `${promotion.toVersion} as ${promotion.id} set it`, to: `${promotion.fromVersion} as before ${promotion.id}`, warm: true };
+  }
+  if (promotion.kind !== 'upgrade') {
+    return { kind: 'none', why: `${promotion.id} put ${module} ${promotion.toVersion} live as its first version: there is no earlier stable version to go back to; ${PROPOSE_INSTEAD}` };
+  }
+  const stable = stableVersionOf(current);
+  if (stable?.version !== promotion.toVersion) {
+    return { kind: 'none', why: `${module} no longer runs ${promotion.toVersion} alone as ${promotion.id} left it; ${PROPOSE_INSTEAD}` };
+  }
+  const loaded = current.versions.some((v) => v.version === promotion.fromVersion);
+  const previous = await tx.moduleVersion.findUnique({ where: { moduleName_version: { moduleName: module, version: promotion.fromVersion } } });
+  if (!loaded && previous?.status !== 'accepted') {
+    return { kind: 'none', why: `${module} ${promotion.fromVersion}, the stable before ${promotion.id}, is ${previous?.status ?? 'gone from the registry'}; ${PROPOSE_INSTEAD}` };
+  }
+  return { kind: 'promoted', request: promotion, from: stable.version, to: promotion.fromVersion, warm: loaded };
 }
 
 export interface OneClickResult {
@@ -64,57 +67,43 @@ export interface OneClickResult {
   generation: number | null;
   changeRequestId: string | null;
   reviewId: string;
+  reviewDueAt: Date;
+}
+
+async function refuseBreakGlass(db: Db, actor: AuditActor, input: { module: string; reason: string }, why: string): Promise<never> {
+  await db.$transaction((tx) =>
+    appendAuditEvent(tx, { actor, action: 'breakglass.refused', targetType: 'module', targetId: input.module, details: { reason: input.reason, why } }),
+  );
+  throw new DomainError(DomainErrorCode.Conflict, `break-glass refused: ${why}`);
 }
 
 export async function rollbackModule(db: Db, actor: AuditActor, input: { module: string; reason: string }, settings: RolloutSettings, now = Date.now()): Promise<OneClickResult> {
-  return db.$transaction(async (tx) => {
+  const result = await db.$transaction(async (tx) => {
     const t: Transition = { tx, actor, now, settings };
     const plan = await planRollback(tx, input.module);
-    if (plan.kind === 'none') throw new DomainError(DomainErrorCode.Conflict, `nothing to roll back to: ${plan.why}`);
+    if (plan.kind === 'none') return plan;
     const outcome: RolloutOutcome = {
       trigger: 'one-click',
-      message: `rolled back to ${plan.to} by ${actor.name}: ${input.reason}`,
+      message: `break-glass to ${plan.to} by ${actor.name}: ${input.reason}`,
       by: { id: actor.id, name: actor.name },
       reason: input.reason,
     };
-    let generation: number | null;
-    let changeRequestId: string | null = null;
-    if (plan.kind === 'registry') {
-      const current = await readDesiredModule(tx, input.module);
-      generation = (await writeDesiredModule(tx, actor, input.module, allTrafficTo(current, input.module, plan.target, plan.from), null)).generation;
-      await appendAuditEvent(tx, {
-        actor,
-        action: 'module.rolled_back',
-        targetType: 'module',
-        targetId: input.module,
-        details: { from: plan.from, to: plan.to, warm: plan.warm, generation, reason: input.reason },
-      });
-      await enqueueWebhookEvent(tx, 'rolled-back', { module: input.module, from: plan.from, to: plan.to, trigger: 'one-click', message: outcome.message });
-    } else {
-      changeRequestId = plan.request.id;
-      // Stopping a preflight serves nothing and rolls nothing back: it is an abort.
-      const event = plan.request.state === 'Preflight' ? 'abort' : 'rollback';
-      generation = (await rollBack(t, plan.request, event, outcome)).generation;
-    }
-    const review = await tx.postIncidentReview.create({
-      data: {
-        id: randomUUID(),
-        module: input.module,
-        changeRequestId,
-        rolledBackFrom: plan.from,
-        rolledBackTo: plan.to,
-        warm: plan.warm,
-        generation: generation ?? -1,
-        reason: input.reason,
-        openedAt: new Date(now),
-        openedById: actor.id,
-        openedByName: actor.name,
-        // Nothing was served, so there is nothing for hosts to confirm.
-        confirmedAt: generation === null ? new Date(now) : null,
-      },
-    });
-    return { module: input.module, from: plan.from, to: plan.to, warm: plan.warm, generation, changeRequestId, reviewId: review.id };
+    // Stopping a preflight serves nothing and rolls nothing back: it is an abort.
+    const { generation } =
+      plan.kind === 'settings'
+        ? await revertWholeChange(t, plan.request, outcome)
+        : await rollBack(t, plan.request, plan.request.state === 'Preflight' ? 'abort' : 'rollback', outcome);
+    const review = await openReview(
+      tx,
+      actor,
+      { module: input.module, changeRequestId: plan.request.id, from: plan.from, to: plan.to, warm: plan.warm, generation, reason: input.reason },
+      now,
+      settings.reviewDeadlineMs,
+    );
+    return { module: input.module, from: plan.from, to: plan.to, warm: plan.warm, generation, changeRequestId: plan.request.id, reviewId: review.id, reviewDueAt: review.dueAt! };
   });
+  if ('why' in result) return refuseBreakGlass(db, actor, input, result.why);
+  return result;
 }
 
 /** One row per module for the on-call screen: what runs, where a rollback would go, and whether it is warm. */
@@ -133,34 +122,5 @@ export async function rollbackTargets(db: Db) {
       });
     }
     return rows;
-  });
-}
-
-export async function listReviews(db: Db, options: { open?: boolean; limit?: number } = {}) {
-  return db.postIncidentReview.findMany({
-    where: options.open ? { acknowledgedAt: null } : {},
-    orderBy: { openedAt: 'desc' },
-    take: options.limit ?? 100,
-  });
-}
-
-export async function acknowledgeReview(db: Db, actor: AuditActor, input: { id: string; note: string }) {
-  return db.$transaction(async (tx) => {
-    const review = await tx.postIncidentReview.findUnique({ where: { id: input.id } });
-    if (!review) throw new DomainError(DomainErrorCode.NotFound, 'no such post-incident review');
-    if (review.acknowledgedAt) throw new DomainError(DomainErrorCode.Conflict, `acknowledged already by ${review.acknowledgedByName}`);
-    if (review.openedById === actor.id) throw new DomainError(DomainErrorCode.Forbidden, 'you rolled this back; another approver acknowledges the review');
-    const updated = await tx.postIncidentReview.update({
-      where: { id: input.id },
-      data: { acknowledgedAt: new Date(), acknowledgedById: actor.id, acknowledgedByName: actor.name, note: input.note },
-    });
-    await appendAuditEvent(tx, {
-      actor,
-      action: 'review.acknowledged',
-      targetType: 'post-incident-review',
-      targetId: input.id,
-      details: { module: review.module, from: review.rolledBackFrom, to: review.rolledBackTo, note: input.note, changeRequestId: review.changeRequestId },
-    });
-    return updated;
   });
 }

@@ -14,6 +14,8 @@ export interface RolloutSettings {
   webhookMaxAttempts: number;
   /** First retry after this long, doubling each time. */
   webhookRetryMs: number;
+  /** A break-glass opens a post-incident review due this long after; an overdue one is escalated once. */
+  reviewDeadlineMs: number;
 }
 
 function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -37,6 +39,7 @@ export function loadRolloutSettings(env: NodeJS.ProcessEnv = process.env): Rollo
     preflightSelfTestMs: 10_000,
     webhookMaxAttempts: positiveNumber(env, 'HOTPLANE_WEBHOOK_MAX_ATTEMPTS', 8),
     webhookRetryMs: positiveNumber(env, 'HOTPLANE_WEBHOOK_RETRY_MS', 1_000),
+    reviewDeadlineMs: positiveNumber(env, 'HOTPLANE_REVIEW_DEADLINE_MS', 24 * 3_600_000),
   };
 }
 

@@ -13,6 +13,8 @@ export type ChangeEvent =
   | 'start'
   | 'preflight-passed'
   | 'preflight-failed'
+  /** A first version, settings change or removal passed its preflight and is written whole (no canary). */
+  | 'apply'
   | 'step-passed'
   | 'promote'
   | 'pause'
@@ -28,7 +30,7 @@ const TRANSITIONS: Record<ChangeState, Partial<Record<ChangeEvent, ChangeState>>
   Approved: { edit: 'PendingApproval', 'approvals-lapsed': 'PendingApproval', start: 'Preflight', cancel: 'Cancelled' },
   Rejected: { edit: 'PendingApproval', cancel: 'Cancelled' },
   // Nothing is served during preflight, so stopping it is an abort: there is nothing to roll back.
-  Preflight: { 'preflight-passed': 'Canary', 'preflight-failed': 'Failed', abort: 'Aborted' },
+  Preflight: { 'preflight-passed': 'Canary', apply: 'Promoted', 'preflight-failed': 'Failed', abort: 'Aborted' },
   Canary: {
     'step-passed': 'Canary',
     promote: 'Promoted',

@@ -122,7 +122,7 @@ async function announceBreaker(t: Transition, row: ChangeRequest) {
   await enqueueWebhookEvent(t.tx, 'circuit-open', { module: row.module, reason: breaker.reason, until: new Date(breaker.until!).toISOString(), changeRequest: row.id });
 }
 
-function finishData(t: Transition, state: ChangeState, outcome: RolloutOutcome) {
+export function finishData(t: Transition, state: ChangeState, outcome: RolloutOutcome) {
   return {
     state,
     stepPhase: null,

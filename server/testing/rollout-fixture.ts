@@ -1,13 +1,14 @@
 import type { AuditActor } from '../audit/actor';
 import { generateSm2KeyPair, signSm2, type Sm2KeyPair } from '../crypto';
-import { setVersions } from '../fleet/set-versions';
 import { approveChange } from '../rollout/approvals';
+import { applyThroughChangeRequest } from '../rollout/approved-change';
 import { approvalMessage } from '../rollout/digest';
 import { loadRolloutSettings, type RolloutSettings } from '../rollout/settings';
 import { registerSigningKey } from '../rollout/signing-keys';
 import { createConsoleFixture, type ConsoleFixture } from './console-fixture';
 
-// A console with the example ledger versions accepted, 1.0.0 serving all traffic, and people to propose and
+// A console with the example ledger versions accepted, 1.0.0 serving all traffic (put live by an approved
+// change request, which is cr-1), and people to propose and
 // approve: an operator and two approvers, each approver with a registered SM2 key.
 
 export interface Person {
@@ -50,12 +51,17 @@ export async function createRolloutFixture(env: Record<string, string> = {}): Pr
     const result = await f.upload(paths);
     if (result.outcome !== 'accepted') throw new Error(`fixture upload of ledger ${version} was ${result.outcome}: ${result.message}`);
   }
-  await setVersions(f.db, f.actor, { module: 'ledger', versions: [{ version: '1.0.0', weight: 100, isolation: 'process' }] });
   const settings = { ...loadRolloutSettings({ ...process.env, ...env }), tickMs: 100, snapshotSeconds: 1, webhookRetryMs: 100 };
   const operator = person('op-1', ['operator']);
   const approver = person('ap-1', ['approver']);
   const secondApprover = person('ap-2', ['approver']);
   for (const p of [approver, secondApprover]) await registerSigningKey(f.db, p.actor, { publicKey: p.keys.publicKeyPem, label: 'test key' });
+  // ledger 1.0.0 goes live the one way anything does: an approved change request (its first version).
+  await applyThroughChangeRequest(
+    f.db,
+    { module: 'ledger', versions: [{ version: '1.0.0', weight: 100, isolation: 'process' }], reason: 'fixture: first version of ledger' },
+    { proposer: f.actor, approver: { actor: approver.actor, privateKeyPem: approver.keys.privateKeyPem }, settings },
+  );
   const sign = (digest: string, who: Person) => Buffer.from(signSm2(approvalMessage(digest), who.keys.privateKeyPem)).toString('hex');
   return {
     f,

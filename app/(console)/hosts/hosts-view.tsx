@@ -6,7 +6,7 @@ import { HostsTable, type HostRow } from '@/components/hosts-table';
 import { QueryState } from '@/components/query-state';
 import { RegisterHostForm } from '@/components/register-host-form';
 
-export function HostsView({ canManage, canSetRuntime }: { canManage: boolean; canSetRuntime: boolean }) {
+export function HostsView({ canManage, canSwitchDemoTraffic }: { canManage: boolean; canSwitchDemoTraffic: boolean }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const hosts = useQuery(trpc.fleet.hosts.queryOptions(undefined, { refetchInterval: 2_000 }));
@@ -75,7 +75,7 @@ export function HostsView({ canManage, canSetRuntime }: { canManage: boolean; ca
               {demo.data.answered.ok} · application {demo.data.answered.application} · fault {demo.data.answered.fault} · unreachable {demo.data.answered.unreachable}
             </span>
             <div className="spacer" />
-            {canSetRuntime && (
+            {canSwitchDemoTraffic && (
               <button type="button" className="button secondary small" disabled={switchDemo.isPending}
                 onClick={() => switchDemo.mutate({ enabled: !demo.data!.enabled })}
               >

@@ -1,4 +1,4 @@
-import { canManageFleet, canSetRuntime } from '@/server/auth/permissions';
+import { canManageFleet, canSwitchDemoTraffic } from '@/server/auth/permissions';
 import { currentUser } from '@/server/auth/current-user';
 import { PageHead } from '@/components/page-head';
 import { HostsView } from './hosts-view';
@@ -8,7 +8,7 @@ export default async function HostsPage() {
   return (
     <>
       <PageHead title="Hosts" subtitle="Runtime hosts pull the desired state from this console and report what they run." />
-      <HostsView canManage={Boolean(user && canManageFleet(user.roles))} canSetRuntime={Boolean(user && canSetRuntime(user.roles))} />
+      <HostsView canManage={Boolean(user && canManageFleet(user.roles))} canSwitchDemoTraffic={Boolean(user && canSwitchDemoTraffic(user.roles))} />
     </>
   );
 }

@@ -7,11 +7,10 @@ import { moduleMetrics, moduleMetricsInput } from '../../fleet/metrics-query';
 import { fleetMetrics } from '../../fleet/metrics-store';
 import { fleetDashboard, listHosts, moduleRuntime } from '../../fleet/runtime-views';
 import { runningFleetServices } from '../../fleet/services';
-import { removeModule, setVersions, setVersionsInput } from '../../fleet/set-versions';
 import { createRouter, permittedProcedure } from '../trpc';
 
 const readRuntime = permittedProcedure('runtime.read');
-const setRuntime = permittedProcedure('runtime.set');
+const demoTraffic = permittedProcedure('demo-traffic.switch');
 const manageFleet = permittedProcedure('fleet.manage');
 const moduleInput = z.object({ module: z.string().min(1) });
 
@@ -25,9 +24,9 @@ export const fleetRouter = createRouter({
   dashboard: readRuntime.query(({ ctx }) => fleetDashboard(ctx.db, fleetMetrics())),
   demoTraffic: readRuntime.query(async () => (await runningFleetServices())?.demoTraffic?.status() ?? null),
 
-  setVersions: setRuntime.input(setVersionsInput).mutation(({ ctx, input }) => setVersions(ctx.db, actorOf(ctx.user), input)),
-  removeModule: setRuntime.input(moduleInput).mutation(({ ctx, input }) => removeModule(ctx.db, actorOf(ctx.user), input.module)),
-  setDemoTraffic: setRuntime
+  // What runs changes only through change requests (rollouts.changes.proposeDesired and propose); there is no
+  // procedure here that writes desired state.
+  setDemoTraffic: demoTraffic
     .input(z.object({ enabled: z.boolean() }))
     .mutation(async ({ ctx, input }) => switchDemoTraffic(ctx.db, actorOf(ctx.user), (await runningFleetServices())?.demoTraffic ?? null, input.enabled)),
 

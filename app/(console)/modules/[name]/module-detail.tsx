@@ -9,7 +9,7 @@ import { QueryState } from '@/components/query-state';
 import { ModuleRollback } from './module-rollback';
 import { RuntimeSection } from './runtime-section';
 
-export function ModuleDetail({ name, may }: { name: string; may: { setRuntime: boolean; rollBack: boolean; overrideBreaker: boolean } }) {
+export function ModuleDetail({ name, may }: { name: string; may: { proposeChanges: boolean; rollBack: boolean; overrideBreaker: boolean } }) {
   const trpc = useTRPC();
   const detail = useQuery(trpc.modules.detail.queryOptions({ name }));
   const [open, setOpen] = useState<string | null>(null);
@@ -29,7 +29,7 @@ export function ModuleDetail({ name, may }: { name: string; may: { setRuntime: b
               }
             />
             <ModuleRollback module={d.name} canRollBack={may.rollBack} canOverrideBreaker={may.overrideBreaker} />
-            <RuntimeSection name={d.name} canSet={may.setRuntime} />
+            <RuntimeSection name={d.name} canPropose={may.proposeChanges} />
             <h2>Versions</h2>
             <div className="table-wrap">
               <table aria-label="Versions">

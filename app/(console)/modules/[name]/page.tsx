@@ -1,4 +1,4 @@
-import { canOverrideBreaker, canRollBack, canSetRuntime } from '@/server/auth/permissions';
+import { canOverrideBreaker, canRollBack, canProposeChanges } from '@/server/auth/permissions';
 import { currentUser } from '@/server/auth/current-user';
 import { ModuleDetail } from './module-detail';
 
@@ -6,5 +6,5 @@ export default async function ModulePage({ params }: { params: Promise<{ name: s
   const { name } = await params;
   const user = await currentUser();
   const roles = user?.roles ?? [];
-  return <ModuleDetail name={name} may={{ setRuntime: canSetRuntime(roles), rollBack: canRollBack(roles), overrideBreaker: canOverrideBreaker(roles) }} />;
+  return <ModuleDetail name={name} may={{ proposeChanges: canProposeChanges(roles), rollBack: canRollBack(roles), overrideBreaker: canOverrideBreaker(roles) }} />;
 }

@@ -1,8 +1,9 @@
 'use client';
 import { useState } from 'react';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useRouter } from 'next/navigation';
+import { useMutation, useQuery } from '@tanstack/react-query';
 import { useTRPC } from '@/app/trpc';
-import { DesiredVersionsForm, type DesiredVersionsValue } from '@/components/desired-versions-form';
+import { DesiredVersionsForm, type ProposedChange } from '@/components/desired-versions-form';
 import { HostEventsList } from '@/components/host-events-list';
 import { QueryState } from '@/components/query-state';
 import { HealthBadge } from '@/components/runtime-badges';
@@ -16,22 +17,16 @@ const WINDOWS = [
   { seconds: 3600, label: '1 hour' },
 ];
 
-export function RuntimeSection({ name, canSet }: { name: string; canSet: boolean }) {
+export function RuntimeSection({ name, canPropose }: { name: string; canPropose: boolean }) {
   const trpc = useTRPC();
-  const queryClient = useQueryClient();
+  const router = useRouter();
   const [seconds, setSeconds] = useState(300);
   const runtime = useQuery(trpc.fleet.moduleRuntime.queryOptions({ module: name }, { refetchInterval: 2_000 }));
   const metrics = useQuery(trpc.fleet.metrics.queryOptions({ module: name, seconds }, { refetchInterval: 1_000 }));
   const timeline = useQuery(trpc.rollouts.changes.timeline.queryOptions({ module: name, seconds }, { refetchInterval: 2_000 }));
-  const refresh = () =>
-    Promise.all([
-      queryClient.invalidateQueries({ queryKey: trpc.fleet.moduleRuntime.queryKey({ module: name }) }),
-      queryClient.invalidateQueries({ queryKey: trpc.fleet.dashboard.queryKey() }),
-    ]);
-  const setVersions = useMutation(trpc.fleet.setVersions.mutationOptions({ onSuccess: refresh }));
-  const unload = useMutation(trpc.fleet.removeModule.mutationOptions({ onSuccess: refresh }));
-
-  const apply = (value: DesiredVersionsValue) => setVersions.mutate({ module: name, ...value });
+  // Nothing changes on submit: the change request opens, for a second person to approve.
+  const propose = useMutation(trpc.rollouts.changes.proposeDesired.mutationOptions({ onSuccess: (row) => router.push(`/changes/${row.id}`) }));
+  const proposeChange = (value: ProposedChange) => propose.mutate({ module: name, ...value });
 
   return (
     <section aria-labelledby="runtime-heading" className="stack">
@@ -59,18 +54,18 @@ export function RuntimeSection({ name, canSet }: { name: string; canSet: boolean
               )}
               <h3>On each host</h3>
               <RuntimeVersionsTable hosts={r.hosts} generation={r.generation} />
-              {canSet && r.hotUpgradable && (
+              {canPropose && r.hotUpgradable && (
                 <>
-                  <h3>Set versions</h3>
+                  <h3>Propose a change</h3>
                   <DesiredVersionsForm
                     key={r.desired ? String(r.desired.updatedAt) : 'none'}
                     module={name}
                     candidates={r.candidates}
                     current={r.desired}
-                    pending={setVersions.isPending || unload.isPending}
-                    error={(setVersions.error ?? unload.error)?.message ?? null}
-                    onSubmit={apply}
-                    onUnload={() => unload.mutate({ module: name })}
+                    pending={propose.isPending}
+                    error={propose.error?.message ?? null}
+                    onSubmit={proposeChange}
+                    onUnload={(reason) => propose.mutate({ module: name, versions: [], reason })}
                   />
                 </>
               )}

@@ -6,6 +6,8 @@ import { approveChange, rejectChange } from '../../../rollout/approvals';
 import { cancelChange, editChange, proposeChange, submitChange } from '../../../rollout/change-request';
 import { approveInput, CHANGE_STATES, editInput, proposeInput, reasonInput, rejectInput } from '../../../rollout/change-request.types';
 import { rolloutSettings } from '../../../rollout/settings';
+import { proposeWholeChange } from '../../../rollout/whole-change';
+import { proposeDesiredInput } from '../../../rollout/whole-change.types';
 import { approvalQueue, changeDetail, digestForSigning, listChanges, listDecisions, moduleTimeline } from '../../../rollout/views';
 import { createRouter, permittedProcedure } from '../../trpc';
 
@@ -57,6 +59,11 @@ export const changesRouter = createRouter({
   propose: propose.input(proposeInput).mutation(async ({ ctx, input }) => {
     const row = await proposeChange(ctx.db, actorOf(ctx.user), input);
     return { id: row.id, revision: row.revision, digest: row.digest, state: row.state, requiredApprovals: row.requiredApprovals };
+  }),
+  /** The module page's form: its first version, a settings change or a removal, as the whole desired state after. */
+  proposeDesired: propose.input(proposeDesiredInput).mutation(async ({ ctx, input }) => {
+    const row = await proposeWholeChange(ctx.db, actorOf(ctx.user), input);
+    return { id: row.id, kind: row.kind, revision: row.revision, digest: row.digest, state: row.state, requiredApprovals: row.requiredApprovals };
   }),
   edit: propose.input(editInput).mutation(async ({ ctx, input }) => {
     const row = await editChange(ctx.db, actorOf(ctx.user), input);
