@@ -73,9 +73,9 @@ export async function escalateOverdueReviews(db: Db, now = Date.now()): Promise<
   });
 }
 
-export async function listReviews(db: Db, options: { open?: boolean; limit?: number } = {}) {
+export async function listReviews(db: Db, options: { open?: boolean; module?: string; limit?: number } = {}) {
   const rows = await db.postIncidentReview.findMany({
-    where: options.open ? { acknowledgedAt: null } : {},
+    where: { ...(options.open ? { acknowledgedAt: null } : {}), module: options.module },
     orderBy: { openedAt: 'desc' },
     take: options.limit ?? 100,
   });

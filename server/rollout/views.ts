@@ -7,6 +7,8 @@ import type { ChangeState, RolloutOutcome } from './change-request.types';
 import { moduleBreaker, type BreakerSettings } from './circuit-breaker';
 import { changeDigestText } from './digest';
 import { personActions } from './state-machine';
+import { desiredOf } from './whole-change';
+import type { ChangeKind } from './whole-change.types';
 
 // Read models for the pages and the CLI: a request with everything a person needs to decide, lists, queues.
 
@@ -15,10 +17,11 @@ function summary(row: ChangeRequest) {
   return {
     id: row.id,
     module: row.module,
+    kind: row.kind as ChangeKind,
     state: row.state as ChangeState,
     revision: row.revision,
-    from: row.fromVersion,
-    to: row.toVersion,
+    from: row.fromVersion || 'nothing',
+    to: row.toVersion || 'nothing',
     reason: row.reason,
     ticket: row.ticket,
     requestedBy: { id: row.requestedById, name: row.requestedByName },
@@ -128,6 +131,8 @@ export async function changeDetail(db: Db, id: string, viewerId: string, breaker
     toSm3: row.toSm3,
     fromIsolation: row.fromIsolation,
     plan: planOf(row),
+    /** First versions, settings changes and removals: the whole desired state before and after, as approved. */
+    desired: row.kind === 'upgrade' ? null : desiredOf(row),
     stateHandOff: row.stateHandOff,
     submittedAt: row.submittedAt,
     approvedAt: row.approvedAt,
@@ -142,7 +147,8 @@ export async function changeDetail(db: Db, id: string, viewerId: string, breaker
     approvals: approvals.map((a) => approvalView(a, row, now)),
     /** Buttons: the state machine's person events, narrowed to who may press them (the server checks again). */
     actions: personActions(row.state as ChangeState).filter((event) =>
-      ['edit', 'submit', 'cancel'].includes(event) ? isRequester : event === 'reject' ? !isRequester : true,
+      // A whole change is never edited: it is cancelled and proposed again from the module page.
+      event === 'edit' && row.kind !== 'upgrade' ? false : ['edit', 'submit', 'cancel'].includes(event) ? isRequester : event === 'reject' ? !isRequester : true,
     ),
     canApprove: row.state === 'PendingApproval' && !isRequester,
     phases: phases.map(phaseView),

@@ -7,7 +7,7 @@ export default async function OnCallPage() {
   const user = await currentUser();
   return (
     <>
-      <PageHead title="On call" subtitle="Every module at a glance; one button puts a module back on the version before." />
+      <PageHead title="On call" subtitle="Every module at a glance; break-glass puts a module back on the last promoted stable version (or its canary to 0 %) and opens a review." />
       <OnCallView canRollBack={Boolean(user && canRollBack(user.roles))} />
     </>
   );

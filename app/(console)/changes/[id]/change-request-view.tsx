@@ -12,6 +12,7 @@ import { DecisionsTable } from '@/components/decisions-table';
 import { PageHead } from '@/components/page-head';
 import { PhasesList } from '@/components/phases-list';
 import { PlanSettings, StepBar } from '@/components/rollout-plan';
+import type { DesiredModule } from '@/server/host/types';
 import { ApprovalPanel } from './approval-panel';
 import { EditRequest } from './edit-request';
 import { EvidenceLinks } from './evidence-links';
@@ -21,6 +22,15 @@ import { RequestActions, type Permitted } from './request-actions';
  * One change request, live: the server pushes the whole detail over SSE whenever it changes; if the stream fails the
  * page polls instead, so it never goes stale silently.
  */
+const KIND_TITLES = { upgrade: 'Upgrade', first: 'First version', settings: 'Settings change', remove: 'Removal' } as const;
+
+function describeDesired(desired: DesiredModule | null): string {
+  if (!desired) return 'nothing (not loaded on any host)';
+  const versions = desired.versions.map((v) => `${v.version} ${v.weight}% ${v.isolation}${v.config ? ` config ${JSON.stringify(v.config)}` : ''}`).join(' · ');
+  const limits = [desired.requestTimeoutMs !== undefined ? `timeout ${desired.requestTimeoutMs} ms` : '', desired.drainDeadlineMs !== undefined ? `drain ${desired.drainDeadlineMs} ms` : ''].filter(Boolean);
+  return [versions, ...limits].join(' · ');
+}
+
 export function ChangeRequestView({ id, may }: { id: string; may: Permitted }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
@@ -65,11 +75,24 @@ export function ChangeRequestView({ id, may }: { id: string; may: Permitted }) {
             }}
           />
         )}
-        <section aria-label="Plan" className="stack">
-          <h2>Plan</h2>
-          <StepBar plan={c.plan} stepIndex={c.step?.index ?? null} state={c.state} />
-          <PlanSettings plan={c.plan} />
-        </section>
+        {c.desired ? (
+          <section aria-label="Desired state" className="stack">
+            <h2>{KIND_TITLES[c.kind]}</h2>
+            <p className="small muted">Applied in one step after a preflight of every version it loads anew; the approvers sign both states.</p>
+            <dl className="kv small">
+              <dt>Runs now</dt>
+              <dd className="mono" data-testid="desired-before">{describeDesired(c.desired.before)}</dd>
+              <dt>Runs after</dt>
+              <dd className="mono" data-testid="desired-after">{describeDesired(c.desired.after)}</dd>
+            </dl>
+          </section>
+        ) : (
+          <section aria-label="Plan" className="stack">
+            <h2>Plan</h2>
+            <StepBar plan={c.plan} stepIndex={c.step?.index ?? null} state={c.state} />
+            <PlanSettings plan={c.plan} />
+          </section>
+        )}
         <dl className="kv small" aria-label="Request">
           <dt>Requested by</dt>
           <dd>

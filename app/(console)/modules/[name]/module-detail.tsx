@@ -6,6 +6,7 @@ import { CheckReport } from '@/components/check-report';
 import { Fingerprint } from '@/components/fingerprint';
 import { PageHead } from '@/components/page-head';
 import { QueryState } from '@/components/query-state';
+import { PostIncidentReviews } from '../../post-incident-reviews';
 import { ModuleRollback } from './module-rollback';
 import { RuntimeSection } from './runtime-section';
 
@@ -29,6 +30,7 @@ export function ModuleDetail({ name, may }: { name: string; may: { proposeChange
               }
             />
             <ModuleRollback module={d.name} canRollBack={may.rollBack} canOverrideBreaker={may.overrideBreaker} />
+            <PostIncidentReviews module={d.name} />
             <RuntimeSection name={d.name} canPropose={may.proposeChanges} />
             <h2>Versions</h2>
             <div className="table-wrap">

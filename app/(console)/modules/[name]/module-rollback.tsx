@@ -29,7 +29,7 @@ export function ModuleRollback({ module, canRollBack, canOverrideBreaker }: { mo
           {target.rollback.possible ? (
             canRollBack && <RollbackControl module={module} target={target.rollback} />
           ) : (
-            <span className="muted small">Nothing to roll back to: {target.rollback.why}</span>
+            <span className="muted small">No break-glass: {target.rollback.why}</span>
           )}
         </div>
       )}

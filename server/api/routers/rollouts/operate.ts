@@ -39,7 +39,7 @@ export const operateRouter = createRouter({
   targets: permittedProcedure('changes.read').query(({ ctx }) => rollbackTargets(ctx.db)),
 
   reviews: permittedProcedure('changes.read')
-    .input(z.object({ open: z.boolean().default(false), limit: z.number().int().min(1).max(500).default(100) }))
+    .input(z.object({ open: z.boolean().default(false), module: z.string().min(1).optional(), limit: z.number().int().min(1).max(500).default(100) }))
     .query(({ ctx, input }) => listReviews(ctx.db, input)),
   acknowledgeReview: permittedProcedure('reviews.acknowledge')
     .input(z.object({ id: z.string().min(1), note: z.string().trim().min(3, 'say what was learned or decided').max(4000) }))
