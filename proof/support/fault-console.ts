@@ -4,7 +4,9 @@ import type { AuditActor } from '../../server/audit/actor';
 import { generateSm2KeyPair, signSm2 } from '../../server/crypto';
 import { acceptReport, serveArtifact, serveDesiredState } from '../../server/fleet/fleet-http';
 import { registerHost } from '../../server/fleet/hosts';
+import { readDesiredModule } from '../../server/fleet/desired-state';
 import { FleetMetrics } from '../../server/fleet/metrics-store';
+import type { DesiredVersion } from '../../server/host/types';
 import { approveChange } from '../../server/rollout/approvals';
 import { applyThroughChangeRequest } from '../../server/rollout/approved-change';
 import { proposeChange } from '../../server/rollout/change-request';
@@ -107,6 +109,10 @@ export async function startFaultConsole(f: ConsoleFixture, options: { versions: 
   const sign = (digest: string) => Buffer.from(signSm2(approvalMessage(digest), approverKeys.privateKeyPem)).toString('hex');
   const setWeights = async (weights: Record<string, number>) => {
     const versions = Object.entries(weights).map(([version, weight]) => ({ version, weight, isolation: 'process' as const, config: LEDGER_CONFIG }));
+    // Asking for what runs already is refused as a change request (there is nothing to approve): nothing to do.
+    const current = await f.db.$transaction((tx) => readDesiredModule(tx, 'ledger'));
+    const same = (c: DesiredVersion, v: (typeof versions)[number]) => c.version === v.version && c.weight === v.weight && c.isolation === v.isolation && (c.config ?? '') === v.config;
+    if (current && current.versions.length === versions.length && versions.every((v) => current.versions.some((c) => same(c, v)))) return;
     await applyThroughChangeRequest(f.db, { module: 'ledger', versions, reason: 'fault proof: weights for the next fault' }, {
       proposer: operator,
       approver: { actor: approver, privateKeyPem: approverKeys.privateKeyPem },

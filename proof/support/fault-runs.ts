@@ -100,8 +100,12 @@ export async function overwrittenArtifact(ctx: FaultContext, name: string, versi
   const file = where === 'store' ? row.storePath : path.join(ctx.host.dataDir, 'artifacts', `${row.sm3}.so`);
   overwriteArtifact(file, withBytesOf);
   const onset = Date.now();
-  await ctx.c.setWeights({ [STABLE]: 100 - 10, [version]: 10 });
-  const failed = await waitFor(`${version} to be refused`, async () => (await ctx.host.status()).versions.find((v) => v.version === version && v.phase === 'failed'));
+  // The change request's preflight re-hashes the store copy before any host is told: a change to bytes that are not
+  // the approved ones ends Failed there. A tampered host cache only shows when the host loads it.
+  const refusedByPreflight = await ctx.c.setWeights({ [STABLE]: 100 - 10, [version]: 10 }).then(() => null, (error: Error) => error.message);
+  const failed = refusedByPreflight
+    ? { reason: refusedByPreflight }
+    : await waitFor(`${version} to be refused`, async () => (await ctx.host.status()).versions.find((v) => v.version === version && v.phase === 'failed'));
   await sleep(ctx.afterMs);
   const served = ctx.load.records.filter((r) => r.at >= onset && r.version === version).length;
   const recorded = await ctx.f.db.hostEvent.count({ where: { version, kind: 'load-failed', time: { gte: new Date(onset - 1000) } } });
@@ -111,10 +115,12 @@ export async function overwrittenArtifact(ctx: FaultContext, name: string, versi
   return {
     name,
     onset,
-    did: `${version} failed to load: ${brief(failed.reason ?? '')}; ${STABLE} kept all the traffic; the host reported the refusal (${recorded} load-failed event(s) in the console)`,
+    did: refusedByPreflight
+      ? `the change request giving ${version} 10 % failed its preflight, so no host was told to load it: ${brief(refusedByPreflight)}; ${STABLE} kept all the traffic`
+      : `${version} failed to load: ${brief(failed.reason ?? '')}; ${STABLE} kept all the traffic; the host reported the refusal (${recorded} load-failed event(s) in the console)`,
     traffic,
     kept: `requests answered by the overwritten ${version}: ${served}${where === 'host cache' ? '; the bad cached copy was removed, so the next load fetches the store copy again' : ''}`,
-    intact: served === 0 && recorded > 0,
+    intact: served === 0 && (recorded > 0 || refusedByPreflight !== null),
   };
 }
 

@@ -8,10 +8,12 @@ import { appRouter, createCaller } from '../api/root';
 import type { Role } from '../auth/permissions';
 import type { SessionUser } from '../auth/session';
 import { currentGeneration, readDesiredState } from '../fleet/desired-state';
+import { FleetMetrics } from '../fleet/metrics-store';
 import { createRolloutFixture, type RolloutFixture } from '../testing/rollout-fixture';
 import { changeDigest } from './digest';
 import { moduleBreaker } from './circuit-breaker';
 import { probeProcessPreflight } from './preflight';
+import { RolloutEngine } from './engine';
 import { rollbackModule } from './rollback';
 import { escalateOverdueReviews } from './reviews';
 import { createWebhook, deliverDueWebhooks } from './webhooks';
@@ -238,5 +240,28 @@ describe('one road to production', () => {
     assert.equal(await r.f.db.auditEvent.count({ where: { action: 'review.overdue', targetId: review.id } }), 1);
     const listed = await call(oncall).rollouts.operate.reviews({ open: true });
     assert.equal(listed.find((x) => x.id === review.id)?.overdue, true);
+  });
+
+  it('the engine carries a started settings change out on its tick: preflight of the new config, then written whole', async () => {
+    const proposed = await call(operator).rollouts.changes.proposeDesired({
+      module: 'ledger',
+      versions: [{ version: '1.1.0', weight: 100, isolation: 'process', config: 'acct-00 42\n' }],
+      requestTimeoutMs: 900,
+      reason: 'opening balance for acct-00',
+    });
+    assert.equal(proposed.kind, 'settings');
+    await r.approve(proposed.id, proposed.digest);
+    await call(operator).rollouts.operate.start({ id: proposed.id });
+    const generation = await currentGeneration(r.f.db);
+    const engine = new RolloutEngine({ db: r.f.db, metrics: new FleetMetrics(), settings: r.settings, log: () => undefined });
+    await engine.tick();
+    await engine.stop();
+    const done = await r.f.db.changeRequest.findUniqueOrThrow({ where: { id: proposed.id } });
+    assert.equal(done.state, 'Promoted', done.outcome ?? '');
+    assert.equal(await currentGeneration(r.f.db), generation + 1);
+    const ledger = (await r.f.db.$transaction((tx) => readDesiredState(tx))).modules.find((m) => m.module === 'ledger')!;
+    assert.equal(ledger.versions[0].config, 'acct-00 42\n');
+    const written = await r.f.db.auditEvent.findFirstOrThrow({ where: { action: 'runtime.desired_changed' }, orderBy: { seq: 'desc' } });
+    assert.equal(JSON.parse(written.details).changeRequestId, proposed.id);
   });
 });
