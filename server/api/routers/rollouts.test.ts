@@ -79,7 +79,9 @@ describe('rollouts router', () => {
     for (const who of [approver, auditor, admin]) await rejectsWith(call(who).rollouts.operate.rollback({ module: 'ledger', reason: 'test' }), 'FORBIDDEN');
     await rejectsWith(call(oncall).rollouts.operate.rollback({ module: 'ledger', reason: 'test' }), 'CONFLICT', /break-glass refused: cr-1 put ledger 1\.0\.0 live as its first version/);
     const targets = await call(oncall).rollouts.operate.targets();
-    assert.match(String(targets.find((t) => t.module === 'ledger')?.rollback.possible === false && targets.find((t) => t.module === 'ledger')?.rollback), /no earlier stable version/);
+    const ledger = targets.find((t) => t.module === 'ledger')?.rollback;
+    assert.equal(ledger?.possible, false);
+    assert.match(ledger && !ledger.possible ? ledger.why : '', /cr-1 put ledger 1\.0\.0 live as its first version: there is no earlier stable version/);
   });
 
   it('breaker override and webhooks are for admins', async () => {
