@@ -5,6 +5,7 @@ import type { AuditActor } from '../audit/actor';
 import type { ChangeRequest } from '../db/generated/client';
 import type { Db, DbTransaction } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
+import { versionRefusal } from '../artifacts/version-validity';
 import type { DesiredModule, DesiredVersion } from '../host/types';
 import type { RolloutOutcome } from './change-request.types';
 import { allTrafficTo, readDesiredModule, stableVersionOf, writeDesiredModule } from './fleet-bridge';
@@ -29,8 +30,8 @@ async function lastPromotionOf(tx: DbTransaction, module: string, version: strin
 }
 
 async function acceptedBelow(tx: DbTransaction, module: string, version: string) {
-  const versions = await tx.moduleVersion.findMany({ where: { moduleName: module, status: 'accepted' } });
-  return versions.filter((v) => semver.valid(v.version) && semver.lt(v.version, version)).sort((a, b) => semver.rcompare(a.version, b.version))[0] ?? null;
+  const versions = await tx.moduleVersion.findMany({ where: { moduleName: module, status: 'accepted' }, include: { signer: true } });
+  return versions.filter((v) => semver.valid(v.version) && semver.lt(v.version, version) && versionRefusal(v) === null).sort((a, b) => semver.rcompare(a.version, b.version))[0] ?? null;
 }
 
 /** Where a rollback of `module` would go right now, and whether that version is still loaded. */
@@ -43,8 +44,9 @@ export async function planRollback(tx: DbTransaction, module: string, desired?: 
   const loaded = (version: string) => current?.versions.some((v) => v.version === version) ?? false;
   const promotion = await lastPromotionOf(tx, module, stable.version);
   if (promotion) {
-    const previous = await tx.moduleVersion.findUnique({ where: { moduleName_version: { moduleName: module, version: promotion.fromVersion } } });
-    if (loaded(promotion.fromVersion) || previous?.status === 'accepted') {
+    const previous = await tx.moduleVersion.findUnique({ where: { moduleName_version: { moduleName: module, version: promotion.fromVersion } }, include: { signer: true } });
+    // A withdrawn or expired version is never a rollback target, even while it is still loaded.
+    if (previous && versionRefusal(previous) === null) {
       return { kind: 'promoted', request: promotion, from: stable.version, to: promotion.fromVersion, warm: loaded(promotion.fromVersion) };
     }
   }
