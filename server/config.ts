@@ -10,6 +10,8 @@ export interface HotplaneConfig {
   demoMode: boolean;
   maxUploadBytes: number;
   forbiddenExportPatterns: RegExp[];
+  /** How long an upload's identity probe may take to load the .so and answer the identity calls. */
+  identityProbeMs: number;
   checkpointEvery: number;
   checkpointIntervalMs: number;
   publicOrigin: string | undefined;
@@ -45,6 +47,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HotplaneConfig
     demoMode: env.HOTPLANE_DEMO !== '0',
     maxUploadBytes: positiveInt('HOTPLANE_MAX_UPLOAD_BYTES', 256 * 1024 * 1024),
     forbiddenExportPatterns: forbidden.map((p) => new RegExp(p)),
+    identityProbeMs: positiveInt('HOTPLANE_IDENTITY_PROBE_MS', 5_000),
     checkpointEvery: positiveInt('HOTPLANE_CHECKPOINT_EVERY', 100),
     checkpointIntervalMs: positiveInt('HOTPLANE_CHECKPOINT_INTERVAL_MS', 60_000),
     publicOrigin: env.HOTPLANE_PUBLIC_ORIGIN,

@@ -9,6 +9,7 @@ import type { Db } from '../db/client';
 import { listSignerCandidates } from '../signers/registry';
 import type { CheckResult } from './checks';
 import { receiveToTempFile, UploadTooLargeError } from './receive';
+import { identityProbe } from './identity-probe';
 import { withKeyedLocks } from './keyed-lock';
 import { outOfSpace, removeStoredArtifact, storeArtifact, type StoredArtifact } from './store';
 import './audit-actions';
@@ -66,6 +67,7 @@ export async function acceptUpload(db: Db, actor: AuditActor, input: UploadInput
       signatureBytes: input.signatureBytes,
       signers: await listSignerCandidates(db),
       forbiddenExportPatterns: settings.forbiddenExportPatterns,
+      identityProbe: identityProbe(settings.identityProbeMs),
       registry: {
         versionsOfModule: async (module) =>
           (await db.moduleVersion.findMany({ where: { moduleName: module } })).map((v) => ({ version: v.version, sm3: v.sm3, status: v.status })),

@@ -38,6 +38,11 @@ export interface VerificationInput {
   signers: SignerCandidate[];
   forbiddenExportPatterns: RegExp[];
   now?: Date;
+  /**
+   * Loads the .so in a throwaway child and compares hp_abi_version, hp_module_name and hp_module_version with the
+   * manifest; absent for an offline `hotplane verify` without --probe. Runs only when every other check passed.
+   */
+  identityProbe?: (soPath: string, manifest: Manifest) => Promise<{ ok: boolean; detail: string }>;
   // Registry facts for the version policy; absent for an offline `hotplane verify`.
   registry?: {
     versionsOfModule(module: string): Promise<ExistingVersion[]>;
@@ -190,6 +195,16 @@ export async function verifyArtifact(input: VerificationInput): Promise<Verifica
     checks.skip('version-policy', 'offline verification has no registry');
   } else {
     checks.skip('version-policy', 'needs a valid manifest');
+  }
+
+  if (!input.identityProbe) {
+    checks.skip('identity', 'not probed (offline verification without --probe)');
+  } else if (checks.firstFailure() || !manifest) {
+    checks.skip('identity', 'an earlier check failed, so the .so is not loaded anywhere');
+  } else {
+    const probe = input.identityProbe;
+    const m = manifest;
+    await checks.run('identity', () => probe(input.soPath, m));
   }
 
   const failure = checks.firstFailure();
