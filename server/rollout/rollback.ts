@@ -13,6 +13,7 @@ import { activeRolloutOf } from './operate';
 import type { RolloutSettings } from './settings';
 import { rollBack, type Transition } from './transitions';
 import { enqueueWebhookEvent } from './webhooks';
+import { withdrawnRunningVersions } from './withdrawn-running';
 
 // One-click rollback for on-call: no approval, no steps, no analysis. During a rollout it is the rollout's own
 // rollback; after a promotion it returns to the previous stable (still warm inside the rollback window, reloaded
@@ -132,6 +133,7 @@ export async function rollbackTargets(db: Db) {
         versions: desired?.versions.map((v) => ({ version: v.version, weight: v.weight })) ?? [],
         rollback: plan.kind === 'none' ? { possible: false as const, why: plan.why } : { possible: true as const, from: plan.from, to: plan.to, warm: plan.warm },
         activeChangeRequest: plan.kind === 'rollout' ? { id: plan.request.id, state: plan.request.state } : null,
+        withdrawn: await withdrawnRunningVersions(tx, desired),
       });
     }
     return rows;

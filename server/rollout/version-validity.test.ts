@@ -11,7 +11,7 @@ import { createRolloutFixture, type RolloutFixture } from '../testing/rollout-fi
 import { approveChange } from './approvals';
 import { proposeChange } from './change-request';
 import { startRollout } from './operate';
-import { planRollback } from './rollback';
+import { planRollback, rollbackTargets } from './rollback';
 import { createWebhook } from './webhooks';
 
 const ADMIN: AuditActor = { id: 'admin-1', name: 'admin@test', roles: ['admin'] };
@@ -75,6 +75,11 @@ describe('version validity: revoked signers, signing outside validity, expired m
     const plan = await r.f.db.$transaction((tx) => planRollback(tx, 'ledger'));
     assert.equal(plan.kind, 'registry');
     assert.deepEqual([(plan as { to: string }).to, (plan as { from: string }).from], ['2.0.0', '2.2.0']);
+    // The module page and the on-call screen flag the running one beside that rollback.
+    const row = (await rollbackTargets(r.f.db)).find((t) => t.module === 'ledger')!;
+    assert.deepEqual(row.withdrawn.map((w) => [w.version, w.weight]), [['2.2.0', 100]]);
+    assert.match(row.withdrawn[0].reason, /ledger 2\.2\.0 is signer-revoked/);
+    assert.deepEqual(row.rollback, { possible: true, from: '2.2.0', to: '2.0.0', warm: false });
   });
 
   it('attack: an approved change request whose target manifest has since expired cannot be started', async () => {
