@@ -88,6 +88,7 @@ describe('one artifact that cannot be fetched', () => {
       for (let i = 0; i < 5; i += 1) await agent.syncOnce();
       const loadFailed = reports.flatMap((r) => r.events).filter((e) => e.kind === 'load-failed' && e.module === 'edge-ledger');
       assert.equal(loadFailed.length, 1, 'one report of the failure for this generation, not one per poll');
+      assert.equal(await f.db.auditEvent.count({ where: { action: 'host.version_failed', targetId: 'edge-ledger@1.0.0' } }), 1);
       assert.ok(!lines.some((line) => /\n\s+at /.test(line)), 'no stack trace in the host log');
     } finally {
       agent.stop();

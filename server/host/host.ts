@@ -194,7 +194,10 @@ export class Host {
     const leaving = [...runtime.versions.values()].filter((v) => !keep.has(v) && !v.isLeaving);
     for (const v of leaving) v.weight = 0;
     runtime.refreshRoutes();
-    this.emit({ module: desired.module, kind: 'weights', message: desired.versions.map((v) => `${v.version}=${v.weight}%`).join(' ') || 'no versions' });
+    // A quiet retry of a missing artifact that is still missing changes nothing worth an event.
+    if (generation !== this.appliedGeneration || starting.length > 0) {
+      this.emit({ module: desired.module, kind: 'weights', message: desired.versions.map((v) => `${v.version}=${v.weight}%`).join(' ') || 'no versions' });
+    }
     for (const v of leaving) void runtime.retire(v);
   }
 
