@@ -33,6 +33,8 @@ export const CHECKPOINT_PROBLEM_KINDS = [
   'checkpoint-chain',
   /** A checkpoint whose range overlaps or goes behind an earlier one. */
   'checkpoint-order',
+  /** The database records checkpoints through a later seq than the trusted lines cover: lines were removed. */
+  'checkpoint-coverage',
 ] as const;
 
 export type EventProblemKind = (typeof EVENT_PROBLEM_KINDS)[number];
