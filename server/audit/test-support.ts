@@ -19,6 +19,8 @@ export interface TestTrail {
   db: Db;
   checkpointFile: string;
   keyFile: string;
+  /** The signer the checkpointer uses (opened on first use). */
+  signer(): AuditSigner;
   checkpointer: AuditCheckpointer;
   close(): Promise<void>;
 }
@@ -31,9 +33,11 @@ export function createTestTrail(
   const db = createDb(`file:${dbFile}`);
   const checkpointFile = path.join(dir, 'audit-checkpoints.jsonl');
   const keyFile = path.join(dir, 'keys', 'console-key.pem');
+  let opened: AuditSigner | undefined;
+  const signer = () => (opened ??= (options.signer ?? (() => fileSigner(keyFile)))());
   const checkpointer = new AuditCheckpointer({
     checkpointFile,
-    signer: options.signer ?? (() => fileSigner(keyFile)),
+    signer,
     legacyKeyFile: keyFile,
     checkpointEvery: options.checkpointEvery ?? 100,
     checkpointIntervalMs: options.checkpointIntervalMs ?? 60_000,
@@ -45,6 +49,7 @@ export function createTestTrail(
     db,
     checkpointFile,
     keyFile,
+    signer,
     checkpointer,
     async close() {
       await checkpointer.stop();

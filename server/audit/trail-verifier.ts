@@ -45,6 +45,8 @@ export interface TrailVerifierOptions {
   /** The checkpoints file should exist but does not: a problem in itself. */
   checkpointFileMissing?: boolean;
   publicKeyFingerprint: string;
+  /** Found before the events were read (an export's signature and digests). */
+  preliminaryProblems?: AuditProblem[];
   /** What was checkpointed by the record's account: the trusted lines must cover at least this much. */
   recorded?: CheckpointRecordSummary;
   maxProblems?: number;
@@ -80,7 +82,7 @@ export class TrailVerifier {
     this.#maxProblems = options.maxProblems ?? 1000;
     this.#lastSeq = options.after?.seq ?? 0;
     this.#lastHash = options.after?.hash ?? GENESIS_PREV_HASH;
-    for (const problem of options.checkpoints?.problems ?? []) this.#report(problem);
+    for (const problem of [...(options.preliminaryProblems ?? []), ...(options.checkpoints?.problems ?? [])]) this.#report(problem);
   }
 
   #report(problem: AuditProblem): void {
@@ -255,6 +257,7 @@ export interface VerifyTrailOptions {
   /** The trust anchor: the console key checkpoints must (through their links) be signed by. */
   publicKey: ParsedPublicKey;
   recorded?: CheckpointRecordSummary;
+  preliminaryProblems?: AuditProblem[];
   maxProblems?: number;
   expectedHead?: { seq: number; source: string };
 }
@@ -268,6 +271,7 @@ export async function verifyTrail(pages: AsyncIterable<TrailItem[]>, options: Ve
     checkpointFileMissing: options.checkpointLines === null,
     publicKeyFingerprint: options.publicKey.fingerprint,
     recorded: options.recorded,
+    preliminaryProblems: options.preliminaryProblems,
     maxProblems: options.maxProblems,
   });
   for await (const page of pages) {

@@ -3,8 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { SYSTEM_ACTOR } from '../audit/actor';
-import { loadOrCreateConsoleKey } from '../audit/console-key';
-import { config } from '../config';
+import { consoleAuditPublicKey } from '../audit/console-trail';
 import type { ChangeRequest } from '../db/generated/client';
 import { FleetMetrics } from '../fleet/metrics-store';
 import { readDesiredModule } from '../fleet/desired-state';
@@ -129,7 +128,7 @@ describe('rollout engine with a real host', () => {
   it('seals a signed evidence bundle for the promoted request, referenced from the audit trail', async () => {
     const promoted = await r.f.db.changeRequest.findFirstOrThrow({ where: { toVersion: '1.1.0', state: 'Promoted' } });
     const bundle = await waitFor('the evidence bundle', () => r.f.db.evidenceBundle.findFirst({ where: { changeRequestId: promoted.id } }), { timeoutMs: 20_000 });
-    const download = await evidenceDownload(r.f.db, bundle.id, loadOrCreateConsoleKey(config().consoleKeyFile).publicKey.pem);
+    const download = await evidenceDownload(r.f.db, bundle.id, consoleAuditPublicKey().pem);
     assert.deepEqual(verifyEvidence(download), { ok: true, message: 'signed by the console key' });
     assert.equal(verifyEvidence({ ...download, content: download.content.replace('"Promoted"', '"RolledBack"') }).ok, false);
     const content = JSON.parse(download.content);
