@@ -60,7 +60,8 @@ export function closePkcs11Libraries(): void {
   libraries.clear();
 }
 
-const tokenLabelOf = (lib: Pkcs11, slot: Buffer) => lib.C_GetTokenInfo(slot).label.trim();
+// Labels are 32 bytes padded with blanks (some bindings pad with NULs).
+const tokenLabelOf = (lib: Pkcs11, slot: Buffer) => lib.C_GetTokenInfo(slot).label.replace(/[\0 ]+$/, '');
 
 function findSlot(lib: Pkcs11, settings: Pkcs11Settings): Buffer | undefined {
   return lib.C_GetSlotList(true).find(
@@ -73,7 +74,7 @@ function initialiseToken({ p, lib }: { p: Pkcs11js; lib: Pkcs11 }, settings: Pkc
   if (!free) throw new Error(`no PKCS#11 token is labelled ${settings.tokenLabel} and no free slot is left to initialise one`);
   // Nobody needs the security officer's PIN afterwards: the token exists only to hold this console's key.
   const soPin = randomBytes(24).toString('base64url');
-  lib.C_InitToken(free, soPin, settings.tokenLabel);
+  lib.C_InitToken(free, soPin, settings.tokenLabel.padEnd(32, ' '));
   const slot = findSlot(lib, settings);
   if (!slot) throw new Error(`the token ${settings.tokenLabel} was initialised but cannot be found again`);
   const session = lib.C_OpenSession(slot, p.CKF_SERIAL_SESSION | p.CKF_RW_SESSION);
