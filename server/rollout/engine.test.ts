@@ -123,6 +123,26 @@ describe('rollout engine with a real host', () => {
       assert.ok(actions.includes(action), action);
     }
     assert.equal(actions.filter((a) => a === 'rollout.step_started').length, 4);
+    // The seed's fields: pre-upgrade SHA-256 (the version replaced), the new version's signer, the approvers' keys, the time.
+    const [from, to] = await Promise.all(
+      ['1.0.0', '1.1.0'].map((version) => r.f.db.moduleVersion.findUniqueOrThrow({ where: { moduleName_version: { moduleName: 'ledger', version } }, include: { signer: true } })),
+    );
+    const approval = await r.f.db.approval.findFirstOrThrow({ where: { changeRequestId: request.id, decision: 'approved' } });
+    for (const action of ['rollout.step_started', 'rollout.promoted']) {
+      const event = events.find((e) => e.action === action)!;
+      const seed = JSON.parse(event.details).seed;
+      assert.deepEqual(seed, {
+        preUpgradeVersion: '1.0.0',
+        preUpgradeSha256: from.sha256,
+        installedVersion: '1.1.0',
+        installedSha256: to.sha256,
+        signerDn: to.signer.subjectDn,
+        signerSerial: to.signer.serial,
+        operatorKeyFingerprints: [approval.keyFingerprint],
+        effectiveAt: seed.effectiveAt,
+      }, action);
+      assert.ok(Date.parse(seed.effectiveAt) <= Date.parse(event.time), `${action} takes effect when its transition ran`);
+    }
   });
 
   it('seals a signed evidence bundle for the promoted request, referenced from the audit trail', async () => {
