@@ -13,6 +13,10 @@ declare module '../audit/append' {
     'host.drain_timeout': true;
     'host.version_resident': true;
     'host.state_handed_off': true;
+    /** A host's report refused whole (a cap broken, a revoked host); details name the cap (server/fleet/report-bounds.ts). */
+    'host.report_refused': true;
+    /** Parts of a host's report about versions the fleet was not told to run, left out. */
+    'host.report_items_ignored': true;
   }
 }
 

@@ -138,19 +138,27 @@ describe('the hosts’ HTTP contract: desired state, artifacts, reports', () => 
     };
   }
 
+  // The console last heard from edge-1 before these seconds: the host kept them while the console was away.
+  const heardFromHostBefore = (second: number) => f.db.host.update({ where: { id: 'edge-1' }, data: { lastSeenAt: new Date(second * 1000) } });
+
   it('takes a report: host row, events with audit for the ones that matter, and 10-second rollups', async () => {
+    await heardFromHostBefore(windowStart - 60);
     const response = await post(JSON.stringify(report()));
     assert.equal(response.status, 200);
-    assert.deepEqual(await response.json(), { generation: 1 });
+    assert.deepEqual(await response.json(), { generation: 1, ignored: ['ledger 1.1.0'] }, '1.1.0 is not in the desired state: its event is left out');
     const host = await f.db.host.findUniqueOrThrow({ where: { id: 'edge-1' } });
     assert.equal(host.appliedGeneration, 1);
     assert.ok(host.lastSeenAt && Date.now() - host.lastSeenAt.getTime() < 5_000);
     assert.equal(JSON.parse(host.lastReport!)[0].phase, 'serving');
 
-    assert.deepEqual((await f.db.hostEvent.findMany({ orderBy: { id: 'asc' } })).map((e) => e.kind), ['weights', 'crashed', 'load-failed']);
+    const events = await f.db.hostEvent.findMany({ orderBy: { id: 'asc' } });
+    assert.deepEqual(events.map((e) => e.kind), ['weights', 'crashed']);
+    assert.ok(events.every((e) => e.time.getTime() >= (windowStart - 65) * 1000), 'times before the previous report are moved up to it');
     const crashed = await f.db.auditEvent.findFirstOrThrow({ where: { action: 'host.version_crashed' } });
     assert.deepEqual([crashed.actorId, crashed.targetId, JSON.parse(crashed.details).message], ['host:edge-1', 'ledger@1.0.0', 'cell died of SIGSEGV']);
-    assert.equal(await f.db.auditEvent.count({ where: { action: 'host.version_failed', targetId: 'ledger@1.1.0' } }), 1);
+    assert.equal(await f.db.auditEvent.count({ where: { action: 'host.version_failed', targetId: 'ledger@1.1.0' } }), 0);
+    const ignored = await f.db.auditEvent.findFirstOrThrow({ where: { action: 'host.report_items_ignored', targetId: 'edge-1' } });
+    assert.deepEqual(JSON.parse(ignored.details).versions, ['ledger 1.1.0']);
     assert.equal(await f.db.auditEvent.count({ where: { action: { startsWith: 'host.weights' } } }), 0);
 
     const rollups = await f.db.metricRollup.findMany({ orderBy: { start: 'asc' } });
@@ -165,6 +173,7 @@ describe('the hosts’ HTTP contract: desired state, artifacts, reports', () => 
 
   it('merges a late second into its stored window, and charts windows from before the console started from the rollups', async () => {
     const late = { ...sample(windowStart + 3, 0), requests: 5, ok: 5, app4xx: 0, errors5xx: 0, p95: 9000 };
+    await heardFromHostBefore(windowStart);
     assert.equal((await post(JSON.stringify(report({ metrics: [late], events: [] })))).status, 200);
     const first = await f.db.metricRollup.findFirstOrThrow({ where: { start: new Date(windowStart * 1000) } });
     assert.deepEqual([first.seconds, first.requests, first.p95], [11, 105, 9000]);

@@ -6,9 +6,10 @@ import { db, type Db } from '../db/client';
 import { databaseLocked } from '../db/lock-wait';
 import { DOMAIN_ERROR_HTTP_STATUS, DomainError, DomainErrorCode } from '../errors';
 import { currentGeneration, readDesiredState } from './desired-state';
-import { authenticateHost } from './hosts';
+import { authenticateHost, revokedHostOf } from './hosts';
 import { fleetMetrics, type FleetMetrics } from './metrics-store';
-import { ingestHostReport } from './report-intake';
+import { ReportRefusal } from './report-bounds';
+import { auditReportProblem, ingestHostReport } from './report-intake';
 import { hostReportSchema, MAX_REPORT_BYTES } from './report-schema';
 
 // The hosts' side of the console (docs/fleet.md): pull the desired state, fetch artifacts, push reports.
@@ -99,8 +100,8 @@ async function readLimitedText(request: Request, limit: number): Promise<string 
 
 export async function acceptReport(deps: FleetHttpDeps, request: Request): Promise<Response> {
   const host = await authenticateHost(deps.db, request.headers);
-  if (!host) return unauthenticated();
-  const tooLarge = () => problem(DomainErrorCode.PayloadTooLarge, `a report is at most ${MAX_REPORT_BYTES} bytes; report more often`);
+  if (!host) return refuseUnauthenticatedReport(deps, request);
+  const tooLarge = () => problem(DomainErrorCode.PayloadTooLarge, `a report is at most ${MAX_REPORT_BYTES} bytes (MAX_REPORT_BYTES); report more often`);
   if (Number(request.headers.get('content-length') ?? 0) > MAX_REPORT_BYTES) return tooLarge();
   const text = await readLimitedText(request, MAX_REPORT_BYTES);
   if (text === null) return tooLarge();
@@ -118,6 +119,15 @@ export async function acceptReport(deps: FleetHttpDeps, request: Request): Promi
   return answerDomainErrors(async () => Response.json(await ingestHostReport(deps.db, deps.metrics, host, parsed.data)));
 }
 
+// A revoked host's reports are refused and say why; the refusal is audited (at most once a minute per host).
+async function refuseUnauthenticatedReport(deps: FleetHttpDeps, request: Request): Promise<Response> {
+  const revoked = await revokedHostOf(deps.db, request.headers);
+  if (!revoked) return unauthenticated();
+  const message = `host "${revoked.id}" was revoked at ${revoked.revokedAt!.toISOString()}: its reports are refused; register it again for a new token`;
+  await auditReportProblem(deps.db, revoked, 'host.report_refused', { status: 401, reason: message });
+  return problem(DomainErrorCode.Unauthenticated, message);
+}
+
 // A domain refusal (a database locked elsewhere included) is answered with its status and words; a host retries a
 // 503 with its next poll, its unsent report with it.
 async function answerDomainErrors(handle: () => Promise<Response>): Promise<Response> {
@@ -125,7 +135,7 @@ async function answerDomainErrors(handle: () => Promise<Response>): Promise<Resp
     return await handle();
   } catch (error) {
     const refusal = error instanceof DomainError ? error : databaseLocked(error);
-    if (refusal) return problem(refusal.code, refusal.message);
+    if (refusal) return problem(refusal.code, refusal.message, refusal instanceof ReportRefusal ? refusal.status : undefined);
     throw error;
   }
 }

@@ -72,6 +72,14 @@ export async function authenticateHost(db: Db, headers: Headers) {
   return host && !host.revokedAt ? host : null;
 }
 
+/** The revoked host a token belonged to, or null: its requests are refused like any unknown token's, but said so. */
+export async function revokedHostOf(db: Db, headers: Headers) {
+  const token = hostTokenFromHeaders(headers);
+  if (!token) return null;
+  const host = await db.host.findUnique({ where: { tokenHash: hashHostToken(token) } });
+  return host?.revokedAt ? host : null;
+}
+
 // The embedded host's token lives beside its data (0600) so a console restart reuses it; a missing, unreadable
 // or stale file gets a fresh token.
 export async function ensureEmbeddedHostToken(db: Db, tokenFile: string, address: string): Promise<string> {

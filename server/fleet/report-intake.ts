@@ -1,13 +1,17 @@
 import { appendAuditEvent, type AuditAction } from '../audit/append';
 import type { AuditActor } from '../audit/actor';
+import { config, type ReportBoundsConfig } from '../config';
 import type { Db } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
 import type { HostEvent, HostReport } from '../host/types';
+import { reportableVersions } from './desired-history';
 import { currentGeneration } from './desired-state';
 import type { FleetMetrics } from './metrics-store';
+import { boundReport, ReportRefusal } from './report-bounds';
 
 // What a host's report changes: its row (last seen, applied generation, statuses), its events (stored, and the
-// ones that matter also audited, in the same transaction), and the metrics store.
+// ones that matter also audited, in the same transaction), and the metrics store. Only what report-bounds.ts lets
+// through is kept; a refused report changes nothing but the audit trail.
 
 const AUDITED_EVENTS: Partial<Record<HostEvent['kind'], AuditAction>> = {
   crashed: 'host.version_crashed',
@@ -21,46 +25,79 @@ export function hostActor(host: { id: string; name: string }): AuditActor {
   return { id: `host:${host.id}`, name: host.name, roles: ['host'] };
 }
 
+// A host that keeps sending what is refused (a revoked one retries every second) would otherwise fill the audit
+// trail: each host's refusal of one kind is audited at most once a minute, with how many went unrecorded since.
+const REFUSAL_AUDIT_EVERY_MS = 60_000;
+const lastRefusalAudit = new Map<string, { at: number; suppressed: number }>();
+
+export async function auditReportProblem(db: Db, host: { id: string; name: string }, action: 'host.report_refused' | 'host.report_items_ignored', details: Record<string, string | number | string[]>, now = Date.now()) {
+  const key = `${host.id}\u0000${action}`;
+  const last = lastRefusalAudit.get(key);
+  if (last && now - last.at < REFUSAL_AUDIT_EVERY_MS) {
+    last.suppressed += 1;
+    return;
+  }
+  lastRefusalAudit.set(key, { at: now, suppressed: 0 });
+  await db.$transaction((tx) =>
+    appendAuditEvent(tx, { actor: hostActor(host), action, targetType: 'host', targetId: host.id, details: { ...details, unrecordedSincePrevious: last?.suppressed ?? 0 } }),
+  );
+}
+
 export async function ingestHostReport(
   db: Db,
   metrics: FleetMetrics,
   host: { id: string; name: string },
   report: HostReport,
   now = new Date(),
-): Promise<{ generation: number }> {
+  bounds: ReportBoundsConfig = config().reportBounds,
+): Promise<{ generation: number; ignored: string[] }> {
   if (report.hostId !== host.id) {
     throw new DomainError(
       DomainErrorCode.InvalidInput,
       `this token belongs to host "${host.id}" but the report names "${report.hostId}": start the host with --host-id ${host.id}`,
     );
   }
-  const generation = await db.$transaction(async (tx) => {
-    await tx.host.update({
-      where: { id: host.id },
-      data: {
-        lastSeenAt: now,
-        appliedGeneration: report.appliedGeneration,
-        processStartedAt: report.startedAt,
-        lastReport: JSON.stringify(report.versions),
-      },
+  let outcome;
+  try {
+    outcome = await db.$transaction(async (tx) => {
+      const row = await tx.host.findUnique({ where: { id: host.id } });
+      if (!row || row.revokedAt) throw new DomainError(DomainErrorCode.Unauthenticated, `host "${host.id}" is not registered or was revoked: its reports are refused`);
+      const bounded = boundReport(report, bounds, {
+        receivedAt: now.getTime(),
+        previousReportAt: (row.lastSeenAt ?? row.createdAt).getTime(),
+        reportable: await reportableVersions(tx, now, bounds.retiredGraceSeconds),
+        hostSeries: metrics.seriesOf(host.id),
+      });
+      const kept = bounded.report;
+      await tx.host.update({
+        where: { id: host.id },
+        data: { lastSeenAt: now, appliedGeneration: kept.appliedGeneration, processStartedAt: kept.startedAt, lastReport: JSON.stringify(kept.versions) },
+      });
+      for (const event of kept.events) {
+        await tx.hostEvent.create({
+          data: { hostId: host.id, time: new Date(event.time), module: event.module, version: event.version ?? null, kind: event.kind, message: event.message },
+        });
+        const action = AUDITED_EVENTS[event.kind];
+        if (!action) continue;
+        await appendAuditEvent(tx, {
+          actor: hostActor(host),
+          action,
+          targetType: event.version ? 'module-version' : 'module',
+          targetId: event.version ? `${event.module}@${event.version}` : event.module,
+          details: { host: host.id, kind: event.kind, message: event.message, time: event.time },
+        });
+      }
+      return { bounded, generation: await currentGeneration(tx) };
     });
-    for (const event of report.events) {
-      await tx.hostEvent.create({
-        data: { hostId: host.id, time: new Date(event.time), module: event.module, version: event.version ?? null, kind: event.kind, message: event.message },
-      });
-      const action = AUDITED_EVENTS[event.kind];
-      if (!action) continue;
-      await appendAuditEvent(tx, {
-        actor: hostActor(host),
-        action,
-        targetType: event.version ? 'module-version' : 'module',
-        targetId: event.version ? `${event.module}@${event.version}` : event.module,
-        details: { host: host.id, kind: event.kind, message: event.message, time: event.time },
-      });
-    }
-    return currentGeneration(tx);
-  });
-  metrics.record(host.id, report.metrics, now.getTime());
+  } catch (error) {
+    if (error instanceof ReportRefusal) await auditReportProblem(db, host, 'host.report_refused', { status: error.status, reason: error.message }, now.getTime());
+    throw error;
+  }
+  const { bounded, generation } = outcome;
+  if (bounded.ignored.length > 0) {
+    await auditReportProblem(db, host, 'host.report_items_ignored', { reason: 'not in the desired state the fleet was sent, nor left it within the grace period', versions: bounded.ignored.slice(0, 20) }, now.getTime());
+  }
+  metrics.record(host.id, bounded.report.metrics, now.getTime());
   await metrics.flushRollups(db, now.getTime());
-  return { generation };
+  return { generation, ignored: bounded.ignored };
 }
