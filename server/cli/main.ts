@@ -20,7 +20,7 @@ const USAGE = `hotplane — signed hot upgrades of native modules
                                                        check a change request's digest, sign it with your SM2 key, approve
   hotplane audit verify [--checkpoints F] [--public-key P]
                                                        check the audit chain and checkpoints; exit 1 naming the first bad seq
-  hotplane host --control-plane URL --token T [--data DIR] [--port 7400] [--host-id ID]
+  hotplane host --control-plane URL --token-file FILE [--data DIR] [--port 7400] [--host-id ID]
                                                        run a runtime host that pulls its desired state from the console
   hotplane audit export --out DIR                      JSONL events + checkpoints for auditors
   hotplane audit verify-export <dir|bundle.json>       verify an export (or a console download) offline

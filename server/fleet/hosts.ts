@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { appendAuditEvent } from '../audit/append';
@@ -86,7 +86,11 @@ export async function ensureEmbeddedHostToken(db: Db, tokenFile: string, address
   const saved = (await readFile(tokenFile, 'utf8').catch(() => '')).trim();
   if (saved) {
     const row = await db.host.findUnique({ where: { id: EMBEDDED_HOST_ID } });
-    if (row && !row.revokedAt && row.tokenHash === hashHostToken(saved)) return saved;
+    if (row && !row.revokedAt && row.tokenHash === hashHostToken(saved)) {
+      // The host refuses a token file others can read; an old file is brought back to 0600.
+      await chmod(tokenFile, 0o600);
+      return saved;
+    }
   }
   const token = await issueHostToken(db, SYSTEM_ACTOR, { id: EMBEDDED_HOST_ID, address }, true);
   await mkdir(path.dirname(tokenFile), { recursive: true, mode: 0o700 });
