@@ -67,15 +67,15 @@ describe('the hosts’ HTTP contract: desired state, artifacts, reports', () => 
     const first = await get('/api/fleet/desired-state');
     assert.equal(first.status, 200);
     assert.deepEqual(await first.json(), { generation: 0, modules: [] });
-    assert.equal(first.headers.get('etag'), '"0"');
-    const unchanged = await get('/api/fleet/desired-state', { ...bearer(), 'if-none-match': '"0"' });
+    assert.equal(first.headers.get('etag'), '"0.0"');
+    const unchanged = await get('/api/fleet/desired-state', { ...bearer(), 'if-none-match': '"0.0"' });
     assert.equal(unchanged.status, 304);
     assert.equal(await unchanged.text(), '');
 
     await as(operator).fleet.setVersions({ module: 'ledger', versions: [{ version: '1.0.0', weight: 100, isolation: 'inproc' }] });
-    const changed = await get('/api/fleet/desired-state', { ...bearer(), 'if-none-match': '"0"' });
+    const changed = await get('/api/fleet/desired-state', { ...bearer(), 'if-none-match': '"0.0"' });
     assert.equal(changed.status, 200);
-    assert.equal(changed.headers.get('etag'), '"1"');
+    assert.equal(changed.headers.get('etag'), '"1.0"');
     assert.deepEqual(await changed.json(), {
       generation: 1,
       modules: [{ module: 'ledger', versions: [{ version: '1.0.0', sm3: ledgerSm3, weight: 100, isolation: 'inproc' }] }],
@@ -105,6 +105,10 @@ describe('the hosts’ HTTP contract: desired state, artifacts, reports', () => 
     const revoked = await get(`/api/fleet/artifacts/${newer.sm3}`);
     assert.equal(revoked.status, 410);
     assert.match((await revoked.json()).message, /revoked \(signed by mistake\)/);
+    const told = await get('/api/fleet/desired-state', { ...bearer(), 'if-none-match': '"1.0"' });
+    assert.equal(told.status, 200, 'a revocation changes the tag, so every host hears of it at its next poll');
+    assert.equal(told.headers.get('etag'), '"1.1"');
+    assert.deepEqual((await told.json()).revoked, [newer.sm3]);
   });
 
   function sample(second: number, i: number): MetricSample {

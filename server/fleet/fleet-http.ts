@@ -2,7 +2,7 @@ import 'server-only';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { db, type Db } from '../db/client';
+import { db, type Db, type DbTransaction } from '../db/client';
 import { databaseLocked } from '../db/lock-wait';
 import { DOMAIN_ERROR_HTTP_STATUS, DomainError, DomainErrorCode } from '../errors';
 import { currentGeneration, readDesiredState } from './desired-state';
@@ -42,16 +42,25 @@ export function serveDesiredState(deps: FleetHttpDeps, request: Request): Promis
   return answerDomainErrors(() => desiredStateResponse(deps, request));
 }
 
+// The tag names the generation and how many versions are revoked: a revocation changes no generation, but the
+// hosts must learn it at once (their local admin may not bring a revoked version back).
+async function desiredStateTag(db: Db | DbTransaction): Promise<string> {
+  const [generation, revoked] = await Promise.all([currentGeneration(db), db.moduleVersion.count({ where: { status: { not: 'accepted' } } })]);
+  return `"${generation}.${revoked}"`;
+}
+
 async function desiredStateResponse(deps: FleetHttpDeps, request: Request): Promise<Response> {
   if (!(await authenticateHost(deps.db, request.headers))) return unauthenticated();
-  // The cheap path: one row read answers an unchanged poll.
-  const generation = await currentGeneration(deps.db);
+  // The cheap path: two small reads answer an unchanged poll.
   const headers = { 'cache-control': 'no-cache' };
-  if (etagMatches(request.headers.get('if-none-match'), `"${generation}"`)) {
-    return new Response(null, { status: 304, headers: { ...headers, etag: `"${generation}"` } });
-  }
-  const state = await deps.db.$transaction((tx) => readDesiredState(tx));
-  return Response.json(state, { headers: { ...headers, etag: `"${state.generation}"` } });
+  const tag = await desiredStateTag(deps.db);
+  if (etagMatches(request.headers.get('if-none-match'), tag)) return new Response(null, { status: 304, headers: { ...headers, etag: tag } });
+  const { state, etag } = await deps.db.$transaction(async (tx) => {
+    const desired = await readDesiredState(tx);
+    const revoked = await tx.moduleVersion.findMany({ where: { status: { not: 'accepted' } }, select: { sm3: true }, orderBy: { sm3: 'asc' } });
+    return { state: revoked.length > 0 ? { ...desired, revoked: revoked.map((v) => v.sm3) } : desired, etag: await desiredStateTag(tx) };
+  });
+  return Response.json(state, { headers: { ...headers, etag } });
 }
 
 export async function serveArtifact(deps: FleetHttpDeps, request: Request, sm3: string): Promise<Response> {

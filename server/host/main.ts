@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { createAccessLog } from './access-log';
 import { ControlPlaneAgent } from './agent';
 import { resolveCellLimits } from './cell-limits';
+import { ConsoleApprovals } from './console-approvals';
 import { Host } from './host';
 import { resolveHostToken, tokenOnCommandLine } from './host-token';
 import { createHostHttpServer } from './http-server';
@@ -58,14 +59,16 @@ export async function runHost(args: string[]): Promise<void> {
     },
     onEvent: (event) => log(`${event.module}${event.version ? ` ${event.version}` : ''} ${event.kind}: ${event.message}`),
   }).start();
+  const approvals = values['control-plane'] && token ? await new ConsoleApprovals(path.join(dataDir, 'console-approved.json')).load() : undefined;
   if (values['control-plane'] && token) {
-    agent = new ControlPlaneAgent(host, { controlPlane: values['control-plane'], token, dataDir, log });
+    agent = new ControlPlaneAgent(host, { controlPlane: values['control-plane'], token, dataDir, log, approvals });
   }
 
   const accessLog = createAccessLog({ destination: values['access-log'] === 'off' ? null : values['access-log'] });
   const server = createHostHttpServer({
     host,
     adminToken: await adminToken(dataDir),
+    approvals,
     accessLog,
     maxBodyBytes: values['max-body-bytes'] ? Number(values['max-body-bytes']) : undefined,
   });

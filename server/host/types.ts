@@ -30,6 +30,11 @@ export interface DesiredState {
   /** Rises with every change the control plane makes; a host applies each generation once. */
   generation: number;
   modules: DesiredModule[];
+  /**
+   * SM3 digests of the versions the console has revoked (absent when none): a host's local admin can never bring
+   * them back, even though an earlier desired state named them (server/host/console-approvals.ts).
+   */
+  revoked?: string[];
 }
 
 export type VersionPhase =
