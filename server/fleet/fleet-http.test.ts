@@ -25,6 +25,7 @@ describe('the hosts’ HTTP contract: desired state, artifacts, reports', () => 
   let server: Awaited<ReturnType<typeof serveFetchHandler>>;
   let token: string;
   let ledgerSm3: string;
+  let ledgerSha256: string;
   const metrics = new FleetMetrics();
   const sameOrigin = new Headers({ origin: 'http://localhost:3000', host: 'localhost:3000' });
   const as = (user: SessionUser) => createCaller({ db: f.db, headers: sameOrigin, user });
@@ -39,7 +40,7 @@ describe('the hosts’ HTTP contract: desired state, artifacts, reports', () => 
       const result = await f.upload(await f.signedArtifact({ so: f.modulePath('ledger', version), module: 'ledger', version }));
       assert.equal(result.outcome, 'accepted', result.message);
     }
-    ledgerSm3 = (await f.db.moduleVersion.findFirstOrThrow({ where: { version: '1.0.0' } })).sm3;
+    ({ sm3: ledgerSm3, sha256: ledgerSha256 } = await f.db.moduleVersion.findFirstOrThrow({ where: { version: '1.0.0' } }));
     const deps = { db: f.db, metrics };
     server = await serveFetchHandler(async (request) => {
       const { pathname } = new URL(request.url);
@@ -78,7 +79,7 @@ describe('the hosts’ HTTP contract: desired state, artifacts, reports', () => 
     assert.equal(changed.headers.get('etag'), '"1.0"');
     assert.deepEqual(await changed.json(), {
       generation: 1,
-      modules: [{ module: 'ledger', versions: [{ version: '1.0.0', sm3: ledgerSm3, weight: 100, isolation: 'inproc' }] }],
+      modules: [{ module: 'ledger', versions: [{ version: '1.0.0', sm3: ledgerSm3, weight: 100, isolation: 'inproc', signerSerial: (await f.db.signer.findFirstOrThrow()).serial }] }],
     });
   });
 
@@ -135,6 +136,10 @@ describe('the hosts’ HTTP contract: desired state, artifacts, reports', () => 
       metrics: Array.from({ length: 20 }, (_, i) => sample(windowStart + i, i % 10)),
       events: [
         { time: '2026-11-22T09:00:02.000Z', module: 'ledger', version: '1.0.0', kind: 'weights', message: '1.0.0=100%' },
+        {
+          time: '2026-11-22T09:00:02.500Z', module: 'ledger', version: '1.0.0', kind: 'serving', message: 'serving (inproc)',
+          artifact: { path: `/var/lib/hotplane/host/artifacts/${ledgerSm3}.so`, sha256: ledgerSha256, signerSerial: 'from-the-desired-state', result: 'loaded' },
+        },
         { time: '2026-11-22T09:00:03.000Z', module: 'ledger', version: '1.0.0', kind: 'crashed', message: 'cell died of SIGSEGV' },
         { time: '2026-11-22T09:00:04.000Z', module: 'ledger', version: '1.1.0', kind: 'load-failed', message: 'self-test failed' },
       ],
@@ -156,7 +161,12 @@ describe('the hosts’ HTTP contract: desired state, artifacts, reports', () => 
     assert.equal(JSON.parse(host.lastReport!)[0].phase, 'serving');
 
     const events = await f.db.hostEvent.findMany({ orderBy: { id: 'asc' } });
-    assert.deepEqual(events.map((e) => e.kind), ['weights', 'crashed']);
+    assert.deepEqual(events.map((e) => e.kind), ['weights', 'serving', 'crashed']);
+    const loaded = JSON.parse((await f.db.auditEvent.findFirstOrThrow({ where: { action: 'host.version_loaded', targetId: 'ledger@1.0.0' } })).details);
+    assert.deepEqual(
+      [loaded.host, loaded.path, loaded.sha256, loaded.signerSerial, loaded.result, loaded.sha256MatchesRegistry],
+      ['edge-1', `/var/lib/hotplane/host/artifacts/${ledgerSm3}.so`, ledgerSha256, 'from-the-desired-state', 'loaded', true],
+    );
     assert.ok(events.every((e) => e.time.getTime() >= (windowStart - 65) * 1000), 'times before the previous report are moved up to it');
     const crashed = await f.db.auditEvent.findFirstOrThrow({ where: { action: 'host.version_crashed' } });
     assert.deepEqual([crashed.actorId, crashed.targetId, JSON.parse(crashed.details).message], ['host:edge-1', 'ledger@1.0.0', 'cell died of SIGSEGV']);

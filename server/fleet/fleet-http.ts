@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { db, type Db, type DbTransaction } from '../db/client';
 import { databaseLocked } from '../db/lock-wait';
 import { DOMAIN_ERROR_HTTP_STATUS, DomainError, DomainErrorCode } from '../errors';
+import type { DesiredState } from '../host/types';
 import { currentGeneration, readDesiredState } from './desired-state';
 import { authenticateHost, revokedHostOf } from './hosts';
 import { fleetMetrics, type FleetMetrics } from './metrics-store';
@@ -49,6 +50,17 @@ async function desiredStateTag(db: Db | DbTransaction): Promise<string> {
   return `"${generation}.${revoked}"`;
 }
 
+// Each version carries its signer's serial, so the host's load and unload events name it (docs/host.md).
+async function withSignerSerials(tx: DbTransaction, state: DesiredState): Promise<DesiredState> {
+  const digests = state.modules.flatMap((m) => m.versions.map((v) => v.sm3));
+  const rows = await tx.moduleVersion.findMany({ where: { sm3: { in: digests } }, select: { sm3: true, signer: { select: { serial: true } } } });
+  const serials = new Map(rows.map((r) => [r.sm3, r.signer.serial]));
+  return {
+    ...state,
+    modules: state.modules.map((m) => ({ ...m, versions: m.versions.map((v) => (serials.has(v.sm3) ? { ...v, signerSerial: serials.get(v.sm3) } : v)) })),
+  };
+}
+
 async function desiredStateResponse(deps: FleetHttpDeps, request: Request): Promise<Response> {
   if (!(await authenticateHost(deps.db, request.headers))) return unauthenticated();
   // The cheap path: two small reads answer an unchanged poll.
@@ -56,7 +68,7 @@ async function desiredStateResponse(deps: FleetHttpDeps, request: Request): Prom
   const tag = await desiredStateTag(deps.db);
   if (etagMatches(request.headers.get('if-none-match'), tag)) return new Response(null, { status: 304, headers: { ...headers, etag: tag } });
   const { state, etag } = await deps.db.$transaction(async (tx) => {
-    const desired = await readDesiredState(tx);
+    const desired = await withSignerSerials(tx, await readDesiredState(tx));
     const revoked = await tx.moduleVersion.findMany({ where: { status: { not: 'accepted' } }, select: { sm3: true }, orderBy: { sm3: 'asc' } });
     return { state: revoked.length > 0 ? { ...desired, revoked: revoked.map((v) => v.sm3) } : desired, etag: await desiredStateTag(tx) };
   });

@@ -1,7 +1,7 @@
 import { appendAuditEvent, type AuditAction } from '../audit/append';
 import type { AuditActor } from '../audit/actor';
 import { config, type ReportBoundsConfig } from '../config';
-import type { Db } from '../db/client';
+import type { Db, DbTransaction } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
 import type { HostEvent, HostReport } from '../host/types';
 import { reportableVersions } from './desired-history';
@@ -19,7 +19,24 @@ const AUDITED_EVENTS: Partial<Record<HostEvent['kind'], AuditAction>> = {
   'drain-timeout': 'host.drain_timeout',
   resident: 'host.version_resident',
   'hand-off': 'host.state_handed_off',
+  serving: 'host.version_loaded',
+  disposed: 'host.version_unloaded',
 };
+
+// The host's account of what it loaded, beside the registry's: a SHA-256 that differs from the accepted artifact's
+// is recorded as such (the host verified other bytes, or lies).
+async function artifactDetails(tx: DbTransaction, event: HostEvent) {
+  if (!event.artifact || !event.version) return {};
+  const registered = await tx.moduleVersion.findFirst({ where: { moduleName: event.module, version: event.version }, select: { sha256: true, signer: { select: { serial: true } } } });
+  const { path, sha256, signerSerial, result } = event.artifact;
+  return {
+    path,
+    sha256,
+    signerSerial: signerSerial ?? registered?.signer.serial ?? null,
+    result,
+    sha256MatchesRegistry: registered && sha256 ? sha256 === registered.sha256 : null,
+  };
+}
 
 export function hostActor(host: { id: string; name: string }): AuditActor {
   return { id: `host:${host.id}`, name: host.name, roles: ['host'] };
@@ -84,7 +101,7 @@ export async function ingestHostReport(
           action,
           targetType: event.version ? 'module-version' : 'module',
           targetId: event.version ? `${event.module}@${event.version}` : event.module,
-          details: { host: host.id, kind: event.kind, message: event.message, time: event.time },
+          details: { host: host.id, kind: event.kind, message: event.message, time: event.time, ...(await artifactDetails(tx, event)) },
         });
       }
       return { bounded, generation: await currentGeneration(tx) };

@@ -13,6 +13,8 @@ export interface DesiredVersion {
   isolation: Isolation;
   /** Passed to hp_init (text); empty by default. */
   config?: string;
+  /** Serial of the signer the console verified it against, when the console says; carried into the host's events. */
+  signerSerial?: string;
 }
 
 export interface DesiredModule {
@@ -94,12 +96,23 @@ export interface MetricSample {
   max: number;
 }
 
+/** What a host loaded or unloaded, for the audit trail: the file, what its bytes hash to, and how it ended. */
+export interface ArtifactFacts {
+  path: string;
+  /** Of the bytes verified right before loading; empty when the file could not be read. */
+  sha256: string;
+  signerSerial?: string;
+  result: 'loaded' | 'refused' | 'unloaded' | 'resident';
+}
+
 export interface HostEvent {
   time: string;
   module: string;
   version?: string;
   kind: 'loaded' | 'load-failed' | 'serving' | 'unhealthy' | 'healthy' | 'crashed' | 'drained' | 'drain-timeout' | 'disposed' | 'resident' | 'hand-off' | 'weights';
   message: string;
+  /** On serving (loaded), load-failed (refused), disposed (unloaded) and resident events. */
+  artifact?: ArtifactFacts;
 }
 
 export interface HostReport {
