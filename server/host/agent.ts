@@ -124,7 +124,11 @@ export class ControlPlaneAgent {
       headers: this.headers({ 'content-type': 'application/json' }),
       body: JSON.stringify(report),
     });
-    if (!pushed.ok) throw new Error(`report: HTTP ${pushed.status}${await saying(pushed)}`);
+    if (!pushed.ok) {
+      // A report the console refuses for what it says (a cap broken) is refused again if resent: it is dropped.
+      if (pushed.status === 413 || pushed.status === 422) this.unsent = { metrics: [], events: [] };
+      throw new Error(`report: HTTP ${pushed.status}${await saying(pushed)}`);
+    }
     this.unsent = { metrics: [], events: [] };
     this.lastReportAt = Date.now();
     if (notApplied) throw notApplied;
