@@ -145,7 +145,7 @@ async function refuseUnauthenticatedReport(deps: FleetHttpDeps, request: Request
   const revoked = await revokedHostOf(deps.db, request.headers);
   if (!revoked) return unauthenticated();
   const message = `host "${revoked.id}" was revoked at ${revoked.revokedAt!.toISOString()}: its reports are refused; register it again for a new token`;
-  await auditReportProblem(deps.db, revoked, 'host.report_refused', { status: 401, reason: message });
+  await deps.db.$transaction((tx) => auditReportProblem(tx, revoked, 'host.report_refused', { status: 401, reason: message }));
   return problem(DomainErrorCode.Unauthenticated, message);
 }
 

@@ -47,17 +47,25 @@ export function hostActor(host: { id: string; name: string }): AuditActor {
 const REFUSAL_AUDIT_EVERY_MS = 60_000;
 const lastRefusalAudit = new Map<string, { at: number; suppressed: number }>();
 
-export async function auditReportProblem(db: Db, host: { id: string; name: string }, action: 'host.report_refused' | 'host.report_items_ignored', details: Record<string, string | number | string[]>, now = Date.now()) {
-  const key = `${host.id}\u0000${action}`;
+/** Whether this refusal is to be audited now (see above); counts the ones that are not. */
+function refusalDue(hostId: string, action: ReportProblem, now: number): { due: boolean; unrecorded: number } {
+  const key = `${hostId}\u0000${action}`;
   const last = lastRefusalAudit.get(key);
   if (last && now - last.at < REFUSAL_AUDIT_EVERY_MS) {
     last.suppressed += 1;
-    return;
+    return { due: false, unrecorded: 0 };
   }
   lastRefusalAudit.set(key, { at: now, suppressed: 0 });
-  await db.$transaction((tx) =>
-    appendAuditEvent(tx, { actor: hostActor(host), action, targetType: 'host', targetId: host.id, details: { ...details, unrecordedSincePrevious: last?.suppressed ?? 0 } }),
-  );
+  return { due: true, unrecorded: last?.suppressed ?? 0 };
+}
+
+type ReportProblem = 'host.report_refused' | 'host.report_items_ignored';
+
+/** Audits a refused or partly ignored report inside `tx` (the transaction that keeps the rest, if any). */
+export async function auditReportProblem(tx: DbTransaction, host: { id: string; name: string }, action: ReportProblem, details: Record<string, string | number | string[]>, now = Date.now()) {
+  const { due, unrecorded } = refusalDue(host.id, action, now);
+  if (!due) return;
+  await appendAuditEvent(tx, { actor: hostActor(host), action, targetType: 'host', targetId: host.id, details: { ...details, unrecordedSincePrevious: unrecorded } });
 }
 
 export async function ingestHostReport(
@@ -104,16 +112,18 @@ export async function ingestHostReport(
           details: { host: host.id, kind: event.kind, message: event.message, time: event.time, ...(await artifactDetails(tx, event)) },
         });
       }
+      if (bounded.ignored.length > 0) {
+        const reason = 'not in the desired state the fleet was sent, nor left it within the grace period';
+        await auditReportProblem(tx, host, 'host.report_items_ignored', { reason, versions: bounded.ignored.slice(0, 20) }, now.getTime());
+      }
       return { bounded, generation: await currentGeneration(tx) };
     });
   } catch (error) {
-    if (error instanceof ReportRefusal) await auditReportProblem(db, host, 'host.report_refused', { status: error.status, reason: error.message }, now.getTime());
+    // The refused report changes nothing, so its audit event is a transaction of its own.
+    if (error instanceof ReportRefusal) await db.$transaction((tx) => auditReportProblem(tx, host, 'host.report_refused', { status: error.status, reason: error.message }, now.getTime()));
     throw error;
   }
   const { bounded, generation } = outcome;
-  if (bounded.ignored.length > 0) {
-    await auditReportProblem(db, host, 'host.report_items_ignored', { reason: 'not in the desired state the fleet was sent, nor left it within the grace period', versions: bounded.ignored.slice(0, 20) }, now.getTime());
-  }
   metrics.record(host.id, bounded.report.metrics, now.getTime());
   await metrics.flushRollups(db, now.getTime());
   return { generation, ignored: bounded.ignored };
