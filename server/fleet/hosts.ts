@@ -6,6 +6,7 @@ import { SYSTEM_ACTOR, type AuditActor } from '../audit/actor';
 import type { Db } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
 import { hashHostToken, hostTokenFromHeaders, newHostToken } from './host-tokens';
+import { fleetMetrics, type FleetMetrics } from './metrics-store';
 
 export const EMBEDDED_HOST_ID = 'embedded';
 
@@ -52,7 +53,8 @@ export async function registerHost(db: Db, actor: AuditActor, input: RegisterHos
   return { id: input.name, name: input.name, token };
 }
 
-export async function revokeHost(db: Db, actor: AuditActor, hostId: string) {
+// Its in-memory metrics go with it; what it said before stays in the rollups and its events, but counts nowhere.
+export async function revokeHost(db: Db, actor: AuditActor, hostId: string, metrics: FleetMetrics = fleetMetrics()) {
   if (hostId === EMBEDDED_HOST_ID) {
     throw new DomainError(DomainErrorCode.InvalidInput, 'the embedded host belongs to this console: switch it off with HOTPLANE_EMBEDDED_HOST=0 instead');
   }
@@ -63,6 +65,7 @@ export async function revokeHost(db: Db, actor: AuditActor, hostId: string) {
     await tx.host.update({ where: { id: hostId }, data: { revokedAt: new Date() } });
     await appendAuditEvent(tx, { actor, action: 'host.revoked', targetType: 'host', targetId: hostId, details: { lastSeenAt: host.lastSeenAt?.toISOString() ?? null } });
   });
+  metrics.forgetHost(hostId);
 }
 
 export async function authenticateHost(db: Db, headers: Headers) {

@@ -105,6 +105,12 @@ export class FleetMetrics {
     return keys;
   }
 
+  /** Drops a revoked host's seconds: charts, evidence and analysis no longer see what it said. */
+  forgetHost(hostId: string) {
+    for (const [key, entry] of this.series) if (entry.hostId === hostId) this.series.delete(key);
+    for (const [key, rollup] of this.open) if (rollup.hostId === hostId) this.open.delete(key);
+  }
+
   takeClosedRollups(now = Date.now()): OpenRollup[] {
     const nowSecond = Math.floor(now / 1000);
     const closed: OpenRollup[] = [];

@@ -97,8 +97,11 @@ describe('host reports are bounded: versions, timestamps, counts, series, revoke
     const crash: HostEvent = { time: new Date().toISOString(), module: 'ledger', version: '1.1.0', kind: 'crashed', message: 'forged crash' };
     assert.equal((await post('edge-3', report('edge-3', { events: [crash] }))).status, 200);
     assert.match((await f.db.$transaction((tx) => reportedCrash(tx, 'ledger', '1.1.0', since))) ?? '', /edge-/, 'counted while the host was trusted');
-    await revokeHost(f.db, f.actor, 'edge-2');
-    await revokeHost(f.db, f.actor, 'edge-3');
+    await post('edge-3', report('edge-3', { metrics: [sample('1.1.0', nowSecond() - 1, 100)] }));
+    assert.equal(metrics.seriesOf('edge-3').size, 1);
+    await revokeHost(f.db, f.actor, 'edge-2', metrics);
+    await revokeHost(f.db, f.actor, 'edge-3', metrics);
+    assert.equal(metrics.seriesOf('edge-3').size, 0, 'its seconds are gone from what charts, evidence and analysis read');
     const events = await f.db.hostEvent.count();
     const response = await post('edge-3', report('edge-3', { events: [crash] }));
     assert.equal(response.status, 401);
