@@ -20,6 +20,9 @@ let consoleServer: Server;
 let consoleOrigin: string;
 let state: DesiredState;
 const polls: (string | undefined)[] = [];
+/** When set, the stand-in console refuses reports with this status. */
+let refuseReports: number | null = null;
+const reports: { metrics: unknown[] }[] = [];
 let v100: DesiredVersion;
 let v110: DesiredVersion;
 
@@ -36,8 +39,13 @@ before(async () => {
       res.writeHead(200, { 'content-type': 'application/json', etag: tagOf(state) });
       return void res.end(JSON.stringify(state));
     }
-    req.resume();
-    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk));
+    req.on('end', () => {
+      if (refuseReports) return void res.writeHead(refuseReports, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'INVALID_INPUT', message: 'a cap broken' }));
+      reports.push(JSON.parse(body) as { metrics: unknown[] });
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
   });
   await new Promise<void>((resolve) => consoleServer.listen(0, '127.0.0.1', resolve));
   consoleOrigin = `http://127.0.0.1:${(consoleServer.address() as AddressInfo).port}`;
@@ -122,6 +130,28 @@ test('attack: a local override, even one reusing the console’s generation numb
     await h.agent.syncOnce();
     assert.equal(polls.at(-1), '"5.0"', 'back on the console’s state, polls are conditional again');
   } finally {
+    await h.stop();
+  }
+});
+
+test('a report the console refuses 422 (a cap broken) is dropped, not resent with every poll', async () => {
+  state = { generation: 1, modules: [{ module: 'ledger', versions: [{ ...v100, weight: 100 }] }] };
+  const h = await startHost();
+  try {
+    await h.agent.syncOnce();
+    await h.invoke();
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    refuseReports = 422;
+    await assert.rejects(h.agent.syncOnce(), /^Error: report: HTTP 422, a cap broken$/);
+    refuseReports = null;
+    const sent = reports.length;
+    await h.agent.syncOnce().catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await h.agent.syncOnce();
+    assert.ok(reports.length > sent);
+    assert.ok(reports.slice(sent).every((r) => r.metrics.length === 0), 'the refused second is not sent again');
+  } finally {
+    refuseReports = null;
     await h.stop();
   }
 });
