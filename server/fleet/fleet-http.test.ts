@@ -208,6 +208,7 @@ describe('the hosts’ HTTP contract: desired state, artifacts, reports', () => 
     assert.match((await wrongShape.json()).message, /appliedGeneration/);
     const huge = await post(JSON.stringify({ ...report(), padding: 'x'.repeat(MAX_REPORT_BYTES) }));
     assert.equal(huge.status, 413);
+    assert.match((await huge.json()).message, new RegExp(`^a report is at most ${MAX_REPORT_BYTES} bytes \\(MAX_REPORT_BYTES\\)`));
     const misaddressed = await post(JSON.stringify(report({ hostId: 'edge-9' })));
     assert.equal(misaddressed.status, 400);
     assert.match((await misaddressed.json()).message, /--host-id edge-1/);
