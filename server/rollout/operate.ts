@@ -3,6 +3,7 @@ import type { AuditActor } from '../audit/actor';
 import type { ChangeRequest } from '../db/generated/client';
 import type { Db, DbTransaction } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
+import { versionRefusal } from '../artifacts/version-validity';
 import type { FleetMetrics } from '../fleet/metrics-store';
 import { approvalsStillValid } from './approvals';
 import { loadChangeRequest, planOf, transitionOf } from './change-request';
@@ -29,7 +30,7 @@ export async function activeRolloutOf(tx: DbTransaction | Db, module: string): P
 }
 
 // Approved against one stable version: if another took its place, the approval no longer describes the change.
-async function assertUpgradeApplies(tx: DbTransaction, row: ChangeRequest) {
+async function assertUpgradeApplies(tx: DbTransaction, row: ChangeRequest, now: number) {
   const stable = stableVersionOf(await readDesiredModule(tx, row.module));
   if (stable?.version !== row.fromVersion || stable.sm3 !== row.fromSm3) {
     throw new DomainError(
@@ -37,10 +38,12 @@ async function assertUpgradeApplies(tx: DbTransaction, row: ChangeRequest) {
       `${row.module} was approved to move from ${row.fromVersion}, but ${stable ? `${stable.version} is the stable now` : 'no single version is stable now'}; edit the request (its approvals are voided) and have it approved again`,
     );
   }
-  const target = await tx.moduleVersion.findUnique({ where: { moduleName_version: { moduleName: row.module, version: row.toVersion } } });
-  if (target?.status !== 'accepted' || target.sm3 !== row.toSm3) {
+  const target = await tx.moduleVersion.findUnique({ where: { moduleName_version: { moduleName: row.module, version: row.toVersion } }, include: { signer: true } });
+  if (!target || target.sm3 !== row.toSm3) {
     throw new DomainError(DomainErrorCode.Conflict, `${row.module} ${row.toVersion} is no longer the accepted artifact that was approved (${target?.status ?? 'missing'})`);
   }
+  const invalid = versionRefusal(target, new Date(now));
+  if (invalid) throw new DomainError(DomainErrorCode.Conflict, `${invalid}; the rollout cannot start`);
 }
 
 export type StartResult = { started: true; row: ChangeRequest } | { started: false; reason: string };
@@ -60,8 +63,8 @@ export async function startRollout(deps: OperateDeps, actor: AuditActor, id: str
     }
     const running = await activeRolloutOf(tx, row.module);
     if (running) throw new DomainError(DomainErrorCode.Conflict, `${running.id} is rolling out ${row.module} already (${running.state}); one rollout per module at a time`);
-    if (row.kind === 'upgrade') await assertUpgradeApplies(tx, row);
-    else await assertWholeChangeApplies(tx, row);
+    if (row.kind === 'upgrade') await assertUpgradeApplies(tx, row, now);
+    else await assertWholeChangeApplies(tx, row, now);
     const before = snapshotsBefore(deps.metrics, row.module, now, deps.settings.snapshotSeconds);
     const started = await tx.changeRequest.update({
       where: { id },

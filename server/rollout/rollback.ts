@@ -3,6 +3,7 @@ import type { AuditActor } from '../audit/actor';
 import type { ChangeRequest } from '../db/generated/client';
 import type { Db, DbTransaction } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
+import { versionRefusal } from '../artifacts/version-validity';
 import type { DesiredModule } from '../host/types';
 import type { RolloutOutcome } from './change-request.types';
 import { readDesiredModule, stableVersionOf } from './fleet-bridge';
@@ -10,7 +11,8 @@ import { activeRolloutOf } from './operate';
 import { openReview } from './reviews';
 import type { RolloutSettings } from './settings';
 import { rollBack, type Transition } from './transitions';
-import { revertWholeChange, storedDesired, withoutHandOff } from './whole-change';
+import { desiredOf, revertWholeChange, storedDesired, withoutHandOff } from './whole-change';
+import { withdrawnRunningVersions } from './withdrawn-running';
 
 // Break-glass for on-call and operators: the one change of what runs that needs no prior approval, so it can only
 // move toward what was approved before. During a rollout it sends the canary to 0 % (the rollout's own
@@ -42,6 +44,11 @@ export async function planRollback(tx: DbTransaction, module: string, desired?: 
     if (storedDesired(withoutHandOff(current)) !== promotion.desiredAfter) {
       return { kind: 'none', why: `${module} no longer runs what ${promotion.id} set; ${PROPOSE_INSTEAD}` };
     }
+    for (const version of desiredOf(promotion).before?.versions ?? []) {
+      const found = await tx.moduleVersion.findUnique({ where: { moduleName_version: { moduleName: module, version: version.version } }, include: { signer: true } });
+      const invalid = found ? versionRefusal(found) : `${module} ${version.version} is gone from the registry`;
+      if (invalid) return { kind: 'none', why: `what ran before ${promotion.id} cannot run again: ${invalid}; ${PROPOSE_INSTEAD}` };
+    }
     return { kind: 'settings', request: promotion, from: `${promotion.toVersion} as ${promotion.id} set it`, to: `${promotion.fromVersion} as before ${promotion.id}`, warm: true };
   }
   if (promotion.kind !== 'upgrade') {
@@ -52,10 +59,10 @@ export async function planRollback(tx: DbTransaction, module: string, desired?: 
     return { kind: 'none', why: `${module} no longer runs ${promotion.toVersion} alone as ${promotion.id} left it; ${PROPOSE_INSTEAD}` };
   }
   const loaded = current.versions.some((v) => v.version === promotion.fromVersion);
-  const previous = await tx.moduleVersion.findUnique({ where: { moduleName_version: { moduleName: module, version: promotion.fromVersion } } });
-  if (!loaded && previous?.status !== 'accepted') {
-    return { kind: 'none', why: `${module} ${promotion.fromVersion}, the stable before ${promotion.id}, is ${previous?.status ?? 'gone from the registry'}; ${PROPOSE_INSTEAD}` };
-  }
+  const previous = await tx.moduleVersion.findUnique({ where: { moduleName_version: { moduleName: module, version: promotion.fromVersion } }, include: { signer: true } });
+  // A withdrawn or expired version is never a break-glass target, even while it is still loaded.
+  const invalid = previous ? versionRefusal(previous) : `${module} ${promotion.fromVersion} is gone from the registry`;
+  if (invalid) return { kind: 'none', why: `the stable before ${promotion.id} cannot run again: ${invalid}; ${PROPOSE_INSTEAD}` };
   return { kind: 'promoted', request: promotion, from: stable.version, to: promotion.fromVersion, warm: loaded };
 }
 
@@ -119,6 +126,7 @@ export async function rollbackTargets(db: Db) {
         versions: desired?.versions.map((v) => ({ version: v.version, weight: v.weight })) ?? [],
         rollback: plan.kind === 'none' ? { possible: false as const, why: plan.why } : { possible: true as const, from: plan.from, to: plan.to, warm: plan.warm },
         activeChangeRequest: plan.kind === 'rollout' ? { id: plan.request.id, state: plan.request.state } : null,
+        withdrawn: await withdrawnRunningVersions(tx, desired),
       });
     }
     return rows;

@@ -2,6 +2,7 @@ import { appendAuditEvent } from '../audit/append';
 import { SYSTEM_ACTOR, type AuditActor } from '../audit/actor';
 import { canonicalJson } from '../audit/canonical-json';
 import { NEVER_HOT_UPGRADABLE, type ModuleClass } from '../artifacts/manifest';
+import { versionRefusal, type VersionValidityFacts } from '../artifacts/version-validity';
 import type { ChangeRequest } from '../db/generated/client';
 import type { Db, DbTransaction } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
@@ -21,13 +22,11 @@ import { proposeDesiredInput, type ProposeDesiredInput, type VersionChoice, type
 // desired state before and after. Its approvers sign both (digest v2), it starts only while what runs is still
 // exactly `before`, and after a preflight of every version it loads anew the engine writes `after` in one step.
 
-type Found = { status: string; sm3: string; goRuntime: boolean; revokedReason: string | null; storePath: string };
-
 // Why a registry version cannot run as asked, or null when it can.
-function refusal(module: string, choice: VersionChoice, found: Found | undefined): string | null {
+function refusal(module: string, choice: VersionChoice, found: (VersionValidityFacts & { goRuntime: boolean }) | undefined): string | null {
   if (!found) return `${module} ${choice.version} is not in the registry`;
-  if (found.status === 'revoked') return `${module} ${choice.version} is revoked (${found.revokedReason ?? 'no reason given'}) and can never be served`;
-  if (found.status !== 'accepted') return `${module} ${choice.version} is ${found.status}, not accepted`;
+  const invalid = versionRefusal(found);
+  if (invalid) return invalid;
   if (found.goRuntime && choice.isolation === 'inproc') {
     return `${module} ${choice.version} carries a Go runtime, which can neither be unloaded nor share a process with another Go runtime: choose isolation "process"`;
   }
@@ -37,7 +36,7 @@ function refusal(module: string, choice: VersionChoice, found: Found | undefined
 type ParsedInput = ReturnType<typeof proposeDesiredInput.parse>;
 
 async function desiredAfter(tx: DbTransaction, input: ParsedInput): Promise<DesiredModule | null> {
-  const found = await tx.module.findUnique({ where: { name: input.module }, include: { versions: true } });
+  const found = await tx.module.findUnique({ where: { name: input.module }, include: { versions: { include: { signer: true } } } });
   if (!found) throw new DomainError(DomainErrorCode.NotFound, `no module named "${input.module}" in the registry`);
   if (input.versions.every((v) => v.weight === 0)) return null;
   if (NEVER_HOT_UPGRADABLE.includes(found.class as ModuleClass)) {
@@ -141,7 +140,7 @@ export async function proposeWholeChange(db: Db, actor: AuditActor, raw: Propose
 }
 
 /** At start: what runs must still be what the approvers saw as `before`, and every version in `after` the approved bytes. */
-export async function assertWholeChangeApplies(tx: DbTransaction, row: ChangeRequest) {
+export async function assertWholeChangeApplies(tx: DbTransaction, row: ChangeRequest, now: number) {
   const current = withoutHandOff(await readDesiredModule(tx, row.module));
   if (stored(current) !== row.desiredBefore) {
     throw new DomainError(
@@ -150,10 +149,12 @@ export async function assertWholeChangeApplies(tx: DbTransaction, row: ChangeReq
     );
   }
   for (const version of parsed(row.desiredAfter)?.versions ?? []) {
-    const found = await tx.moduleVersion.findUnique({ where: { moduleName_version: { moduleName: row.module, version: version.version } } });
-    if (found?.status !== 'accepted' || found.sm3 !== version.sm3) {
+    const found = await tx.moduleVersion.findUnique({ where: { moduleName_version: { moduleName: row.module, version: version.version } }, include: { signer: true } });
+    if (!found || found.sm3 !== version.sm3) {
       throw new DomainError(DomainErrorCode.Conflict, `${row.module} ${version.version} is no longer the accepted artifact that was approved (${found?.status ?? 'missing'})`);
     }
+    const invalid = versionRefusal(found, new Date(now));
+    if (invalid) throw new DomainError(DomainErrorCode.Conflict, `${invalid}; the change cannot start`);
   }
 }
 
