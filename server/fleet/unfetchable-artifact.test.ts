@@ -8,6 +8,7 @@ import type { HostReport } from '../host/types';
 import { rollbackModule } from '../rollout/rollback';
 import { loadRolloutSettings } from '../rollout/settings';
 import { compileLedger } from '../testing/compile-ledger';
+import { putLiveApproved } from '../testing/approved-desired';
 import { createConsoleFixture, type ConsoleFixture } from '../testing/console-fixture';
 import { waitFor } from '../testing/wait-for';
 import { replaceDesiredModule } from './desired-state';
@@ -51,10 +52,9 @@ describe('one artifact that cannot be fetched', () => {
   const version = (module: string, v: string) => f.db.moduleVersion.findUniqueOrThrow({ where: { moduleName_version: { moduleName: module, version: v } } });
 
   it('attack: one unfetchable artifact does not stop a rollback of another module, and is reported once, without a stack trace', async () => {
-    const ledger110 = await version('ledger', '1.1.0');
-    await f.db.$transaction((tx) =>
-      replaceDesiredModule(tx, 'ledger', { module: 'ledger', versions: [{ version: '1.1.0', sm3: ledger110.sm3, weight: 100, isolation: 'inproc' }] }, 'test'),
-    );
+    // ledger goes 1.0.0 → 1.1.0 through approved change requests, so a break-glass has a promoted stable to return to.
+    await putLiveApproved(f.db, f.actor, { module: 'ledger', versions: [{ version: '1.0.0', weight: 100, isolation: 'inproc' }] });
+    await putLiveApproved(f.db, f.actor, { module: 'ledger', versions: [{ version: '1.1.0', weight: 100, isolation: 'inproc' }] });
     const dataDir = path.join(f.work, 'host');
     const lines: string[] = [];
     // As server/host/main.ts wires them: the host fetches artifacts through its agent.
@@ -64,14 +64,16 @@ describe('one artifact that cannot be fetched', () => {
       await agent.syncOnce();
       assert.equal((await host.invoke('ledger', Buffer.from('balance alice'))).version, '1.1.0');
 
-      // The store loses edge-ledger's bytes; in the same breath edge-ledger is added and on-call rolls ledger back.
+      // The store loses edge-ledger's bytes; in the same breath edge-ledger is added (written here as if its change
+      // request had applied just before the loss: a preflight would have caught the missing file) and on-call rolls
+      // ledger back.
       const edge = await version('edge-ledger', '1.0.0');
       await rm(edge.storePath, { force: true });
       await f.db.$transaction((tx) =>
         replaceDesiredModule(tx, 'edge-ledger', { module: 'edge-ledger', versions: [{ version: '1.0.0', sm3: edge.sm3, weight: 100, isolation: 'inproc' }] }, 'test'),
       );
       const rollback = await rollbackModule(f.db, { id: 'oncall', name: 'oncall@test', roles: ['oncall'] }, { module: 'ledger', reason: '1.1.0 charges twice' }, loadRolloutSettings());
-      assert.equal(rollback.to, '1.0.0');
+      assert.match(rollback.to, /^1\.0\.0 as before cr-2/);
 
       await agent.syncOnce();
       const generation = (await f.db.fleetGeneration.findFirstOrThrow()).generation;

@@ -3,9 +3,9 @@ import { before, describe, it } from 'node:test';
 import type { AuditActor } from '../audit/actor';
 import { generateSm2KeyPair } from '../crypto';
 import { DomainError, DomainErrorCode } from '../errors';
-import { replaceDesiredModule } from '../fleet/desired-state';
 import { fleetMetrics } from '../fleet/metrics-store';
 import { registerSigner, revokeSigner } from '../signers/registry';
+import { putLiveApproved } from '../testing/approved-desired';
 import { compileLedger } from '../testing/compile-ledger';
 import { createRolloutFixture, type RolloutFixture } from '../testing/rollout-fixture';
 import { approveChange } from './approvals';
@@ -52,9 +52,8 @@ describe('version validity: revoked signers, signing outside validity, expired m
 
   it('attack: after its signer is revoked, a version cannot be proposed nor rolled back to; every version it signed is marked signer-revoked, audited, and the webhook names the running one', async () => {
     for (const version of ['2.1.0', '2.2.0']) assert.equal((await upload(version, { key: contractor.privateKeyPem })).outcome, 'accepted');
-    const running = await r.f.db.moduleVersion.findUniqueOrThrow({ where: { moduleName_version: { moduleName: 'ledger', version: '2.2.0' } } });
-    // 2.2.0 went live before anyone knew the contractor's key had leaked.
-    await r.f.db.$transaction((tx) => replaceDesiredModule(tx, 'ledger', { module: 'ledger', versions: [{ version: '2.2.0', sm3: running.sm3, weight: 100, isolation: 'process' }] }, 'test'));
+    // 2.1.0, then 2.2.0, went live through approved changes before anyone knew the contractor's key had leaked.
+    for (const version of ['2.1.0', '2.2.0']) await putLiveApproved(r.f.db, r.f.actor, { module: 'ledger', versions: [{ version, weight: 100, isolation: 'process' }] });
     await createWebhook(r.f.db, ADMIN, { kind: 'signer-revoked', url: 'http://127.0.0.1:9/hook' });
 
     const { withdrawn } = await revokeSigner(r.f.db, ADMIN, contractorId, 'key found on a public file share');
@@ -70,23 +69,20 @@ describe('version validity: revoked signers, signing outside validity, expired m
       proposeChange(r.f.db, r.operator.actor, { module: 'ledger', toVersion: '2.1.0', reason: 'back to the contractor build', ticket: 'CHG-9' }),
       refusedWith(DomainErrorCode.InvalidInput, /ledger 2\.1\.0 is signer-revoked: its signer "Contractor signer" was revoked at .* \(key found on a public file share\).*cannot be rolled out/),
     );
-    assert.equal(await r.f.db.changeRequest.count({ where: { toVersion: '2.1.0' } }), 0, 'no change request was created');
-    // The one-click rollback from the running signer-revoked 2.2.0 skips 2.1.0 (same signer) and lands on 2.0.0.
+    assert.equal(await r.f.db.changeRequest.count({ where: { toVersion: '2.1.0', kind: 'upgrade' } }), 0, 'no change request was created');
+    // Break-glass from the running signer-revoked 2.2.0 would return to what ran before it — 2.1.0, same signer: refused.
     const plan = await r.f.db.$transaction((tx) => planRollback(tx, 'ledger'));
-    assert.equal(plan.kind, 'registry');
-    assert.deepEqual([(plan as { to: string }).to, (plan as { from: string }).from], ['2.0.0', '2.2.0']);
+    assert.equal(plan.kind, 'none');
+    assert.match((plan as { why: string }).why, /what ran before cr-\d+ cannot run again: ledger 2\.1\.0 is signer-revoked/);
     // The module page and the on-call screen flag the running one beside that rollback.
     const row = (await rollbackTargets(r.f.db)).find((t) => t.module === 'ledger')!;
     assert.deepEqual(row.withdrawn.map((w) => [w.version, w.weight]), [['2.2.0', 100]]);
     assert.match(row.withdrawn[0].reason, /ledger 2\.2\.0 is signer-revoked/);
-    assert.deepEqual(row.rollback, { possible: true, from: '2.2.0', to: '2.0.0', warm: false });
+    assert.equal(row.rollback.possible, false);
   });
 
   it('attack: an approved change request whose target manifest has since expired cannot be started', async () => {
-    await r.f.db.$transaction(async (tx) => {
-      const stable = await tx.moduleVersion.findUniqueOrThrow({ where: { moduleName_version: { moduleName: 'ledger', version: '2.0.0' } } });
-      await replaceDesiredModule(tx, 'ledger', { module: 'ledger', versions: [{ version: '2.0.0', sm3: stable.sm3, weight: 100, isolation: 'process' }] }, 'test');
-    });
+    await putLiveApproved(r.f.db, r.f.actor, { module: 'ledger', versions: [{ version: '2.0.0', weight: 100, isolation: 'process' }] });
     const accepted = await upload('2.3.0', { editManifest: (m) => (m.expires = new Date(Date.now() + DAY).toISOString()) });
     assert.equal(accepted.outcome, 'accepted', accepted.message);
     const row = await proposeChange(r.f.db, r.operator.actor, { module: 'ledger', toVersion: '2.3.0', reason: 'short-lived build', ticket: 'CHG-10' });
