@@ -7,6 +7,9 @@ import type { Db, DbTransaction } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
 import { loadChangeRequest, transitionOf } from './change-request';
 import { approvalMessage } from './digest';
+import { releaseHoldIfReapproved } from './approval-recheck';
+import { ACTIVE_STATES } from './change-request.types';
+import { canApprove, loadApprover, minApproverRoleAgeMs } from './four-eyes';
 import { activeSigningKey } from './signing-keys';
 
 // Four eyes: an approver other than the requester signs the request's current digest with their own SM2 key.
@@ -34,11 +37,34 @@ export interface ApproveInput {
   signature: string;
 }
 
-export async function approveChange(db: Db, actor: AuditActor, input: ApproveInput, options: { ttlMs: number; now?: number }) {
+/** A refusal by canApprove: recorded in the audit trail (in its own transaction, as nothing else is written). */
+class ApprovalRefused extends DomainError {
+  constructor(readonly rule: string, reason: string) {
+    super(DomainErrorCode.Forbidden, reason);
+  }
+}
+
+export async function approveChange(db: Db, actor: AuditActor, input: ApproveInput, options: { ttlMs: number; now?: number; minRoleAgeMs?: number }) {
+  try {
+    return await approveInTransaction(db, actor, input, options);
+  } catch (error) {
+    if (error instanceof ApprovalRefused) {
+      await db.$transaction((tx) =>
+        appendAuditEvent(tx, { actor, action: 'change.approval_refused', targetType: 'change-request', targetId: input.id, details: { rule: error.rule, reason: error.message } }),
+      );
+    }
+    throw error;
+  }
+}
+
+function approveInTransaction(db: Db, actor: AuditActor, input: ApproveInput, options: { ttlMs: number; now?: number; minRoleAgeMs?: number }) {
   return db.$transaction(async (tx) => {
     const row = await loadChangeRequest(tx, input.id);
-    assertNotRequester(row, actor);
-    if (row.state !== 'PendingApproval') {
+    const now = options.now ?? Date.now();
+    const standing = canApprove(await loadApprover(tx, actor.id, actor.name), row, { at: now, minRoleAgeMs: options.minRoleAgeMs ?? minApproverRoleAgeMs() });
+    if (!standing.ok) throw new ApprovalRefused(standing.rule, standing.reason);
+    const held = row.approvalHold !== null && (ACTIVE_STATES as readonly string[]).includes(row.state);
+    if (row.state !== 'PendingApproval' && !held) {
       throw new DomainError(DomainErrorCode.Conflict, `${row.id} is ${row.state}; only a request waiting for approval can be approved`);
     }
     if (input.digest !== row.digest) {
@@ -49,7 +75,6 @@ export async function approveChange(db: Db, actor: AuditActor, input: ApproveInp
     const verdict = verifySignature({ message: approvalMessage(row.digest), signature: Buffer.from(input.signature, 'hex'), key });
     if (!verdict.ok) throw new DomainError(DomainErrorCode.InvalidInput, `the approval signature does not verify against your registered key: ${verdict.message}`);
     const existing = await tx.approval.findMany({ where: { changeRequestId: row.id, revision: row.revision, voidedAt: null } });
-    const now = options.now ?? Date.now();
     if (existing.some((a) => a.approverId === actor.id && approvalStanding(a, row, now) === 'valid')) {
       throw new DomainError(DomainErrorCode.Conflict, `you have approved revision ${row.revision} of ${row.id} already; a second approval must come from another approver`);
     }
@@ -78,6 +103,10 @@ export async function approveChange(db: Db, actor: AuditActor, input: ApproveInp
       targetId: row.id,
       details: { revision: row.revision, digest: row.digest, signature: approval.signatureHex, approvals: valid, required: row.requiredApprovals, complete },
     });
+    if (held) {
+      const released = await releaseHoldIfReapproved(tx, actor, row, now);
+      return { approvalId: approval.id, approvals: valid, required: row.requiredApprovals, approved: released };
+    }
     if (complete) {
       await tx.changeRequest.update({ where: { id: row.id }, data: { state: transitionOf(row, 'approvals-complete'), approvedAt: new Date(now), updatedAt: new Date(now) } });
     }
@@ -131,13 +160,13 @@ export async function approvalsStillValid(tx: DbTransaction, actor: AuditActor, 
 }
 
 /**
- * A revoked key vouches for nothing more: approvals it signed on requests not yet started are voided, and a
- * request that no longer has enough goes back to the approvers.
+ * A revoked key vouches for nothing more: approvals it signed on open requests are voided; a request not yet
+ * started that no longer has enough goes back to the approvers, a running one is held by the engine's re-check.
  */
 export async function voidApprovalsSignedWith(tx: DbTransaction, actor: AuditActor, fingerprints: string[], why: string) {
   if (fingerprints.length === 0) return;
   const signed = await tx.approval.findMany({
-    where: { keyFingerprint: { in: fingerprints }, voidedAt: null, changeRequest: { state: { in: ['PendingApproval', 'Approved'] } } },
+    where: { keyFingerprint: { in: fingerprints }, voidedAt: null, changeRequest: { state: { in: ['PendingApproval', 'Approved', ...ACTIVE_STATES] } } },
     include: { changeRequest: true },
   });
   const now = Date.now();

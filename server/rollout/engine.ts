@@ -6,6 +6,7 @@ import type { ChangeRequest } from '../db/generated/client';
 import type { Db, DbTransaction } from '../db/client';
 import type { FleetMetrics } from '../fleet/metrics-store';
 import { analyseCanary, analysisWindow, type CanaryHealth } from './analysis';
+import { holdOnFailedApprovals } from './approval-recheck';
 import { planOf } from './change-request';
 import { ACTIVE_STATES, type ChangeState, type RolloutOutcome } from './change-request.types';
 import { sealEvidence } from './evidence';
@@ -148,7 +149,8 @@ export class RolloutEngine {
   }
 
   private async advanceCanary(id: string) {
-    await this.transact(id, ['Canary', 'Paused'], async (t, row) => {
+    await this.transact(id, ['Canary', 'Paused'], async (t, current) => {
+      const row = await holdOnFailedApprovals(t.tx, t.actor, current, t.now);
       const hosts = await onlineHosts(t.tx, t.now);
       const health = canaryHealth(hosts, row.module, row.toVersion);
       health.crashed ??= await reportedCrash(t.tx, row.module, row.toVersion, row.startedAt ?? new Date(t.now));

@@ -1,0 +1,107 @@
+import { appendAuditEvent } from '../audit/append';
+import type { AuditActor } from '../audit/actor';
+import type { Approval, ChangeRequest } from '../db/generated/client';
+import type { DbTransaction } from '../db/client';
+import { DomainError, DomainErrorCode } from '../errors';
+import { transitionOf } from './change-request';
+import { ACTIVE_STATES } from './change-request.types';
+import { canApprove, loadApprover, minApproverRoleAgeMs } from './four-eyes';
+
+// Approvals are re-checked when a rollout starts and at each tick of a running one: the approver must still be
+// an enabled approver whose signing key is not revoked. One that fails is voided (audited, shown on the request);
+// a running rollout left with too few is held — paused, with the reason — until it is approved again.
+
+declare module '../audit/append' {
+  interface ExtraAuditActions {
+    'rollout.held_for_approval': true;
+    'rollout.approvals_restored': true;
+    'change.approval_refused': true;
+  }
+}
+
+/** Requests whose approvals still matter: not yet started, or running. */
+const OPEN_STATES = ['PendingApproval', 'Approved', ...ACTIVE_STATES];
+
+async function voidApproval(tx: DbTransaction, actor: AuditActor, approval: Approval, row: ChangeRequest, why: string, now: number) {
+  await tx.approval.update({ where: { id: approval.id }, data: { voidedAt: new Date(now), voidReason: why } });
+  await appendAuditEvent(tx, {
+    actor,
+    action: 'change.approval_voided',
+    targetType: 'change-request',
+    targetId: row.id,
+    details: { revision: row.revision, why, approvals: [{ id: approval.id, approver: approval.approverName, decision: approval.decision }] },
+  });
+}
+
+/** Disabling or demoting an approver: every approval of theirs on an open request is voided, each audited. */
+export async function voidOpenApprovalsOf(tx: DbTransaction, actor: AuditActor, approverId: string, why: string) {
+  const open = await tx.approval.findMany({
+    where: { approverId, decision: 'approved', voidedAt: null, changeRequest: { state: { in: OPEN_STATES } } },
+    include: { changeRequest: true },
+  });
+  const now = Date.now();
+  for (const approval of open) await voidApproval(tx, actor, approval, approval.changeRequest, why, now);
+}
+
+/** Voids each standing approval of the current revision whose approver fails canApprove; returns the reasons. */
+export async function voidFailingApprovals(tx: DbTransaction, actor: AuditActor, row: ChangeRequest, now: number): Promise<string[]> {
+  const standing = await tx.approval.findMany({ where: { changeRequestId: row.id, revision: row.revision, decision: 'approved', voidedAt: null } });
+  const reasons: string[] = [];
+  for (const approval of standing) {
+    const approver = await loadApprover(tx, approval.approverId, approval.approverName);
+    const verdict = canApprove(approver, row, { at: approval.createdAt.getTime(), minRoleAgeMs: minApproverRoleAgeMs(), signedWith: approval.keyFingerprint });
+    if (verdict.ok) continue;
+    await voidApproval(tx, actor, approval, row, verdict.reason, now);
+    reasons.push(verdict.reason);
+  }
+  return reasons;
+}
+
+/** Approvals of the current revision not voided; a running rollout's do not expire (they were valid at start). */
+async function standingApprovals(tx: DbTransaction, row: ChangeRequest) {
+  return tx.approval.findMany({ where: { changeRequestId: row.id, revision: row.revision, decision: 'approved', voidedAt: null } });
+}
+
+/**
+ * At each tick of a running rollout. Returns the row as it is now: held (Paused, approvalHold set) when fewer
+ * approvals than required still stand.
+ */
+export async function holdOnFailedApprovals(tx: DbTransaction, actor: AuditActor, row: ChangeRequest, now: number): Promise<ChangeRequest> {
+  await voidFailingApprovals(tx, actor, row, now);
+  if (row.approvalHold) return row;
+  const standing = await standingApprovals(tx, row);
+  if (standing.length >= row.requiredApprovals) return row;
+  const voided = await tx.approval.findMany({
+    where: { changeRequestId: row.id, revision: row.revision, decision: 'approved', voidedAt: { gte: row.startedAt ?? new Date(0) } },
+    orderBy: { voidedAt: 'asc' },
+  });
+  const why = voided.map((a) => `${a.approverName}: ${a.voidReason}`).join('; ') || 'approvals were voided';
+  const hold = `held: ${standing.length} of ${row.requiredApprovals} approvals still stand (${why}); approve it again, then resume`;
+  const updated = await tx.changeRequest.update({
+    where: { id: row.id },
+    data: { state: row.state === 'Paused' ? 'Paused' : transitionOf(row, 'pause'), pausedAt: row.pausedAt ?? new Date(now), approvalHold: hold, updatedAt: new Date(now) },
+  });
+  await appendAuditEvent(tx, {
+    actor,
+    action: 'rollout.held_for_approval',
+    targetType: 'change-request',
+    targetId: row.id,
+    details: { module: row.module, step: row.stepIndex + 1, standing: standing.length, required: row.requiredApprovals, why },
+  });
+  return updated;
+}
+
+/** After an approval of a held rollout: the hold ends once enough approvals stand again (it stays paused). */
+export async function releaseHoldIfReapproved(tx: DbTransaction, actor: AuditActor, row: ChangeRequest, now: number): Promise<boolean> {
+  if (!row.approvalHold) return false;
+  const standing = await standingApprovals(tx, row);
+  if (standing.length < row.requiredApprovals) return false;
+  await tx.changeRequest.update({ where: { id: row.id }, data: { approvalHold: null, updatedAt: new Date(now) } });
+  await appendAuditEvent(tx, { actor, action: 'rollout.approvals_restored', targetType: 'change-request', targetId: row.id, details: { module: row.module, standing: standing.length, required: row.requiredApprovals } });
+  return true;
+}
+
+/** Resume and promote wait for a held rollout to be approved again. */
+export function assertNotHeldForApproval(row: ChangeRequest) {
+  if (row.approvalHold) throw new DomainError(DomainErrorCode.Conflict, `${row.id} is ${row.approvalHold}`);
+}
