@@ -6,6 +6,7 @@ import type { AuditActor } from '../audit/actor';
 import type { Db, DbTransaction } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
 import { voidOpenApprovalsOf } from '../rollout/approval-recheck';
+import { accountLockedUntil } from './account-lockout';
 import { passwordProblem, passwordSchema } from './password-policy';
 import { formatRoles, parseRoles, ROLES, type Role } from './permissions';
 import { assertAnotherAdminRemains, changeUserRoles, grantInitialRoles, type GrantOptions } from './role-grants';
@@ -56,14 +57,20 @@ export async function createUser(db: Db, actor: AuditActor, input: NewUserInput,
 
 export async function listUsers(db: Db) {
   const users = await db.user.findMany({ orderBy: { createdAt: 'asc' } });
-  return users.map((u) => ({
-    id: u.id,
-    email: u.email,
-    name: u.name,
-    roles: parseRoles(u.roles),
-    disabled: u.disabled,
-    createdAt: u.createdAt,
-  }));
+  return Promise.all(
+    users.map(async (u) => {
+      const lockedUntil = await accountLockedUntil(db, u.email);
+      return {
+        id: u.id,
+        email: u.email,
+        name: u.name,
+        roles: parseRoles(u.roles),
+        disabled: u.disabled,
+        createdAt: u.createdAt,
+        lockedUntil: lockedUntil === null ? null : new Date(lockedUntil),
+      };
+    }),
+  );
 }
 
 async function requireUser(db: Db | DbTransaction, id: string) {

@@ -144,7 +144,9 @@ export async function changeDetail(db: Db, id: string, viewerId: string, breaker
     actions: personActions(row.state as ChangeState).filter((event) =>
       ['edit', 'submit', 'cancel'].includes(event) ? isRequester : event === 'reject' ? !isRequester : true,
     ),
-    canApprove: row.state === 'PendingApproval' && !isRequester,
+    /** Why a running rollout is held for approval (an approval failed its re-check), null when it is not. */
+    approvalHold: row.approvalHold,
+    canApprove: (row.state === 'PendingApproval' || row.approvalHold !== null) && !isRequester,
     phases: phases.map(phaseView),
     decisions: decisions.map(decisionView),
     evidence,

@@ -102,6 +102,11 @@ export function ChangeRequestView({ id, may }: { id: string; may: Permitted }) {
           )}
         </dl>
         <h2>Approvals</h2>
+        {c.approvalHold && (
+          <p role="alert" className="error">
+            This rollout is {c.approvalHold}
+          </p>
+        )}
         <ApprovalsList approvals={c.approvals} required={c.requiredApprovals} valid={c.validApprovals} />
         {c.canApprove && may.approve && <ApprovalPanel id={c.id} revision={c.revision} onDone={refresh} />}
         {c.state === 'PendingApproval' && !c.canApprove && may.approve && (
