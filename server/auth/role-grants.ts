@@ -4,7 +4,7 @@ import type { AuditActor } from '../audit/actor';
 import { config } from '../config';
 import type { Db, DbTransaction } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
-import { voidOpenApprovalsOf } from '../rollout/approval-recheck';
+import { voidOpenApprovalsOf } from '../rollout/approvals';
 import { formatRoles, parseRoles, type Role } from './permissions';
 
 // Separation of duties for roles: nobody changes their own; admin, operator and approver reach a person only

@@ -5,7 +5,7 @@ import { appendAuditEvent } from '../audit/append';
 import type { AuditActor } from '../audit/actor';
 import type { Db, DbTransaction } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
-import { voidOpenApprovalsOf } from '../rollout/approval-recheck';
+import { voidOpenApprovalsOf } from '../rollout/approvals';
 import { accountLockedUntil } from './account-lockout';
 import { passwordProblem, passwordSchema } from './password-policy';
 import { formatRoles, parseRoles, ROLES, type Role } from './permissions';

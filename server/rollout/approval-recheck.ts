@@ -1,10 +1,10 @@
 import { appendAuditEvent } from '../audit/append';
 import type { AuditActor } from '../audit/actor';
-import type { Approval, ChangeRequest } from '../db/generated/client';
+import type { ChangeRequest } from '../db/generated/client';
 import type { DbTransaction } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
+import { voidApproval } from './approvals';
 import { transitionOf } from './change-request';
-import { ACTIVE_STATES } from './change-request.types';
 import { canApprove, loadApprover, minApproverRoleAgeMs } from './four-eyes';
 
 // Approvals are re-checked when a rollout starts and at each tick of a running one: the approver must still be
@@ -17,30 +17,6 @@ declare module '../audit/append' {
     'rollout.approvals_restored': true;
     'change.approval_refused': true;
   }
-}
-
-/** Requests whose approvals still matter: not yet started, or running. */
-const OPEN_STATES = ['PendingApproval', 'Approved', ...ACTIVE_STATES];
-
-async function voidApproval(tx: DbTransaction, actor: AuditActor, approval: Approval, row: ChangeRequest, why: string, now: number) {
-  await tx.approval.update({ where: { id: approval.id }, data: { voidedAt: new Date(now), voidReason: why } });
-  await appendAuditEvent(tx, {
-    actor,
-    action: 'change.approval_voided',
-    targetType: 'change-request',
-    targetId: row.id,
-    details: { revision: row.revision, why, approvals: [{ id: approval.id, approver: approval.approverName, decision: approval.decision }] },
-  });
-}
-
-/** Disabling or demoting an approver: every approval of theirs on an open request is voided, each audited. */
-export async function voidOpenApprovalsOf(tx: DbTransaction, actor: AuditActor, approverId: string, why: string) {
-  const open = await tx.approval.findMany({
-    where: { approverId, decision: 'approved', voidedAt: null, changeRequest: { state: { in: OPEN_STATES } } },
-    include: { changeRequest: true },
-  });
-  const now = Date.now();
-  for (const approval of open) await voidApproval(tx, actor, approval, approval.changeRequest, why, now);
 }
 
 /** Voids each standing approval of the current revision whose approver fails canApprove; returns the reasons. */

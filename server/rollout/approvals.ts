@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { appendAuditEvent } from '../audit/append';
 import type { AuditActor } from '../audit/actor';
 import { verifySignature } from '../crypto';
-import type { Approval, ChangeRequest } from '../db/generated/client';
+import type { Approval, ChangeRequest, Prisma } from '../db/generated/client';
 import type { Db, DbTransaction } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
 import { loadChangeRequest, transitionOf } from './change-request';
@@ -159,27 +159,41 @@ export async function approvalsStillValid(tx: DbTransaction, actor: AuditActor, 
   return false;
 }
 
+/** Voids one approval with the reason, audited; it stays on the request, shown with the reason. */
+export async function voidApproval(tx: DbTransaction, actor: AuditActor, approval: Approval, row: ChangeRequest, why: string, now: number) {
+  await tx.approval.update({ where: { id: approval.id }, data: { voidedAt: new Date(now), voidReason: why } });
+  await appendAuditEvent(tx, {
+    actor,
+    action: 'change.approval_voided',
+    targetType: 'change-request',
+    targetId: row.id,
+    details: { revision: row.revision, why, approvals: [{ id: approval.id, approver: approval.approverName, decision: approval.decision }] },
+  });
+}
+
 /**
- * A revoked key vouches for nothing more: approvals it signed on open requests are voided; a request not yet
- * started that no longer has enough goes back to the approvers, a running one is held by the engine's re-check.
+ * Voids the approvals `where` selects on open requests (not started, or running), each audited: a request not yet
+ * started that no longer has enough goes back to the approvers; a running one is held by the engine's re-check.
  */
-export async function voidApprovalsSignedWith(tx: DbTransaction, actor: AuditActor, fingerprints: string[], why: string) {
-  if (fingerprints.length === 0) return;
-  const signed = await tx.approval.findMany({
-    where: { keyFingerprint: { in: fingerprints }, voidedAt: null, changeRequest: { state: { in: ['PendingApproval', 'Approved', ...ACTIVE_STATES] } } },
+async function voidOpenApprovals(tx: DbTransaction, actor: AuditActor, where: Prisma.ApprovalWhereInput, why: string) {
+  const open = await tx.approval.findMany({
+    where: { ...where, voidedAt: null, changeRequest: { state: { in: ['PendingApproval', 'Approved', ...ACTIVE_STATES] } } },
     include: { changeRequest: true },
   });
   const now = Date.now();
-  for (const approval of signed) {
-    await tx.approval.update({ where: { id: approval.id }, data: { voidedAt: new Date(now), voidReason: why } });
+  for (const approval of open) {
     const row = approval.changeRequest;
-    await appendAuditEvent(tx, {
-      actor,
-      action: 'change.approval_voided',
-      targetType: 'change-request',
-      targetId: row.id,
-      details: { revision: row.revision, why, approvals: [{ id: approval.id, approver: approval.approverName, decision: approval.decision }] },
-    });
-    if (row.state === 'Approved') await approvalsStillValid(tx, actor, row, now);
+    await voidApproval(tx, actor, approval, row, why, now);
+    if (row.state === 'Approved') await approvalsStillValid(tx, actor, await loadChangeRequest(tx, row.id), now);
   }
+}
+
+/** A revoked key vouches for nothing more. */
+export async function voidApprovalsSignedWith(tx: DbTransaction, actor: AuditActor, fingerprints: string[], why: string) {
+  if (fingerprints.length > 0) await voidOpenApprovals(tx, actor, { keyFingerprint: { in: fingerprints } }, why);
+}
+
+/** Disabling or demoting an approver: every approval of theirs on an open request stops counting. */
+export async function voidOpenApprovalsOf(tx: DbTransaction, actor: AuditActor, approverId: string, why: string) {
+  await voidOpenApprovals(tx, actor, { approverId, decision: 'approved' }, why);
 }
