@@ -6,6 +6,7 @@ import { loadChangeRequest, planOf } from './change-request';
 import type { ChangeState, RolloutOutcome } from './change-request.types';
 import { moduleBreaker, type BreakerSettings } from './circuit-breaker';
 import { changeDigestText } from './digest';
+import { canApprove, loadApprover, minApproverRoleAgeMs } from './four-eyes';
 import { personActions } from './state-machine';
 
 // Read models for the pages and the CLI: a request with everything a person needs to decide, lists, queues.
@@ -121,6 +122,8 @@ export async function changeDetail(db: Db, id: string, viewerId: string, breaker
   ]);
   const now = Date.now();
   const isRequester = row.requestedById === viewerId;
+  const awaitingApproval = row.state === 'PendingApproval' || row.approvalHold !== null;
+  const verdict = canApprove(await loadApprover(db, viewerId, viewerId), row, { at: now, minRoleAgeMs: minApproverRoleAgeMs() });
   return {
     ...summary(row),
     digest: row.digest,
@@ -146,7 +149,9 @@ export async function changeDetail(db: Db, id: string, viewerId: string, breaker
     ),
     /** Why a running rollout is held for approval (an approval failed its re-check), null when it is not. */
     approvalHold: row.approvalHold,
-    canApprove: (row.state === 'PendingApproval' || row.approvalHold !== null) && !isRequester,
+    canApprove: awaitingApproval && verdict.ok,
+    /** Why this viewer may not approve (the server's canApprove reason), while the request awaits approval. */
+    approvalRefusal: awaitingApproval && !verdict.ok ? { rule: verdict.rule, reason: verdict.reason } : null,
     phases: phases.map(phaseView),
     decisions: decisions.map(decisionView),
     evidence,
