@@ -10,6 +10,8 @@ export interface HotplaneConfig {
   demoMode: boolean;
   maxUploadBytes: number;
   forbiddenExportPatterns: RegExp[];
+  /** How long an upload's identity probe may take to load the .so and answer the identity calls. */
+  identityProbeMs: number;
   checkpointEvery: number;
   checkpointIntervalMs: number;
   publicOrigin: string | undefined;
@@ -21,7 +23,27 @@ export interface HotplaneConfig {
   minApproverRoleAgeMs: number;
   /** Granting admin, operator or approver waits for a second admin's confirmation. */
   roleGrantsNeedConfirmation: boolean;
+  /** The audit signing key on a PKCS#11 token (server/audit/signing/); null: the SM2 key file in the data folder. */
+  auditPkcs11: AuditPkcs11Config | null;
+  /** Audit events younger than this cannot be deleted (a database trigger); the regulation's minimum is 180. */
+  auditRetentionDays: number;
+  /** Optional copies of every checkpoint outside the database and the data folder: "udp:HOST:PORT" or "unix:/dev/log". */
+  auditSyslog: string | undefined;
+  auditAnchorWebhook: string | undefined;
 }
+
+export interface AuditPkcs11Config {
+  module: string;
+  tokenLabel: string;
+  slot: number | undefined;
+  keyLabel: string;
+  /** The user PIN comes from this file (0600, outside the data folder) or from HOTPLANE_PKCS11_PIN, never argv. */
+  pinFile: string | undefined;
+  pin: string | undefined;
+  initToken: boolean;
+}
+
+export const MIN_AUDIT_RETENTION_DAYS = 180;
 
 const DEFAULT_FORBIDDEN_EXPORTS = ['^audit_hook', '^crypto_.*_override$'];
 
@@ -52,6 +74,15 @@ function onOff(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean
 
 const DAY_MS = 86_400_000;
 
+function retentionDays(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return MIN_AUDIT_RETENTION_DAYS;
+  const days = Number(raw);
+  if (!Number.isInteger(days) || days < MIN_AUDIT_RETENTION_DAYS) {
+    throw new Error(`HOTPLANE_AUDIT_RETENTION_DAYS=${raw}: audit events must be kept at least ${MIN_AUDIT_RETENTION_DAYS} days; give a whole number ≥ ${MIN_AUDIT_RETENTION_DAYS}`);
+  }
+  return days;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): HotplaneConfig {
   const dataDir = path.resolve(env.HOTPLANE_DATA_DIR ?? 'data');
   const forbidden = env.HOTPLANE_FORBIDDEN_EXPORTS
@@ -67,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HotplaneConfig
     demoMode,
     maxUploadBytes: positiveInt('HOTPLANE_MAX_UPLOAD_BYTES', 256 * 1024 * 1024),
     forbiddenExportPatterns: forbidden.map((p) => new RegExp(p)),
+    identityProbeMs: positiveInt('HOTPLANE_IDENTITY_PROBE_MS', 5_000),
     checkpointEvery: positiveInt('HOTPLANE_CHECKPOINT_EVERY', 100),
     checkpointIntervalMs: positiveInt('HOTPLANE_CHECKPOINT_INTERVAL_MS', 60_000),
     publicOrigin: env.HOTPLANE_PUBLIC_ORIGIN,
@@ -76,6 +108,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HotplaneConfig
     // Production defaults; demo mode (one person clicking through every role) turns both off.
     minApproverRoleAgeMs: nonNegativeInt(env, 'HOTPLANE_MIN_APPROVER_ROLE_AGE_MS', demoMode ? 0 : DAY_MS),
     roleGrantsNeedConfirmation: onOff(env, 'HOTPLANE_ROLE_GRANT_CONFIRMATION', !demoMode),
+    auditPkcs11: env.HOTPLANE_PKCS11_MODULE
+      ? {
+          module: env.HOTPLANE_PKCS11_MODULE,
+          tokenLabel: env.HOTPLANE_PKCS11_TOKEN || 'hotplane-console',
+          slot: env.HOTPLANE_PKCS11_SLOT ? positiveInt('HOTPLANE_PKCS11_SLOT', 0) : undefined,
+          keyLabel: env.HOTPLANE_PKCS11_KEY_LABEL || 'hotplane-audit-signing',
+          pinFile: env.HOTPLANE_PKCS11_PIN_FILE ? path.resolve(env.HOTPLANE_PKCS11_PIN_FILE) : undefined,
+          pin: env.HOTPLANE_PKCS11_PIN || undefined,
+          initToken: env.HOTPLANE_PKCS11_INIT_TOKEN === '1',
+        }
+      : null,
+    auditRetentionDays: retentionDays(env.HOTPLANE_AUDIT_RETENTION_DAYS),
+    auditSyslog: env.HOTPLANE_AUDIT_SYSLOG || undefined,
+    auditAnchorWebhook: env.HOTPLANE_AUDIT_ANCHOR_WEBHOOK || undefined,
   };
 }
 

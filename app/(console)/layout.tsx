@@ -3,6 +3,7 @@ import type { ReactNode } from 'react';
 import { can } from '@/server/auth/permissions';
 import { currentUser } from '@/server/auth/current-user';
 import { ConsoleShell, type NavItem } from '@/components/console-shell';
+import { FileKeyBanner } from '@/components/file-key-banner';
 import { SignOutButton } from './sign-out-button';
 
 export const dynamic = 'force-dynamic';
@@ -25,6 +26,7 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
     <ConsoleShell nav={nav.filter((item) => item.show)} user={{ name: user.name, email: user.email, roles: user.roles }}
       signOut={<SignOutButton />}
     >
+      <FileKeyBanner />
       {children}
     </ConsoleShell>
   );
