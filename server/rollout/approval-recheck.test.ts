@@ -12,6 +12,8 @@ import { waitFor } from '../testing/wait-for';
 import { proposeChange } from './change-request';
 import { RolloutEngine } from './engine';
 import { abortRollout, promoteNow, resumeRollout, startRollout } from './operate';
+import { generateSm2KeyPair } from '../crypto';
+import type { RolloutOutcome } from './change-request.types';
 import { registerSigningKey, revokeSigningKey } from './signing-keys';
 
 // Approvals re-checked at start and at every step of a running rollout, with a real host and the real engine:
@@ -139,5 +141,35 @@ describe('approval re-checks on a running rollout', () => {
     assert.equal((await row(request.id)).state, 'PendingApproval');
     const result = await startRollout(deps(), r.operator.actor, request.id).catch((error: Error) => ({ started: false, reason: error.message }));
     assert.equal(result.started, false);
+  });
+
+  it('attack: an approver demoted while the preflight runs: the preflight fails and the canary never gets traffic', async () => {
+    const third: Person = { actor: { id: 'ap-3', name: 'ap-3@test', roles: ['approver'] }, keys: generateSm2KeyPair() };
+    await r.f.db.user.create({ data: { id: third.actor.id, email: third.actor.name, name: 'ap-3', roles: 'approver' } });
+    await registerSigningKey(r.f.db, third.actor, { publicKey: third.keys.publicKeyPem, label: 'ap-3 key' });
+    // This engine's preflight waits for the test, so the demotion lands while it runs.
+    await engine.stop();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const preflight = async () => {
+      await gate;
+      return { ok: true, report: 'stub preflight passed', timings: {} };
+    };
+    const gated = new RolloutEngine({ db: r.f.db, metrics, settings: r.settings, preflight, log: () => undefined });
+    try {
+      const request = await approvedBy(third, 'demoted during preflight');
+      assert.equal((await startRollout(deps(), r.operator.actor, request.id)).started, true);
+      await gated.tick();
+      await setUserRoles(r.f.db, admin, third.actor.id, ['auditor']);
+      release();
+      await gated.stop();
+      const after = await row(request.id);
+      assert.equal(after.state, 'Failed');
+      assert.match((JSON.parse(after.outcome!) as RolloutOutcome).message, /only 0 of 1 approvals still stand before the first canary step \(ap-3@test: .*no longer has the approver role\)/);
+      assert.equal(after.stepIndex, -1, 'no canary step was entered');
+      assert.equal(await canaryWeight(), 0);
+    } finally {
+      engine = new RolloutEngine({ db: r.f.db, metrics, settings: r.settings, log: () => undefined }).start();
+    }
   });
 });

@@ -67,6 +67,18 @@ export async function holdOnFailedApprovals(tx: DbTransaction, actor: AuditActor
   return updated;
 }
 
+/**
+ * The re-check as preflight ends, before the first canary step serves anything: a preflight cannot pause, so too
+ * few approvals fail it (nothing to roll back). Returns why, or null when enough approvals stand.
+ */
+export async function approvalsLapsedBeforeTraffic(tx: DbTransaction, actor: AuditActor, row: ChangeRequest, now: number): Promise<string | null> {
+  const failed = await voidFailingApprovals(tx, actor, row, now);
+  const standing = await standingApprovals(tx, row);
+  if (standing.length >= row.requiredApprovals) return null;
+  const voided = failed.length ? failed : (await tx.approval.findMany({ where: { changeRequestId: row.id, revision: row.revision, decision: 'approved', voidedAt: { not: null } } })).map((a) => `${a.approverName}: ${a.voidReason}`);
+  return `only ${standing.length} of ${row.requiredApprovals} approvals still stand before the first canary step (${voided.join('; ') || 'approvals were voided'}); propose it again`;
+}
+
 /** After an approval of a held rollout: the hold ends once enough approvals stand again (it stays paused). */
 export async function releaseHoldIfReapproved(tx: DbTransaction, actor: AuditActor, row: ChangeRequest, now: number): Promise<boolean> {
   if (!row.approvalHold) return false;

@@ -6,7 +6,7 @@ import type { ChangeRequest } from '../db/generated/client';
 import type { Db, DbTransaction } from '../db/client';
 import type { FleetMetrics } from '../fleet/metrics-store';
 import { analyseCanary, analysisWindow, type CanaryHealth } from './analysis';
-import { holdOnFailedApprovals } from './approval-recheck';
+import { approvalsLapsedBeforeTraffic, holdOnFailedApprovals } from './approval-recheck';
 import { planOf } from './change-request';
 import { ACTIVE_STATES, type ChangeState, type RolloutOutcome } from './change-request.types';
 import { sealEvidence } from './evidence';
@@ -139,6 +139,8 @@ export class RolloutEngine {
         const detail = `${result.report} (${Object.entries(result.timings).map(([k, v]) => `${k} ${v?.toFixed(1)}`).join(', ')})`;
         await t.tx.rolloutPhase.updateMany({ where: { changeRequestId: id, kind: 'preflight', endedAt: null }, data: { detail } });
         if (!result.ok) return failPreflight(t, current, result.report);
+        const lapsed = await approvalsLapsedBeforeTraffic(t.tx, t.actor, current, t.now);
+        if (lapsed) return failPreflight(t, current, lapsed);
         await appendAuditEvent(t.tx, { actor: t.actor, action: 'rollout.preflight_passed', targetType: 'change-request', targetId: id, details: { version: row.toVersion, ...result } });
         return enterStep(t, current, 0);
       });
