@@ -30,6 +30,19 @@ export interface HotplaneConfig {
   /** Optional copies of every checkpoint outside the database and the data folder: "udp:HOST:PORT" or "unix:/dev/log". */
   auditSyslog: string | undefined;
   auditAnchorWebhook: string | undefined;
+  /** Limits on what one host's report may claim (server/fleet/report-bounds.ts, docs/fleet.md#report-bounds). */
+  reportBounds: ReportBoundsConfig;
+  /** Hosts whose canary verdicts must pass for a step to pass; 0 = every host that had enough requests. */
+  analysisHostQuorum: number;
+}
+
+export interface ReportBoundsConfig {
+  maxRequestsPerSecond: number;
+  clockSkewMs: number;
+  maxSeriesPerReport: number;
+  maxSeriesPerHost: number;
+  /** How long after leaving the desired state a version may still be reported on (draining, resident). */
+  retiredGraceSeconds: number;
 }
 
 export interface AuditPkcs11Config {
@@ -47,8 +60,8 @@ export const MIN_AUDIT_RETENTION_DAYS = 180;
 
 const DEFAULT_FORBIDDEN_EXPORTS = ['^audit_hook', '^crypto_.*_override$'];
 
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
+function positiveInt(name: string, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0) {
@@ -122,6 +135,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HotplaneConfig
     auditRetentionDays: retentionDays(env.HOTPLANE_AUDIT_RETENTION_DAYS),
     auditSyslog: env.HOTPLANE_AUDIT_SYSLOG || undefined,
     auditAnchorWebhook: env.HOTPLANE_AUDIT_ANCHOR_WEBHOOK || undefined,
+    reportBounds: {
+      maxRequestsPerSecond: positiveInt('HOTPLANE_REPORT_MAX_RPS', 50_000, env),
+      clockSkewMs: positiveInt('HOTPLANE_REPORT_CLOCK_SKEW_MS', 5_000, env),
+      maxSeriesPerReport: positiveInt('HOTPLANE_REPORT_MAX_SERIES', 200, env),
+      maxSeriesPerHost: positiveInt('HOTPLANE_HOST_MAX_SERIES', 200, env),
+      retiredGraceSeconds: positiveInt('HOTPLANE_REPORT_RETIRED_GRACE_SECONDS', 1_800, env),
+    },
+    analysisHostQuorum: env.HOTPLANE_ANALYSIS_HOST_QUORUM === '0' ? 0 : positiveInt('HOTPLANE_ANALYSIS_HOST_QUORUM', 0, env),
   };
 }
 

@@ -27,14 +27,15 @@ const HOST_ENTRY = path.join('server', 'host', 'main.ts');
 const STABLE_AFTER_MS = 60_000;
 const STDERR_TAIL_LINES = 20;
 
-export function embeddedHostArgs(options: { hostDir: string; consolePort: number; hostPort: number; token: string; entry?: string }): string[] {
+// The token goes by its 0600 file (written by ensureEmbeddedHostToken), never on the command line.
+export function embeddedHostArgs(options: { hostDir: string; consolePort: number; hostPort: number; entry?: string }): string[] {
   return [
     '--conditions=react-server',
     '--import',
     'tsx',
     options.entry ?? HOST_ENTRY,
     '--control-plane', `http://127.0.0.1:${options.consolePort}`,
-    '--token', options.token,
+    '--token-file', path.join(options.hostDir, 'token'),
     '--data', options.hostDir,
     '--port', String(options.hostPort),
     '--host-id', EMBEDDED_HOST_ID,
@@ -77,7 +78,6 @@ async function stopStaleHost(pidFile: string, hostDir: string) {
 
 export class EmbeddedHostSupervisor {
   private child: ChildProcess | null = null;
-  private token = '';
   private stopping = false;
   private failures = 0;
   private restarts = 0;
@@ -97,7 +97,7 @@ export class EmbeddedHostSupervisor {
   }
 
   async start() {
-    this.token = await ensureEmbeddedHostToken(this.options.db, path.join(this.options.hostDir, 'token'), this.invokeUrl);
+    await ensureEmbeddedHostToken(this.options.db, path.join(this.options.hostDir, 'token'), this.invokeUrl);
     await stopStaleHost(this.pidFile, this.options.hostDir);
     this.spawnHost();
     return this;
@@ -106,7 +106,7 @@ export class EmbeddedHostSupervisor {
   private spawnHost() {
     this.restartTimer = null;
     const startedAt = Date.now();
-    const child = spawn(process.execPath, embeddedHostArgs({ ...this.options, token: this.token }), {
+    const child = spawn(process.execPath, embeddedHostArgs(this.options), {
       cwd: this.options.projectRoot,
       env: process.env,
       stdio: ['ignore', 'inherit', 'pipe'],

@@ -41,6 +41,8 @@ export class Host {
   private readonly events: HostEvent[] = [];
   private pendingEvents: HostEvent[] = [];
   private appliedGeneration = -1;
+  /** The running state came from the host's local admin, not the console: the agent re-applies the console's. */
+  private overriddenLocally = false;
   private applying: Promise<void> = Promise.resolve();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly crashMarker: CrashMarker | undefined;
@@ -77,12 +79,23 @@ export class Host {
     return this.appliedGeneration;
   }
 
-  // Serialised and idempotent: applying a generation already applied changes nothing, except that artifacts it
-  // could not fetch are tried again (at most every FETCH_RETRY_MS) for the modules that lack them.
-  applyDesiredState(state: DesiredState): Promise<void> {
-    const run = this.applying.then(() => {
-      if (state.generation !== this.appliedGeneration) return this.reconcile(state);
-      if (this.unfetched.size > 0) return this.retryUnfetched(state);
+  get locallyOverridden(): boolean {
+    return this.overriddenLocally;
+  }
+
+  // Serialised and idempotent: applying a generation already applied changes nothing, unless one side of it is a
+  // local override (its generation number says nothing about its content); artifacts it could not fetch are tried
+  // again (at most every FETCH_RETRY_MS) for the modules that lack them.
+  applyDesiredState(state: DesiredState, options: { local?: boolean } = {}): Promise<void> {
+    const local = options.local ?? false;
+    const unchanged = () => !local && !this.overriddenLocally && state.generation === this.appliedGeneration;
+    const run = this.applying.then(async () => {
+      if (unchanged()) {
+        if (this.unfetched.size > 0) await this.retryUnfetched(state);
+        return;
+      }
+      await this.reconcile(state);
+      this.overriddenLocally = local;
     });
     this.applying = run.catch(() => undefined);
     return run;

@@ -1,3 +1,4 @@
+import type { HostVerdict } from './host-analysis';
 import type { Approval, ChangeRequest, RolloutDecision, RolloutPhase } from '../db/generated/client';
 import type { Db } from '../db/client';
 import type { AnalysisCheck } from './analysis';
@@ -89,6 +90,7 @@ export function decisionView(d: RolloutDecision) {
     window: { from: d.windowFrom, to: d.windowTo },
     canaryRequests: d.canaryRequests,
     stableRequests: d.stableRequests,
+    hosts: d.hostVerdicts ? (JSON.parse(d.hostVerdicts) as HostVerdict[]) : [],
   };
 }
 
