@@ -126,7 +126,7 @@ export class Host {
       return last !== undefined && Date.now() - last.at >= this.fetchRetryMs;
     };
     for (const desired of state.modules) {
-      if (desired.versions.some((v) => due(v.sm3))) await this.reconcileModule(desired, state.generation);
+      if (desired.versions.some((v) => due(v.sm3))) await this.reconcileModule(desired, state.generation, true);
     }
   }
 
@@ -157,7 +157,7 @@ export class Host {
     return refused;
   }
 
-  private async reconcileModule(desired: DesiredModule, generation: number) {
+  private async reconcileModule(desired: DesiredModule, generation: number, quietRetry = false) {
     let runtime = this.modules.get(desired.module);
     if (!runtime) {
       runtime = new ModuleRuntime(desired.module, {
@@ -208,7 +208,7 @@ export class Host {
     for (const v of leaving) v.weight = 0;
     runtime.refreshRoutes();
     // A quiet retry of a missing artifact that is still missing changes nothing worth an event.
-    if (generation !== this.appliedGeneration || starting.length > 0) {
+    if (!quietRetry || starting.length > 0) {
       this.emit({ module: desired.module, kind: 'weights', message: desired.versions.map((v) => `${v.version}=${v.weight}%`).join(' ') || 'no versions' });
     }
     for (const v of leaving) void runtime.retire(v);

@@ -25,7 +25,16 @@ const HOST_OPTIONS = {
   'max-body-bytes': { type: 'string' },
   'cell-memory-mib': { type: 'string' },
   'cell-open-files': { type: 'string' },
+  'metrics-token-file': { type: 'string' },
 } as const;
+
+// A scraper's token for /metrics: from a file (0600) or HOTPLANE_HOST_METRICS_TOKEN, never from the command line.
+async function metricsToken(file: string | undefined): Promise<string | null> {
+  const text = file ? await readFile(file, 'utf8') : process.env.HOTPLANE_HOST_METRICS_TOKEN;
+  const token = text?.trim();
+  if (file && !token) throw new Error(`--metrics-token-file ${file} is empty; write the token into it or leave the flag out`);
+  return token || null;
+}
 
 // The admin token guards pinning and the admin endpoints; it is created once and kept beside the host's data.
 async function adminToken(dataDir: string): Promise<string> {
@@ -70,6 +79,7 @@ export async function runHost(args: string[]): Promise<void> {
     adminToken: await adminToken(dataDir),
     approvals,
     accessLog,
+    metricsToken: await metricsToken(values['metrics-token-file']),
     maxBodyBytes: values['max-body-bytes'] ? Number(values['max-body-bytes']) : undefined,
   });
   // The console's word first (it may have isolated a version that crashed this host); the disk copy only when
