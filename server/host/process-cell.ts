@@ -153,7 +153,6 @@ export class ProcessCell implements Cell {
 
   /** Starts the child (sandboxed: sandbox.ts); returns where it finds the module. */
   private start(script: string): string {
-    const sandbox = this.options.sandbox ?? decideSandbox();
     let modulePath = this.options.path;
     // The child gets no environment at all: nothing of the host's settings or secrets, no NODE_OPTIONS loaders.
     const child = spawnSandboxed(
@@ -167,7 +166,7 @@ export class ProcessCell implements Cell {
         },
         stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
       },
-      sandbox,
+      decideSandbox(this.options.sandbox),
     );
     this.child = child;
     this.state = 'running';
@@ -192,7 +191,7 @@ export class ProcessCell implements Cell {
       if (child.pid === undefined) this.onChildGone();
     });
     child.on('exit', (code, signal) => {
-      this.exit = programExit(code, signal, sandbox.sandboxed);
+      this.exit = programExit(child, code, signal);
       // Nothing more can be sent, and the child's 'close' waits for every one of its sockets.
       this.requests!.destroy();
       if (this.graceTimer) clearTimeout(this.graceTimer);

@@ -82,6 +82,7 @@ export function decideSandbox(settings: SandboxSettings = sandboxSettingsFromCon
 }
 
 const warned = new Set<string>();
+const inSandbox = new WeakSet<ChildProcess>();
 
 function warnOnce(warning: string): void {
   if (warned.has(warning)) return;
@@ -107,8 +108,11 @@ export interface SandboxedChild {
   args: (files: Record<string, string>) => string[];
   /** Files the child may read, by name: copied into the sandbox read-only (the artifact, the child's script). */
   files?: Record<string, string>;
-  /** Folders the child may read, bound read-only at their real path (must be readable by the sandbox user). */
-  readOnlyPaths?: string[];
+  /**
+   * Folders (or files) the child may read, bound read-only at their own path or at `target`; they must be readable
+   * by the sandbox user and hold nothing secret.
+   */
+  readOnlyPaths?: Array<string | { source: string; target: string }>;
   /** Folder the child starts in; inside a sandbox it must be one of the bound ones. */
   cwd?: string;
   /** The child's whole environment (nothing is inherited). */
@@ -131,7 +135,10 @@ export function packageDir(resolvedFile: string, packageName: string): string {
 function bwrapArgs(request: SandboxedChild, fileFds: Array<{ target: string; fd: number }>): string[] {
   const args = ['--unshare-all', '--die-with-parent', '--new-session', '--clearenv', '--proc', '/proc', '--dev', '/dev'];
   for (const system of SYSTEM_PATHS) args.push('--ro-bind-try', system, system);
-  for (const folder of request.readOnlyPaths ?? []) args.push('--ro-bind', folder, folder);
+  for (const bind of request.readOnlyPaths ?? []) {
+    if (typeof bind === 'string') args.push('--ro-bind', bind, bind);
+    else args.push('--ro-bind', bind.source, bind.target);
+  }
   if (request.scratchTmp) args.push('--tmpfs', '/tmp');
   for (const { target, fd } of fileFds) args.push('--perms', '0555', '--ro-bind-data', String(fd), target);
   for (const [name, value] of Object.entries(request.env ?? {})) args.push('--setenv', name, value);
@@ -160,7 +167,9 @@ export function spawnSandboxed(request: SandboxedChild, decision: SandboxDecisio
     const args = [...bwrapArgs(request, fileFds), request.command, ...request.args(inside)];
     const stdio = [...request.stdio, ...fileFds.map((f) => f.opened)];
     // bwrap itself starts with an empty environment: its --setenv list is all the child gets.
-    return spawn(decision.bwrap.path, args, { env: {} as NodeJS.ProcessEnv, stdio, uid: decision.uid, gid: decision.uid === undefined ? undefined : SANDBOX_GID });
+    const child = spawn(decision.bwrap.path, args, { env: {} as NodeJS.ProcessEnv, stdio, uid: decision.uid, gid: decision.uid === undefined ? undefined : SANDBOX_GID });
+    inSandbox.add(child);
+    return child;
   } finally {
     // The child has its copies; bwrap reads each into the sandbox before it starts the program.
     for (const { opened } of fileFds) closeSync(opened);
@@ -171,8 +180,8 @@ export function spawnSandboxed(request: SandboxedChild, decision: SandboxDecisio
  * The exit as the program inside saw it: bwrap reports a child killed by a signal as exit code 128 + signal, which
  * is turned back into the signal so crash reports read the same sandboxed or not.
  */
-export function programExit(code: number | null, signal: NodeJS.Signals | null, sandboxed: boolean): { code: number | null; signal: NodeJS.Signals | null } {
-  if (!sandboxed || signal || code === null || code <= 128) return { code, signal };
+export function programExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): { code: number | null; signal: NodeJS.Signals | null } {
+  if (!inSandbox.has(child) || signal || code === null || code <= 128) return { code, signal };
   const name = Object.entries(os.constants.signals).find(([, number]) => number === code - 128)?.[0] as NodeJS.Signals | undefined;
   return name ? { code: null, signal: name } : { code, signal };
 }
