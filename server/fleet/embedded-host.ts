@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { chownSync, lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Db } from '../db/client';
@@ -19,6 +19,14 @@ export interface EmbeddedHostOptions {
   log: (line: string) => void;
   /** The host program; tests substitute a stand-in that crashes on cue. */
   entry?: string;
+  /**
+   * The user the host runs as, outside the console's trust boundary (services.ts: nobody when the console is root);
+   * null runs it as the console's own user, which the host then detects (it can read consoleSecrets) and refuses
+   * inproc isolation.
+   */
+  runAs?: { uid: number; gid: number } | null;
+  /** Paths of the console's secrets: the host checks it cannot read them before it allows inproc isolation. */
+  consoleSecrets?: string[];
 }
 
 const HOST_ENTRY = path.join('server', 'host', 'main.ts');
@@ -27,7 +35,26 @@ const HOST_ENTRY = path.join('server', 'host', 'main.ts');
 const STABLE_AFTER_MS = 60_000;
 const STDERR_TAIL_LINES = 20;
 
-export function embeddedHostArgs(options: { hostDir: string; consolePort: number; hostPort: number; token: string; entry?: string }): string[] {
+/** What of the console's environment the host gets: its own settings, never the console's (secrets included). */
+const HOST_ENV = ['PATH', 'LANG', 'TZ', 'NODE_ENV', 'HOTPLANE_DEMO', 'HOTPLANE_ALLOW_UNSANDBOXED', 'HOTPLANE_BWRAP', 'HOTPLANE_CELL_MEMORY_MIB', 'HOTPLANE_CELL_OPEN_FILES'];
+
+export function embeddedHostEnv(env: NodeJS.ProcessEnv, hostDir: string): NodeJS.ProcessEnv {
+  const kept = Object.fromEntries(HOST_ENV.filter((name) => env[name] !== undefined).map((name) => [name, env[name]]));
+  return { ...kept, HOME: hostDir } as unknown as NodeJS.ProcessEnv;
+}
+
+// Everything in the host's folder belongs to the host's user: files a console running as root wrote there (the
+// token, an older install's cache) included.
+function handOver(dir: string, owner: { uid: number; gid: number }) {
+  chownSync(dir, owner.uid, owner.gid);
+  for (const entry of readdirSync(dir)) {
+    const full = path.join(dir, entry);
+    if (lstatSync(full).isDirectory()) handOver(full, owner);
+    else chownSync(full, owner.uid, owner.gid);
+  }
+}
+
+export function embeddedHostArgs(options: { hostDir: string; consolePort: number; hostPort: number; token: string; entry?: string; consoleSecrets?: string[] }): string[] {
   return [
     '--conditions=react-server',
     '--import',
@@ -41,6 +68,7 @@ export function embeddedHostArgs(options: { hostDir: string; consolePort: number
     '--crash-marker', path.join(options.hostDir, 'inproc-call'),
     // Demo traffic would flood the console's terminal; a remote host keeps its own access log.
     '--access-log', 'off',
+    ...(options.consoleSecrets ?? []).flatMap((file) => ['--console-secret', file]),
   ];
 }
 
@@ -97,7 +125,9 @@ export class EmbeddedHostSupervisor {
   }
 
   async start() {
+    mkdirSync(this.options.hostDir, { recursive: true, mode: 0o700 });
     this.token = await ensureEmbeddedHostToken(this.options.db, path.join(this.options.hostDir, 'token'), this.invokeUrl);
+    if (this.options.runAs) handOver(this.options.hostDir, this.options.runAs);
     await stopStaleHost(this.pidFile, this.options.hostDir);
     this.spawnHost();
     return this;
@@ -106,10 +136,13 @@ export class EmbeddedHostSupervisor {
   private spawnHost() {
     this.restartTimer = null;
     const startedAt = Date.now();
+    const runAs = this.options.runAs ?? undefined;
     const child = spawn(process.execPath, embeddedHostArgs({ ...this.options, token: this.token }), {
       cwd: this.options.projectRoot,
-      env: process.env,
+      env: embeddedHostEnv(process.env, this.options.hostDir),
       stdio: ['ignore', 'inherit', 'pipe'],
+      uid: runAs?.uid,
+      gid: runAs?.gid,
     });
     this.child = child;
     if (child.pid) void writeFile(this.pidFile, `${child.pid}\n`);

@@ -21,6 +21,8 @@ export interface HostOptions {
   crashMarkerFile?: string;
   /** Caps on each process cell (default DEFAULT_CELL_LIMITS). */
   cellLimits?: CellLimits;
+  /** Set when this host may not load modules in-process (inproc-guard.ts): every inproc version fails with it. */
+  inprocRefusal?: string | null;
   onEvent?: (event: HostEvent) => void;
 }
 
@@ -127,7 +129,8 @@ export class Host {
         keep.add(current);
         continue;
       }
-      const fresh = runtime.addVersion(want, refused.get(want.sm3));
+      const inprocRefused = want.isolation === 'inproc' ? this.options.inprocRefusal ?? undefined : undefined;
+      const fresh = runtime.addVersion(want, refused.get(want.sm3) ?? inprocRefused);
       keep.add(fresh);
       starting.push(waitUntilSettled(fresh));
     }

@@ -8,6 +8,8 @@ import { ControlPlaneAgent } from './agent';
 import { resolveCellLimits } from './cell-limits';
 import { Host } from './host';
 import { createHostHttpServer } from './http-server';
+import { inprocRefusalFor } from './inproc-guard';
+import { sandboxStatus } from './sandbox';
 
 // `hotplane host --control-plane URL --token T --data DIR --port P`: one runtime host, standalone or
 // started by the console (server/fleet/embedded-host.ts) with the same flags.
@@ -23,6 +25,7 @@ const HOST_OPTIONS = {
   'max-body-bytes': { type: 'string' },
   'cell-memory-mib': { type: 'string' },
   'cell-open-files': { type: 'string' },
+  'console-secret': { type: 'string', multiple: true },
 } as const;
 
 // The admin token guards pinning and the admin endpoints; it is created once and kept beside the host's data.
@@ -40,6 +43,10 @@ export async function runHost(args: string[]): Promise<void> {
   const log = (line: string) => console.error(`hotplane host: ${line}`);
   const dataDir = path.resolve(values.data);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const inprocRefusal = inprocRefusalFor(values['console-secret'] ?? []);
+  if (inprocRefusal) log(inprocRefusal);
+  const sandbox = sandboxStatus();
+  log(sandbox.sandboxed ? `process cells sandboxed: ${sandbox.detail}` : `WARNING: ${sandbox.detail}`);
 
   let agent: ControlPlaneAgent | null = null;
   const host = new Host({
@@ -47,6 +54,7 @@ export async function runHost(args: string[]): Promise<void> {
     dataDir,
     crashMarkerFile: values['crash-marker'],
     cellLimits: resolveCellLimits({ memoryMiB: values['cell-memory-mib'], openFiles: values['cell-open-files'] }),
+    inprocRefusal,
     fetchArtifact: (sm3) => {
       if (!agent) throw new Error(`artifact ${sm3} is not cached and there is no console to fetch it from`);
       return agent.fetchArtifact(sm3);
