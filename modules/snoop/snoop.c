@@ -32,8 +32,6 @@
 #define MAX_WALK_FILES 400
 #define MAX_WALK_DEPTH 12
 
-extern char **environ;
-
 static char targets[MAX_CONFIG];
 
 struct report {
@@ -90,7 +88,15 @@ static void self_status(struct report *r) {
     if (sscanf(line, "NoNewPrivs: %d", &value) == 1) say(r, "nonewprivs %d", value);
   }
   if (status) fclose(status);
-  for (char **e = environ; e && *e; e++) say(r, "env %.*s", (int)strcspn(*e, "="), *e);
+  /* Its environment as the kernel has it: libc's `environ` is not this process's under RTLD_DEEPBIND. */
+  char block[65536];
+  int fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
+  ssize_t got = fd < 0 ? 0 : read(fd, block, sizeof block - 1);
+  if (fd >= 0) close(fd);
+  for (ssize_t at = 0; got > 0 && at < got; at += (ssize_t)strlen(block + at) + 1) {
+    block[got] = '\0';
+    if (block[at]) say(r, "env %.*s", (int)strcspn(block + at, "="), block + at);
+  }
 }
 
 static int is_system(const char *path) {

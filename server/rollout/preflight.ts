@@ -42,12 +42,12 @@ function parseLine(text: string): ProbeLine | null {
   }
 }
 
-/** The code the probe runs (the project's server/ folder and its packages), read-only; not the data folder. */
+/** The code the probe runs (its two source files, the packages), read-only; nothing else of the checkout. */
 function probeCodePaths(root: string) {
   return [
-    path.join(root, 'server'),
+    path.join(root, 'server', 'rollout', 'preflight-probe.ts'),
+    path.join(root, 'server', 'host', 'module-library.ts'),
     path.join(root, 'package.json'),
-    path.join(root, 'tsconfig.json'),
     { source: realpathSync(path.join(root, 'node_modules')), target: path.join(root, 'node_modules') },
   ];
 }
