@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -43,6 +43,8 @@ export async function runHost(args: string[]): Promise<void> {
   const log = (line: string) => console.error(`hotplane host: ${line}`);
   const dataDir = path.resolve(values.data);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  // Its admin token and artifact cache are its own: an older folder left open to others is narrowed.
+  await chmod(dataDir, 0o700);
   const inprocRefusal = inprocRefusalFor(values['console-secret'] ?? []);
   if (inprocRefusal) log(inprocRefusal);
   const sandbox = sandboxStatus();
