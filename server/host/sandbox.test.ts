@@ -2,7 +2,8 @@
 // console's secrets, its environment and PID 1's, every file it can find, and to reach the console over loopback —
 // in a real sandboxed process cell, in the real preflight probe, and (to show the test can fail) in-process.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -201,3 +202,36 @@ test('attack: a host that can read a console secret refuses to load a module in-
   assert.equal((await host.invoke('ledger', Buffer.from('balance alice'))).status, 200);
 });
 
+
+// A host killed outright (SIGKILL: no drain, no dispose) must not leave its cells running the module — not even one
+// stuck in a call, which never sees its request pipe close.
+test('attack: a sandboxed cell stuck in a module call does not outlive its host when the host is killed', async (t) => {
+  const hanging = exampleModulePath(await buildExampleModules(), 'ledger', '1.2.5', 'hang');
+  const script = path.join(work, 'host-with-a-cell.mts');
+  writeFileSync(
+    script,
+    [
+      `import { createCell } from ${JSON.stringify(path.join(process.cwd(), 'server', 'host', 'cell.ts'))};`,
+      `const cell = createCell({ path: ${JSON.stringify(hanging)}, isolation: 'process', goRuntime: false });`,
+      'await cell.open();',
+      "await cell.init(Buffer.from('alice 10\\n'));",
+      "for (let i = 0; i < 3; i++) await cell.handle(Buffer.from('balance alice'), 60_000);",
+      "void cell.handle(Buffer.from('balance alice'), 60_000);",
+      'console.log(String(cell.pid));',
+      'setInterval(() => {}, 1000);',
+    ].join('\n'),
+  );
+  const host = spawn(process.execPath, ['--conditions=react-server', '--import', 'tsx', script], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => host.kill('SIGKILL'));
+  let output = '';
+  host.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const sandboxPid = Number(await waitFor('the cell to open', () => /^\d+\n/.test(output) && output.trim(), { timeoutMs: 20_000 }));
+  const cellProcesses = (pid: number): number[] => {
+    const children = existsSync(`/proc/${pid}`) ? readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim() : '';
+    return [pid, ...(children ? children.split(' ').flatMap((child) => cellProcesses(Number(child))) : [])];
+  };
+  const running = cellProcesses(sandboxPid);
+  assert.ok(running.length >= 2, `bwrap and the module's process: ${running.join(', ')}`);
+  host.kill('SIGKILL');
+  await waitFor('every process of the cell to end', () => running.every((pid) => !existsSync(`/proc/${pid}`) || /\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))), { timeoutMs: 10_000 });
+});
