@@ -1,7 +1,7 @@
 import type { NextConfig } from 'next';
 
 const nextConfig: NextConfig = {
-  serverExternalPackages: ['koffi', 'better-sqlite3', 'sm-crypto'],
+  serverExternalPackages: ['koffi', 'better-sqlite3', 'sm-crypto', 'pkcs11js'],
   poweredByHeader: false,
   // `npm test` typechecks the whole project once (tsc --noEmit); the build need not repeat it.
   typescript: { ignoreBuildErrors: true },

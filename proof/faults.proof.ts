@@ -6,8 +6,8 @@
 // after, time to recover, and that nothing was lost.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { config } from '../server/config';
-import { readConsolePublicKey } from '../server/audit/console-key';
 import { createAuditCheckpointer } from '../server/audit/checkpoints';
+import { consoleAuditPublicKey } from '../server/audit/console-trail';
 import { verifyAuditTrail } from '../server/audit/verify';
 import { createConsoleFixture } from '../server/testing/console-fixture';
 import { waitFor } from '../server/testing/wait-for';
@@ -85,7 +85,7 @@ try {
   await load.stop();
 
   await createAuditCheckpointer().checkpointNow(f.db);
-  const audit = await verifyAuditTrail(f.db, { checkpointFile: config().checkpointFile, publicKey: readConsolePublicKey(config().consoleKeyFile) });
+  const audit = await verifyAuditTrail(f.db, { checkpointFile: config().checkpointFile, publicKey: consoleAuditPublicKey() });
   if (!audit.ok) ctx.broke(`the audit trail does not verify: ${JSON.stringify(audit.problems.slice(0, 3))}`);
   const records = load.records;
   const intact = rows.filter((r) => r.intact).length;

@@ -5,10 +5,12 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildModules } from './build-modules.mjs';
+import { prepareDemoHsm } from './demo-hsm.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', PORT: process.env.PORT ?? '3000' };
 const SERVER_NODE_FLAGS = ['--conditions=react-server', '--import', 'tsx'];
+prepareDemoHsm(env, root);
 
 function newestSourceMtime(dir) {
   let newest = 0;

@@ -26,17 +26,19 @@ export interface ConsoleFiles {
   /** The SQLite file; null for a database server. */
   databaseFile: string | null;
   consoleKeyFile: string;
+  /** The PKCS#11 PIN file, kept outside the data folder (its own checks are in audit/signing/). */
+  pinFile?: string;
 }
 
-export function consoleFilesOf(settings: { dataDir: string; databaseUrl: string; consoleKeyFile: string }): ConsoleFiles {
+export function consoleFilesOf(settings: { dataDir: string; databaseUrl: string; consoleKeyFile: string; auditPkcs11?: { pinFile?: string } | null }): ConsoleFiles {
   const databaseFile = settings.databaseUrl.startsWith('file:') ? path.resolve(settings.databaseUrl.slice('file:'.length)) : null;
-  return { dataDir: settings.dataDir, databaseFile, consoleKeyFile: settings.consoleKeyFile };
+  return { dataDir: settings.dataDir, databaseFile, consoleKeyFile: settings.consoleKeyFile, pinFile: settings.auditPkcs11?.pinFile };
 }
 
-/** The files of the console that nobody else may read: the database and its journals, the auth secret, the key. */
+/** The files of the console that nobody else may read: the database and its journals, the auth secret, the key(s). */
 export function consoleSecretFiles(settings: ConsoleFiles): string[] {
   const database = settings.databaseFile ? [settings.databaseFile, `${settings.databaseFile}-wal`, `${settings.databaseFile}-shm`] : [];
-  return [...database, path.join(settings.dataDir, 'auth-secret'), settings.consoleKeyFile];
+  return [...database, path.join(settings.dataDir, 'auth-secret'), settings.consoleKeyFile, ...(settings.pinFile ? [settings.pinFile] : [])];
 }
 
 /** Narrows the data folder to 0700 and each existing secret file to 0600; returns what it had to fix. */

@@ -3,6 +3,7 @@ import type { ReactNode } from 'react';
 import { can } from '@/server/auth/permissions';
 import { currentUser } from '@/server/auth/current-user';
 import { ConsoleShell, type NavItem } from '@/components/console-shell';
+import { FileKeyBanner } from '@/components/file-key-banner';
 import { sandboxStatus } from '@/server/host/sandbox';
 import { SignOutButton } from './sign-out-button';
 
@@ -29,6 +30,7 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
       signOut={<SignOutButton />}
     >
       {!sandbox.sandboxed && <p role="alert" className="error" data-testid="sandbox-banner">Process cells are not sandboxed: {sandbox.detail}</p>}
+      <FileKeyBanner />
       {children}
     </ConsoleShell>
   );

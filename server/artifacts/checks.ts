@@ -18,6 +18,8 @@ export const CHECK_NAMES = [
   'go-runtime',
   'class-policy',
   'version-policy',
+  'identity',
+  'store',
 ] as const;
 export type CheckName = (typeof CHECK_NAMES)[number];
 
@@ -48,6 +50,8 @@ export const CHECK_TITLES: Record<CheckName, string> = {
   'go-runtime': 'Go runtime detection',
   'class-policy': 'Class may be hot-upgraded',
   'version-policy': 'Version rises above every accepted version',
+  identity: 'Loaded in a throwaway probe: ABI, name and version equal the manifest',
+  store: 'Stored once per artifact and module version',
 };
 
 // Collects results while timing each check; a check may be skipped when an earlier one it needs failed.

@@ -1,5 +1,6 @@
 import semver from 'semver';
 import { z } from 'zod';
+import { firstDuplicateKey } from './json-duplicate-keys';
 
 // Manifest v1 (docs/manifest.md). Parsed only after its signature has been checked over the exact bytes.
 
@@ -52,6 +53,10 @@ export function parseManifest(bytes: Uint8Array): ManifestParseResult {
     json = JSON.parse(text);
   } catch (error) {
     return { ok: false, message: `manifest is not JSON (${(error as Error).message}); write it with \`hotplane manifest\`` };
+  }
+  const repeated = firstDuplicateKey(text);
+  if (repeated !== null) {
+    return { ok: false, message: `manifest has the key "${repeated}" twice, so readers could disagree on what was signed; write it with \`hotplane manifest\` and sign it again` };
   }
   const parsed = manifestSchema.safeParse(json);
   if (!parsed.success) {

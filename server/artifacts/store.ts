@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import { chmod, copyFile, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -27,52 +28,72 @@ export function outOfSpace(error: unknown, dir: string): DomainError | null {
   );
 }
 
-// A temporary file that could not be finished is removed: the store never holds a partial file.
+async function fsync(file: string) {
+  const handle = await open(file, constants.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+// A temporary file that could not be finished is removed: the store never holds a partial file. Each write has its
+// own temp name, so two uploads of the same artifact never write into, or remove, each other's file; the rename
+// into place is atomic, and the folder is synced so the new name survives a power cut.
 async function writeReadOnly(target: string, write: (tmp: string) => Promise<void>) {
-  const tmp = `${target}.tmp-${process.pid}`;
+  const tmp = `${target}.tmp-${process.pid}-${randomUUID()}`;
   try {
     await write(tmp);
-    const handle = await open(tmp, constants.O_RDONLY);
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await fsync(tmp);
     await chmod(tmp, 0o444);
     await rename(tmp, target);
+    await fsync(path.dirname(target));
   } catch (error) {
     await rm(tmp, { force: true });
     throw error;
   }
 }
 
+/** The files of an artifact in the store, and which of them this call put there (only those it may take back). */
+export interface StoredArtifact {
+  paths: StoredArtifactPaths;
+  placed: string[];
+}
+
 // All three files or none: a failure half-way removes the ones this call put in place, so no stored file is ever
-// without the others, nor without its database record (which is written only after this returns).
+// without the others, nor without its database record (which is written only after this returns). A file already
+// in place (same digest, so the same bytes) is kept as it is and never counted as this call's.
 export async function storeArtifact(
   storeDir: string,
   sm3: string,
   files: { soTempPath: string; manifestBytes: Uint8Array; signatureBytes: Uint8Array },
-): Promise<StoredArtifactPaths> {
+): Promise<StoredArtifact> {
   const paths = artifactPaths(storeDir, sm3);
   const placed: string[] = [];
+  const absent = async (file: string) => (await stat(file).catch(() => null)) === null;
   try {
     await mkdir(storeDir, { recursive: true });
-    const existing = await stat(paths.so).catch(() => null);
-    if (!existing) {
+    if (await absent(paths.so)) {
       await writeReadOnly(paths.so, (tmp) => copyFile(files.soTempPath, tmp));
       placed.push(paths.so);
     }
-    await writeReadOnly(paths.manifest, (tmp) => writeFile(tmp, files.manifestBytes));
-    placed.push(paths.manifest);
-    await writeReadOnly(paths.signature, (tmp) => writeFile(tmp, files.signatureBytes));
+    if (await absent(paths.manifest)) {
+      await writeReadOnly(paths.manifest, (tmp) => writeFile(tmp, files.manifestBytes));
+      placed.push(paths.manifest);
+    }
+    if (await absent(paths.signature)) {
+      await writeReadOnly(paths.signature, (tmp) => writeFile(tmp, files.signatureBytes));
+      placed.push(paths.signature);
+    }
   } catch (error) {
     await Promise.all(placed.map((p) => rm(p, { force: true })));
     throw outOfSpace(error, storeDir) ?? error;
   }
-  return paths;
+  return { paths, placed };
 }
 
-// Used only when the database refuses the accepting transaction, so no stored file lacks its record.
-export async function removeStoredArtifact(paths: StoredArtifactPaths) {
-  await Promise.all([paths.so, paths.manifest, paths.signature].map((p) => rm(p, { force: true })));
+// Used only when the database refuses the accepting transaction: takes back what this call placed and nothing
+// else, so an upload that loses a race never deletes the bytes of the one that won.
+export async function removeStoredArtifact(stored: StoredArtifact) {
+  await Promise.all(stored.placed.map((p) => rm(p, { force: true })));
 }

@@ -9,7 +9,10 @@ import type { Db } from '../db/client';
 import { listSignerCandidates } from '../signers/registry';
 import type { CheckResult } from './checks';
 import { receiveToTempFile, UploadTooLargeError } from './receive';
-import { outOfSpace, removeStoredArtifact, storeArtifact } from './store';
+import { identityProbe } from './identity-probe';
+import { withKeyedLocks } from './keyed-lock';
+import { outOfSpace, removeStoredArtifact, storeArtifact, type StoredArtifact } from './store';
+import './audit-actions';
 import { verifyArtifact, type VerificationOutcome } from './verify-artifact';
 
 export interface UploadInput {
@@ -21,6 +24,8 @@ export interface UploadInput {
 
 export interface UploadResult {
   outcome: VerificationOutcome['outcome'];
+  /** Set when the upload lost a race for the same artifact or module version (HTTP 409): nothing of it was kept. */
+  conflict?: true;
   reportId: string;
   versionId?: string;
   module?: string;
@@ -62,6 +67,7 @@ export async function acceptUpload(db: Db, actor: AuditActor, input: UploadInput
       signatureBytes: input.signatureBytes,
       signers: await listSignerCandidates(db),
       forbiddenExportPatterns: settings.forbiddenExportPatterns,
+      identityProbe: identityProbe(settings.identityProbeMs),
       registry: {
         versionsOfModule: async (module) =>
           (await db.moduleVersion.findMany({ where: { moduleName: module } })).map((v) => ({ version: v.version, sm3: v.sm3, status: v.status })),
@@ -77,10 +83,35 @@ export async function acceptUpload(db: Db, actor: AuditActor, input: UploadInput
       return recordRejection(db, actor, input.fileNames.so, verification.manifest ?? null, verification.checks, verification.message);
     }
     if (verification.outcome === 'duplicate') return recordDuplicate(db, actor, input, verification);
-    return await recordAcceptance(db, actor, input, received, verification);
+    const m = verification.manifest!;
+    // Verification ran without a lock (it is the slow part); storing and recording hold the artifact's digest and
+    // the module version, and ask the registry again, so the second of two racing uploads is a clean 409.
+    return await withKeyedLocks([`sm3:${received.sm3}`, `version:${m.module}@${m.version}`], async () => {
+      const taken = await registryClash(db, m.module, m.version, received.sm3);
+      if (taken) return recordConflict(db, actor, input, verification, taken);
+      return recordAcceptance(db, actor, input, received, verification);
+    });
   } finally {
     await received.discard();
   }
+}
+
+async function registryClash(db: Db, module: string, version: string, sm3: string): Promise<string | null> {
+  const same = await db.moduleVersion.findFirst({ where: { OR: [{ moduleName: module, version }, { sm3 }] } });
+  if (!same) return null;
+  const what = same.moduleName === module && same.version === version ? `${module} ${version}` : `these exact bytes (SM3 ${sm3})`;
+  return `${what} ${same.moduleName === module && same.version === version ? 'was' : 'were'} accepted by another upload while this one was being verified (as ${same.moduleName} ${same.version}, SM3 ${same.sm3}); nothing of this upload was kept: check the registry, and bump the version if these are different bytes`;
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'P2002';
+}
+
+// The loser of a race: its own report (failed check "store") and audit event, answered 409.
+async function recordConflict(db: Db, actor: AuditActor, input: UploadInput, verification: VerificationOutcome, detail: string): Promise<UploadResult> {
+  const checks: CheckResult[] = [...verification.checks, { check: 'store', status: 'fail', detail, durationMs: 0 }];
+  const result = await recordRejection(db, actor, input.fileNames.so, verification.manifest ?? null, checks, undefined, 'artifact.conflict');
+  return { ...result, conflict: true };
 }
 
 async function recordRejection(
@@ -90,6 +121,7 @@ async function recordRejection(
   manifest: { module: string; version: string } | null,
   checks: CheckResult[],
   message?: string,
+  action: 'artifact.rejected' | 'artifact.conflict' = 'artifact.rejected',
 ): Promise<UploadResult> {
   const failure = checks.find((c) => c.status === 'fail');
   const text = message ?? `rejected at "${failure?.check}": ${failure?.detail}`;
@@ -110,7 +142,7 @@ async function recordRejection(
     });
     await appendAuditEvent(tx, {
       actor,
-      action: 'artifact.rejected',
+      action,
       targetType: 'module-version',
       targetId: manifest ? `${manifest.module}@${manifest.version}` : fileName,
       details: { reportId, fileName, failedCheck: failure?.check ?? null, message: text },
@@ -151,7 +183,7 @@ async function recordAcceptance(
 ): Promise<UploadResult> {
   const m = verification.manifest!;
   const signer = verification.signer!;
-  const stored = await storeArtifact(config().artifactStoreDir, received.sm3, {
+  const stored: StoredArtifact = await storeArtifact(config().artifactStoreDir, received.sm3, {
     soTempPath: received.path,
     manifestBytes: input.manifestBytes,
     signatureBytes: input.signatureBytes,
@@ -187,7 +219,7 @@ async function recordAcceptance(
           size: received.size,
           sm3: received.sm3,
           sha256: received.sha256,
-          storePath: stored.so,
+          storePath: stored.paths.so,
           manifestText: Buffer.from(input.manifestBytes).toString('utf8'),
           signatureHex: Buffer.from(input.signatureBytes).toString('hex'),
           signerId: signer.id,
@@ -218,6 +250,11 @@ async function recordAcceptance(
     });
   } catch (error) {
     await removeStoredArtifact(stored);
+    // Another console replica sharing this database won the race: same answer as the in-process check above.
+    if (isUniqueViolation(error)) {
+      const taken = await registryClash(db, m.module, m.version, received.sm3);
+      if (taken) return recordConflict(db, actor, input, verification, taken);
+    }
     throw error;
   }
   return { outcome: 'accepted', reportId, versionId, module: m.module, version: m.version, message: verification.message, checks: verification.checks };

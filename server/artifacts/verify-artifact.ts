@@ -5,6 +5,7 @@ import { CheckRecorder, type CheckResult } from './checks';
 import { ElfError } from './elf-errors';
 import { hostElfMachine, inspectElf, resolveNeeded, type ElfReport } from './elf';
 import { NEVER_HOT_UPGRADABLE, parseManifest, type Manifest } from './manifest';
+import { isWithdrawn } from './version-validity';
 
 // One verification, shared by the upload pipeline (console and `hotplane push`) and `hotplane verify`
 // (offline). It runs every check it can, so a report lists all failures, not only the first.
@@ -37,6 +38,11 @@ export interface VerificationInput {
   signers: SignerCandidate[];
   forbiddenExportPatterns: RegExp[];
   now?: Date;
+  /**
+   * Loads the .so in a throwaway child and compares hp_abi_version, hp_module_name and hp_module_version with the
+   * manifest; absent for an offline `hotplane verify` without --probe. Runs only when every other check passed.
+   */
+  identityProbe?: (soPath: string, manifest: Manifest) => Promise<{ ok: boolean; detail: string }>;
   // Registry facts for the version policy; absent for an offline `hotplane verify`.
   registry?: {
     versionsOfModule(module: string): Promise<ExistingVersion[]>;
@@ -111,11 +117,17 @@ export async function verifyArtifact(input: VerificationInput): Promise<Verifica
   if (signer && manifest) {
     const found = signer;
     const standing = signerStanding(found, manifest.module, now);
-    await checks.run('signer', () =>
-      standing.usable
-        ? { ok: true, detail: `"${found.name}" ${found.subjectDn}, valid until ${found.notAfter.toISOString()}, may sign ${found.allowedModules.join(', ')}` }
-        : { ok: false, detail: standing.message },
-    );
+    const signedAt = new Date(manifest.created);
+    await checks.run('signer', () => {
+      if (!standing.usable) return { ok: false, detail: standing.message };
+      if (signedAt < found.notBefore || signedAt > found.notAfter) {
+        return {
+          ok: false,
+          detail: `the manifest was created at ${manifest!.created}, outside signer "${found.name}"'s validity (${found.notBefore.toISOString()} to ${found.notAfter.toISOString()}); have a valid signer sign it again`,
+        };
+      }
+      return { ok: true, detail: `"${found.name}" ${found.subjectDn}, valid until ${found.notAfter.toISOString()}, may sign ${found.allowedModules.join(', ')}` };
+    });
   } else {
     checks.skip('signer', 'needs a verified signature and a valid manifest');
   }
@@ -161,8 +173,8 @@ export async function verifyArtifact(input: VerificationInput): Promise<Verifica
     await checks.run('version-policy', async () => {
       const versions = await registry.versionsOfModule(m.module);
       const same = versions.find((v) => v.version === m.version);
-      const revokedBytes = versions.find((v) => v.status === 'revoked' && v.sm3 === input.received.sm3);
-      if (same?.status === 'revoked' || revokedBytes) {
+      const revokedBytes = versions.find((v) => isWithdrawn(v.status) && v.sm3 === input.received.sm3);
+      if ((same && isWithdrawn(same.status)) || revokedBytes) {
         return { ok: false, detail: `${m.module} ${(same ?? revokedBytes)!.version} was revoked and never comes back; build and sign a new, higher version` };
       }
       if (same && same.sm3 === input.received.sm3) {
@@ -172,9 +184,10 @@ export async function verifyArtifact(input: VerificationInput): Promise<Verifica
       if (same) return { ok: false, detail: `${m.module} ${m.version} is already accepted with different bytes; bump the version` };
       const elsewhere = await registry.acceptedWithSameBytes(input.received.sm3);
       if (elsewhere) return { ok: false, detail: `these exact bytes are already accepted as ${elsewhere.module} ${elsewhere.version}` };
-      const highest = versions.map((v) => v.version).sort(semver.rcompare)[0];
+      // A withdrawn version does not hold the line: a mislabelled or stolen-key "9.0.0" must not block 1.x for good.
+      const highest = versions.filter((v) => !isWithdrawn(v.status)).map((v) => v.version).sort(semver.rcompare)[0];
       if (highest && !semver.gt(m.version, highest)) {
-        return { ok: false, detail: `version ${m.version} is not above ${highest}, the highest version of ${m.module} ever accepted; use a higher semver` };
+        return { ok: false, detail: `version ${m.version} is not above ${highest}, the highest version of ${m.module} accepted and not revoked; use a higher semver` };
       }
       return { ok: true, detail: highest ? `${m.version} > ${highest}` : `first version of ${m.module}` };
     });
@@ -182,6 +195,16 @@ export async function verifyArtifact(input: VerificationInput): Promise<Verifica
     checks.skip('version-policy', 'offline verification has no registry');
   } else {
     checks.skip('version-policy', 'needs a valid manifest');
+  }
+
+  if (!input.identityProbe) {
+    checks.skip('identity', 'not probed (offline verification without --probe)');
+  } else if (checks.firstFailure() || !manifest) {
+    checks.skip('identity', 'an earlier check failed, so the .so is not loaded anywhere');
+  } else {
+    const probe = input.identityProbe;
+    const m = manifest;
+    await checks.run('identity', () => probe(input.soPath, m));
   }
 
   const failure = checks.firstFailure();

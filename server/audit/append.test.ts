@@ -103,8 +103,9 @@ describe('append-only triggers', () => {
     const { auditEvent } = trail.db;
     assert.match(await refusal(auditEvent.update({ where: { seq: 2 }, data: { actorName: 'someone else' } })), /append-only: UPDATE refused/);
     assert.match(await refusal(auditEvent.updateMany({ data: { details: '{}' } })), /append-only: UPDATE refused/);
-    assert.match(await refusal(auditEvent.delete({ where: { seq: 3 } })), /append-only: DELETE refused/);
-    assert.match(await refusal(auditEvent.deleteMany({})), /append-only: DELETE refused/);
+    // Young events are refused by the retention trigger first (server/audit/retention.test.ts covers old ones).
+    assert.match(await refusal(auditEvent.delete({ where: { seq: 3 } })), /retention period \(180 days\) cannot be deleted/);
+    assert.match(await refusal(auditEvent.deleteMany({})), /retention period \(180 days\) cannot be deleted/);
     assert.match(await refusal(trail.db.$executeRawUnsafe('UPDATE "AuditEvent" SET hash = hash')), /append-only: UPDATE refused/);
     assert.equal(await auditEvent.count(), 3);
   });
@@ -113,7 +114,7 @@ describe('append-only triggers', () => {
     const connection = new Database(trail.dbFile);
     try {
       assert.throws(() => connection.prepare('UPDATE "AuditEvent" SET targetId = ? WHERE seq = 1').run('x'), /append-only: UPDATE refused/);
-      assert.throws(() => connection.prepare('DELETE FROM "AuditEvent" WHERE seq = 1').run(), /append-only: DELETE refused/);
+      assert.throws(() => connection.prepare('DELETE FROM "AuditEvent" WHERE seq = 1').run(), /retention period \(180 days\) cannot be deleted/);
       assert.equal((connection.prepare('SELECT count(*) AS n FROM "AuditEvent"').get() as { n: number }).n, 3);
     } finally {
       connection.close();

@@ -1,14 +1,15 @@
-// One line of the checkpoints file: the console's SM2 signature over the chain's head and over a short prefix
+// One line of the checkpoints file: the console's signature over the chain's head and over a short prefix
 // of every event hash since the previous checkpoint. The lines chain to each other by SM3, so one valid
-// signature vouches for every line before it.
+// signature vouches for every line before it, whichever key signed those (an SM2 file key before the move
+// to a PKCS#11 token, ECDSA P-256 on the token after it).
 import { sm3Hex } from '../crypto/digest';
 import { bytesToHex, hexToBytes } from '../crypto/hex';
-import type { ParsedPublicKey } from '../crypto/keys';
-import { signSm2 } from '../crypto/sm2';
+import type { KeyAlgorithm, ParsedPublicKey } from '../crypto/keys';
 import { verifySignature } from '../crypto/signatures';
 import { isAuditHash } from './chain';
 import { canonicalJson } from './canonical-json';
 import type { AuditProblem } from './problems';
+import type { AuditSigner } from './signing/signer';
 
 export const CHECKPOINT_FORMAT = 'hotplane.audit-checkpoint/v1';
 /** 64 bits of each event hash: enough to name the first rewritten event; detection itself rests on the full headHash. */
@@ -27,7 +28,9 @@ export interface AuditCheckpoint {
   /** SM3 of the previous line's text (without its newline); 64 zeros for the first line. */
   prevCheckpointHash: string;
   publicKeyFingerprint: string;
-  /** Hex DER SM2 signature over the canonical JSON of every other field. */
+  /** The signature algorithm; absent on lines written before it was recorded, which are all SM2. */
+  algorithm?: KeyAlgorithm;
+  /** Hex signature (SM2 DER, or ECDSA P-256 r‖s) over the canonical JSON of every other field. */
   signature: string;
 }
 
@@ -44,13 +47,16 @@ export function eventHashPrefix(hash: string): string {
 }
 
 export function checkpointSigningBytes(checkpoint: UnsignedCheckpoint): Uint8Array {
-  const { format, seq, headHash, time, eventHashes, prevCheckpointHash, publicKeyFingerprint } = checkpoint;
-  return new TextEncoder().encode(canonicalJson({ format, seq, headHash, time, eventHashes, prevCheckpointHash, publicKeyFingerprint }));
+  const { format, seq, headHash, time, eventHashes, prevCheckpointHash, publicKeyFingerprint, algorithm } = checkpoint;
+  const fields = { format, seq, headHash, time, eventHashes, prevCheckpointHash, publicKeyFingerprint };
+  return new TextEncoder().encode(canonicalJson(algorithm === undefined ? fields : { ...fields, algorithm }));
 }
 
+export const checkpointAlgorithm = (checkpoint: AuditCheckpoint): KeyAlgorithm => checkpoint.algorithm ?? 'sm2';
+
 /** The exact text written to the file (one line, no newline): the canonical JSON of the signed checkpoint. */
-export function signCheckpoint(checkpoint: UnsignedCheckpoint, privateKeyPem: string): { checkpoint: AuditCheckpoint; text: string } {
-  const signature = bytesToHex(signSm2(checkpointSigningBytes(checkpoint), privateKeyPem));
+export function signCheckpoint(checkpoint: UnsignedCheckpoint, signer: AuditSigner): { checkpoint: AuditCheckpoint; text: string } {
+  const signature = bytesToHex(signer.sign(checkpointSigningBytes(checkpoint)));
   const signed: AuditCheckpoint = { ...checkpoint, signature };
   return { checkpoint: signed, text: canonicalJson(signed) };
 }
@@ -71,7 +77,7 @@ export function parseCheckpointLine(text: string): { ok: true; checkpoint: Audit
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, message: 'not a JSON object' };
   if (value.format !== CHECKPOINT_FORMAT) return { ok: false, message: `format is ${JSON.stringify(value.format)}, expected ${CHECKPOINT_FORMAT}` };
-  const { seq, headHash, time, eventHashes, prevCheckpointHash, publicKeyFingerprint, signature } = value;
+  const { seq, headHash, time, eventHashes, prevCheckpointHash, publicKeyFingerprint, algorithm, signature } = value;
   if (!Number.isSafeInteger(seq) || (seq as number) < 1) return { ok: false, message: 'seq is not a positive integer' };
   if (typeof headHash !== 'string' || !isAuditHash(headHash)) return { ok: false, message: 'headHash is not 64 hex digits' };
   if (typeof time !== 'string') return { ok: false, message: 'time is not a string' };
@@ -84,6 +90,7 @@ export function parseCheckpointLine(text: string): { ok: true; checkpoint: Audit
   if (eventHashes[eventHashes.length - 1] !== eventHashPrefix(headHash)) return { ok: false, message: 'the last eventHashes entry is not the prefix of headHash' };
   if (typeof prevCheckpointHash !== 'string' || !isAuditHash(prevCheckpointHash)) return { ok: false, message: 'prevCheckpointHash is not 64 hex digits' };
   if (typeof publicKeyFingerprint !== 'string') return { ok: false, message: 'publicKeyFingerprint is not a string' };
+  if (algorithm !== undefined && typeof algorithm !== 'string') return { ok: false, message: 'algorithm is not a string' };
   if (typeof signature !== 'string' || !SIGNATURE_PATTERN.test(signature)) return { ok: false, message: 'signature is not hex' };
   return { ok: true, checkpoint: value as unknown as AuditCheckpoint };
 }
@@ -108,50 +115,66 @@ interface ReadableLine {
   checkpoint: AuditCheckpoint;
 }
 
-function signatureIsValid(line: ReadableLine, key: ParsedPublicKey): boolean {
-  const result = verifySignature({
-    message: checkpointSigningBytes(line.checkpoint),
-    signature: hexToBytes(line.checkpoint.signature),
-    key,
-  });
-  return result.ok;
+function signatureIsValid(line: ReadableLine, keys: Map<string, ParsedPublicKey>): boolean {
+  const key = keys.get(line.checkpoint.publicKeyFingerprint);
+  if (!key || key.algorithm !== checkpointAlgorithm(line.checkpoint)) return false;
+  return verifySignature({ message: checkpointSigningBytes(line.checkpoint), signature: hexToBytes(line.checkpoint.signature), key }).ok;
 }
 
 // Within a run of lines each linking to the one before, validity is a prefix property: a valid signature
-// on line i covers lines before i through the hash links. So verifying the last line settles a clean run
-// with one SM2 verification (~20 ms), and a binary search finds where a tampered run stops being genuine.
-function authenticateRun(run: ReadableLine[], key: ParsedPublicKey, problems: AuditProblem[]): ReadableLine[] {
+// on line i covers lines before i through the hash links, whatever key signed them. So verifying the last
+// line settles a clean run with one verification, and a binary search over the lines that name a trusted
+// key finds where a tampered run stops being genuine.
+function authenticateRun(run: ReadableLine[], keys: Map<string, ParsedPublicKey>, problems: AuditProblem[]): ReadableLine[] {
+  const candidates = run.flatMap((line, index) => (keys.has(line.checkpoint.publicKeyFingerprint) ? [index] : []));
   let genuine = 0;
-  if (signatureIsValid(run[run.length - 1], key)) {
-    genuine = run.length;
+  if (candidates.length > 0 && signatureIsValid(run[candidates[candidates.length - 1]], keys)) {
+    genuine = candidates[candidates.length - 1] + 1;
   } else {
     let low = 0;
-    let high = run.length - 1;
+    let high = candidates.length - 1;
     while (low < high) {
       const middle = Math.floor((low + high) / 2);
-      if (signatureIsValid(run[middle], key)) low = middle + 1;
+      if (signatureIsValid(run[candidates[middle]], keys)) low = middle + 1;
       else high = middle;
     }
-    genuine = low;
+    genuine = low > 0 ? candidates[low - 1] + 1 : 0;
   }
+  const trustedNames = [...keys.keys()].map((fingerprint) => `${fingerprint.slice(0, 16)}…`).join(', ');
   for (const line of run.slice(genuine)) {
-    problems.push({
-      kind: 'checkpoint-signature',
-      seq: line.checkpoint.seq,
-      checkpointLine: line.lineNumber,
-      message: `checkpoint line ${line.lineNumber} (seq ${line.checkpoint.seq}) is not covered by a valid console signature: the line was forged or edited`,
-    });
+    const named = line.checkpoint.publicKeyFingerprint;
+    problems.push(
+      keys.has(named)
+        ? {
+            kind: 'checkpoint-signature',
+            seq: line.checkpoint.seq,
+            checkpointLine: line.lineNumber,
+            message: `checkpoint line ${line.lineNumber} (seq ${line.checkpoint.seq}) is not covered by a valid console signature: the line was forged or edited`,
+          }
+        : {
+            kind: 'checkpoint-key',
+            seq: line.checkpoint.seq,
+            checkpointLine: line.lineNumber,
+            message:
+              `checkpoint line ${line.lineNumber} (seq ${line.checkpoint.seq}) names key ${named.slice(0, 16)}…, not the trusted console key ` +
+              `(${trustedNames}), and no later line signed by that key vouches for it: the checkpoints were signed by another key`,
+          },
+    );
   }
   return run.slice(0, genuine);
 }
 
-/** Checks every line's form, key, link and (through the links) signature; returns the lines that can be trusted. */
-export function authenticateCheckpoints(lines: CheckpointLine[], key: ParsedPublicKey): CheckpointAuthentication {
+/**
+ * Checks every line's form, link and (through the links) signature against the trusted keys (the current
+ * console key; older keys it replaced are vouched for by the links); returns the lines that can be trusted.
+ */
+export function authenticateCheckpoints(lines: CheckpointLine[], trustedKeys: ParsedPublicKey | ParsedPublicKey[]): CheckpointAuthentication {
+  const keys = new Map((Array.isArray(trustedKeys) ? trustedKeys : [trustedKeys]).map((key) => [key.fingerprint, key]));
   const problems: AuditProblem[] = [];
   const genuine: ReadableLine[] = [];
   let run: ReadableLine[] = [];
   const closeRun = () => {
-    if (run.length > 0) genuine.push(...authenticateRun(run, key, problems));
+    if (run.length > 0) genuine.push(...authenticateRun(run, keys, problems));
     run = [];
   };
   let expectedPrev = GENESIS_CHECKPOINT_HASH;
@@ -165,16 +188,6 @@ export function authenticateCheckpoints(lines: CheckpointLine[], key: ParsedPubl
       continue;
     }
     const { checkpoint } = parsed;
-    if (checkpoint.publicKeyFingerprint !== key.fingerprint) {
-      problems.push({
-        kind: 'checkpoint-key',
-        seq: checkpoint.seq,
-        checkpointLine: line.lineNumber,
-        message: `checkpoint line ${line.lineNumber} names key ${checkpoint.publicKeyFingerprint.slice(0, 16)}…, not the console key ${key.fingerprint.slice(0, 16)}… being verified against`,
-      });
-      closeRun();
-      continue;
-    }
     if (checkpoint.prevCheckpointHash !== linkTo) {
       problems.push({
         kind: 'checkpoint-chain',

@@ -8,6 +8,7 @@ import { parsePublicKey } from '../crypto/keys';
 import { canonicalJson } from './canonical-json';
 import { GENESIS_CHECKPOINT_HASH, parseCheckpointLine, signCheckpoint, type AuditCheckpoint } from './checkpoint-format';
 import { AuditCheckpointer, CheckpointRefusedError } from './checkpoints';
+import { fileSigner, sm2Signer } from './signing/file-signer';
 import { consolePublicKeyFile, loadOrCreateConsoleKey, readConsolePublicKey } from './console-key';
 import { appendTestEvents, createTestTrail, openAsAttacker, readRow, recomputeChainFrom, writeRow } from './test-support';
 import { verifyAuditTrail } from './verify';
@@ -156,7 +157,7 @@ describe('AuditCheckpointer', () => {
           prevCheckpointHash: GENESIS_CHECKPOINT_HASH,
           publicKeyFingerprint: parsePublicKey(impostor.publicKeyPem).fingerprint,
         },
-        impostor.privateKeyPem,
+        sm2Signer(impostor.privateKeyPem, 'impostor'),
       );
       appendFileSync(trail.checkpointFile, `${text}\n`);
       await assert.rejects(trail.checkpointer.checkpointNow(trail.db), /signed by another key/);
@@ -196,7 +197,7 @@ describe('AuditCheckpointer', () => {
     try {
       const checkpointer = new AuditCheckpointer({
         checkpointFile: trail.checkpointFile,
-        consoleKeyFile: trail.keyFile,
+        signer: () => fileSigner(trail.keyFile),
         checkpointEvery: 5,
         checkpointIntervalMs: 60_000,
         pollIntervalMs: 10,

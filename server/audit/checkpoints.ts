@@ -4,6 +4,7 @@ import { config } from '../config';
 import type { Db } from '../db/client';
 import { sm3Hex } from '../crypto/digest';
 import type { ParsedPublicKey } from '../crypto/keys';
+import { configuredSinks, type CheckpointSink } from './anchor-sinks';
 import { GENESIS_PREV_HASH } from './chain';
 import { appendCheckpointLine, ensureCheckpointFile, readCheckpointFileTail } from './checkpoint-file';
 import {
@@ -14,14 +15,22 @@ import {
   signCheckpoint,
   type AuditCheckpoint,
 } from './checkpoint-format';
-import { loadOrCreateConsoleKey, type ConsoleKey } from './console-key';
+import { checkpointRecordSummary, recordCheckpoint } from './checkpoint-record';
+import { readConsolePublicKey } from './console-key';
 import type { AuditProblem } from './problems';
+import { consoleSigner } from './signing/console-signer';
+import type { AuditSigner } from './signing/signer';
 import { TrailVerifier } from './trail-verifier';
 import { auditEventPages } from './verify';
 
 export interface AuditCheckpointerOptions {
   checkpointFile: string;
-  consoleKeyFile: string;
+  /** Opened on first use: the PKCS#11 token, or the SM2 key file. */
+  signer: () => AuditSigner;
+  /** The SM2 key file of earlier checkpoints: a new signer (a PKCS#11 token) may continue a file it signed. */
+  legacyKeyFile?: string;
+  /** Copies of each new line outside the database (syslog, webhook). */
+  sinks?: CheckpointSink[];
   /** Checkpoint once this many events are not yet covered. */
   checkpointEvery: number;
   /** ...or once the oldest uncovered event is this old. */
@@ -51,7 +60,7 @@ interface LastCheckpoint {
 
 export class AuditCheckpointer {
   readonly #options: AuditCheckpointerOptions;
-  #key: ConsoleKey | undefined;
+  #signer: AuditSigner | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   #db: Db | undefined;
@@ -63,14 +72,25 @@ export class AuditCheckpointer {
     this.#options = options;
   }
 
-  #consoleKey(): ConsoleKey {
-    this.#key ??= loadOrCreateConsoleKey(this.#options.consoleKeyFile);
-    return this.#key;
+  #consoleSigner(): AuditSigner {
+    this.#signer ??= this.#options.signer();
+    return this.#signer;
   }
 
   /** The console's public key (PEM, fingerprint), creating the key pair on first use. */
   publicKey(): ParsedPublicKey {
-    return this.#consoleKey().publicKey;
+    return this.#consoleSigner().publicKey;
+  }
+
+  // Lines signed by the SM2 key file before the console moved to a token stay vouched for by the new key's lines.
+  #mayContinue(fingerprint: string): boolean {
+    if (fingerprint === this.#consoleSigner().fingerprint) return true;
+    if (!this.#options.legacyKeyFile || this.#consoleSigner().custody === 'file') return false;
+    try {
+      return readConsolePublicKey(this.#options.legacyKeyFile).fingerprint === fingerprint;
+    } catch {
+      return false;
+    }
   }
 
   // One checkpoint at a time: two interleaved writers would both link to the same previous line.
@@ -80,7 +100,7 @@ export class AuditCheckpointer {
     return result;
   }
 
-  async #readLast(): Promise<LastCheckpoint> {
+  async #readLast(db: Db): Promise<LastCheckpoint> {
     const tail = await readCheckpointFileTail(this.#options.checkpointFile);
     const lineHash = tail?.lastLine ? sm3Hex(tail.lastLine) : GENESIS_CHECKPOINT_HASH;
     // Otherwise deleting or truncating the file while the console runs would make it re-sign a rewritten chain.
@@ -90,16 +110,25 @@ export class AuditCheckpointer {
           'by someone else; keep the file as evidence, run hotplane audit verify, and restart the console once resolved',
       );
     }
-    this.#lastLineHash = lineHash;
-    if (!tail?.lastLine) return { checkpoint: null, lineHash, tornTail: tail?.tornTail ?? false };
-    const parsed = parseCheckpointLine(tail.lastLine);
-    if (!parsed.ok) {
+    const parsed = tail?.lastLine ? parseCheckpointLine(tail.lastLine) : null;
+    if (parsed && !parsed.ok) {
       throw new CheckpointRefusedError(`the last line of ${this.#options.checkpointFile} is not a checkpoint (${parsed.message}); inspect the file`);
     }
-    if (parsed.checkpoint.publicKeyFingerprint !== this.#consoleKey().publicKey.fingerprint) {
+    // An emptied or cut file would otherwise have the console sign the whole (perhaps rewritten) trail afresh.
+    const recorded = await checkpointRecordSummary(db);
+    const fileSeq = parsed?.checkpoint.seq ?? 0;
+    if (fileSeq < recorded.throughSeq) {
+      throw new CheckpointRefusedError(
+        `the database records ${recorded.count} checkpoint(s) through seq ${recorded.throughSeq}, but ${this.#options.checkpointFile} ends at seq ${fileSeq}: ` +
+          'checkpoint lines were removed; nothing is signed until the file is restored (from a backup or an anchor copy) and hotplane audit verify passes',
+      );
+    }
+    this.#lastLineHash = lineHash;
+    if (!parsed || !tail) return { checkpoint: null, lineHash, tornTail: tail?.tornTail ?? false };
+    if (!this.#mayContinue(parsed.checkpoint.publicKeyFingerprint)) {
       throw new CheckpointRefusedError(
         `${this.#options.checkpointFile} was signed by another key (${parsed.checkpoint.publicKeyFingerprint.slice(0, 16)}…) than ` +
-          `${this.#options.consoleKeyFile}: restore that key, or archive the file with its key and start a new one`,
+          `this console's (${this.#consoleSigner().description}): restore that key, or archive the file with its key and start a new one`,
       );
     }
     return { checkpoint: parsed.checkpoint, lineHash, tornTail: tail.tornTail };
@@ -113,7 +142,7 @@ export class AuditCheckpointer {
   /** Checkpoints when checkpointEvery events are uncovered, or the oldest uncovered one is checkpointIntervalMs old. */
   maybeCheckpoint(db: Db): Promise<AuditCheckpoint | null> {
     return this.#serialised(async () => {
-      const last = await this.#readLast();
+      const last = await this.#readLast(db);
       const coveredSeq = last.checkpoint?.seq ?? 0;
       const head = await db.auditEvent.findFirst({ orderBy: { seq: 'desc' }, select: { seq: true } });
       const uncovered = (head?.seq ?? 0) - coveredSeq;
@@ -133,8 +162,8 @@ export class AuditCheckpointer {
   }
 
   async #checkpoint(db: Db): Promise<AuditCheckpoint | null> {
-    const key = this.#consoleKey();
-    const last = await this.#readLast();
+    const signer = this.#consoleSigner();
+    const last = await this.#readLast(db);
     const after = { seq: last.checkpoint?.seq ?? 0, hash: last.checkpoint?.headHash ?? GENESIS_PREV_HASH };
     if (after.seq > 0) {
       const anchor = await db.auditEvent.findUnique({ where: { seq: after.seq }, select: { hash: true } });
@@ -149,7 +178,7 @@ export class AuditCheckpointer {
     }
     // Only the events since the last checkpoint need checking: everything up to it was checked before it was signed.
     const verifier = new TrailVerifier({
-      publicKeyFingerprint: key.publicKey.fingerprint,
+      publicKeyFingerprint: signer.fingerprint,
       after,
     });
     const eventHashes: string[] = [];
@@ -177,19 +206,32 @@ export class AuditCheckpointer {
         time: this.#now().toISOString(),
         eventHashes,
         prevCheckpointHash: last.lineHash,
-        publicKeyFingerprint: key.publicKey.fingerprint,
+        publicKeyFingerprint: signer.fingerprint,
+        algorithm: signer.algorithm,
       },
-      key.privateKeyPem,
+      signer,
     );
     await appendCheckpointLine(this.#options.checkpointFile, text, last.tornTail);
     this.#lastLineHash = sm3Hex(text);
+    await recordCheckpoint(db, checkpoint, this.#lastLineHash);
+    await this.#copyToSinks(text, checkpoint.seq);
     return checkpoint;
+  }
+
+  async #copyToSinks(text: string, seq: number): Promise<void> {
+    const sinks = this.#options.sinks ?? [];
+    const results = await Promise.allSettled(sinks.map((sink) => sink.send(text, seq)));
+    results.forEach((result, index) => {
+      if (result.status === 'rejected') {
+        console.error(`hotplane audit: checkpoint through seq ${seq} not copied to ${sinks[index].name}: ${String(result.reason)}`);
+      }
+    });
   }
 
   /** For the console process: creates the key and the file now (so a missing file later is an anomaly) and polls. */
   async start(db: Db): Promise<void> {
     if (this.#timer) return;
-    this.#consoleKey();
+    this.#consoleSigner();
     await ensureCheckpointFile(this.#options.checkpointFile);
     this.#db = db;
     const poll = this.#options.pollIntervalMs ?? Math.min(1000, this.#options.checkpointIntervalMs);
@@ -234,7 +276,9 @@ export function createAuditCheckpointer(overrides: Partial<AuditCheckpointerOpti
   const settings = config();
   return new AuditCheckpointer({
     checkpointFile: settings.checkpointFile,
-    consoleKeyFile: settings.consoleKeyFile,
+    signer: consoleSigner,
+    legacyKeyFile: settings.consoleKeyFile,
+    sinks: configuredSinks(settings),
     checkpointEvery: settings.checkpointEvery,
     checkpointIntervalMs: settings.checkpointIntervalMs,
     ...overrides,

@@ -30,7 +30,7 @@ describe('exportAuditTrail and verifyExportedTrail', () => {
     trail = createTestTrail();
     await buildCheckpointedTrail(trail, TOTAL, 50);
     exportDir = path.join(trail.dir, 'export');
-    await exportAuditTrail(trail.db, exportDir, { checkpointFile: trail.checkpointFile, publicKey: trail.checkpointer.publicKey() });
+    await exportAuditTrail(trail.db, exportDir, { checkpointFile: trail.checkpointFile, signer: trail.signer() });
     eventLines = readFileSync(path.join(exportDir, AUDIT_EXPORT_FILES.events), 'utf8').split('\n').filter(Boolean);
   });
   after(() => trail.close());
@@ -43,11 +43,14 @@ describe('exportAuditTrail and verifyExportedTrail', () => {
       if (file !== AUDIT_EXPORT_FILES.events) copyFileSync(path.join(exportDir, file), path.join(dir, file));
     }
     writeFileSync(path.join(dir, AUDIT_EXPORT_FILES.events), lines.map((line) => `${line}\n`).join(''));
-    return verifyExportedTrail(dir);
+    const result = await verifyExportedTrail(dir);
+    // The signed manifest's digest catches any edit; the trail procedure must still name the event.
+    assert.ok(result.problems.some((problem) => problem.kind === 'export-digest'));
+    return { ...result, problems: result.problems.filter((problem) => problem.kind !== 'export-digest') };
   }
 
   test('round-trips: the export verifies offline exactly as the live trail does', async () => {
-    const live = await verifyAuditTrail(trail.db, { checkpointFile: trail.checkpointFile, publicKey: trail.checkpointer.publicKey() });
+    const live = await verifyAuditTrail(trail.db, { checkpointFile: trail.checkpointFile, publicKey: trail.signer().publicKey });
     const offline = await verifyExportedTrail(exportDir);
     assert.equal(offline.ok, true, JSON.stringify(offline.problems));
     for (const field of ['eventsChecked', 'checkpointsChecked', 'checkpointsTrusted', 'headSeq', 'headHash', 'checkpointedThroughSeq', 'publicKeyFingerprint'] as const) {
@@ -76,7 +79,7 @@ describe('exportAuditTrail and verifyExportedTrail', () => {
 
   test('refuses to write over an existing export', async () => {
     await assert.rejects(
-      exportAuditTrail(trail.db, exportDir, { checkpointFile: trail.checkpointFile, publicKey: trail.checkpointer.publicKey() }),
+      exportAuditTrail(trail.db, exportDir, { checkpointFile: trail.checkpointFile, signer: trail.signer() }),
       /already exists/,
     );
   });
@@ -105,7 +108,7 @@ describe('exportAuditTrail and verifyExportedTrail', () => {
       attacker.close();
     }
     const dir = path.join(trail.dir, 'malformed-export');
-    await exportAuditTrail(trail.db, dir, { checkpointFile: trail.checkpointFile, publicKey: trail.checkpointer.publicKey() });
+    await exportAuditTrail(trail.db, dir, { checkpointFile: trail.checkpointFile, signer: trail.signer() });
     const offline = await verifyExportedTrail(dir);
     assert.deepEqual(offline.problems.map((problem) => [problem.kind, problem.seq]), [['event-malformed', 30]]);
     assert.match(offline.problems[0].message, /details is not in canonical form/);

@@ -33,11 +33,20 @@ export const CHECKPOINT_PROBLEM_KINDS = [
   'checkpoint-chain',
   /** A checkpoint whose range overlaps or goes behind an earlier one. */
   'checkpoint-order',
+  /** The database records checkpoints through a later seq than the trusted lines cover: lines were removed. */
+  'checkpoint-coverage',
+] as const;
+
+export const EXPORT_PROBLEM_KINDS = [
+  /** An export whose manifest signature is missing or not valid for the trusted key. */
+  'export-signature',
+  /** A file of an export whose digests differ from those its signed manifest lists. */
+  'export-digest',
 ] as const;
 
 export type EventProblemKind = (typeof EVENT_PROBLEM_KINDS)[number];
 export type CheckpointProblemKind = (typeof CHECKPOINT_PROBLEM_KINDS)[number];
-export type AuditProblemKind = EventProblemKind | CheckpointProblemKind;
+export type AuditProblemKind = EventProblemKind | CheckpointProblemKind | (typeof EXPORT_PROBLEM_KINDS)[number];
 
 export interface AuditProblem {
   kind: AuditProblemKind;

@@ -8,6 +8,8 @@ import type { AuditActor } from './actor';
 import { appendAuditEvent } from './append';
 import { rowOf, readEventRow, type AuditEventRow } from './chain';
 import { AuditCheckpointer } from './checkpoints';
+import { fileSigner } from './signing/file-signer';
+import type { AuditSigner } from './signing/signer';
 
 export const TEST_ACTOR: AuditActor = { id: 'u-ops', name: 'ops@example.cn', roles: ['operator'] };
 
@@ -17,19 +19,26 @@ export interface TestTrail {
   db: Db;
   checkpointFile: string;
   keyFile: string;
+  /** The signer the checkpointer uses (opened on first use). */
+  signer(): AuditSigner;
   checkpointer: AuditCheckpointer;
   close(): Promise<void>;
 }
 
-export function createTestTrail(options: { checkpointEvery?: number; checkpointIntervalMs?: number; now?: () => Date } = {}): TestTrail {
+export function createTestTrail(
+  options: { checkpointEvery?: number; checkpointIntervalMs?: number; now?: () => Date; signer?: () => AuditSigner } = {},
+): TestTrail {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hotplane-audit-'));
   const dbFile = path.join(dir, 't.db');
   const db = createDb(`file:${dbFile}`);
   const checkpointFile = path.join(dir, 'audit-checkpoints.jsonl');
   const keyFile = path.join(dir, 'keys', 'console-key.pem');
+  let opened: AuditSigner | undefined;
+  const signer = () => (opened ??= (options.signer ?? (() => fileSigner(keyFile)))());
   const checkpointer = new AuditCheckpointer({
     checkpointFile,
-    consoleKeyFile: keyFile,
+    signer,
+    legacyKeyFile: keyFile,
     checkpointEvery: options.checkpointEvery ?? 100,
     checkpointIntervalMs: options.checkpointIntervalMs ?? 60_000,
     now: options.now,
@@ -40,6 +49,7 @@ export function createTestTrail(options: { checkpointEvery?: number; checkpointI
     db,
     checkpointFile,
     keyFile,
+    signer,
     checkpointer,
     async close() {
       await checkpointer.stop();
@@ -76,10 +86,12 @@ export async function buildCheckpointedTrail(trail: TestTrail, total: number, ev
   }
 }
 
-/** A direct connection that first removes the append-only triggers, as someone with the database file could. */
+/** A direct connection that first removes the append-only and retention triggers, as someone with the database file could. */
 export function openAsAttacker(dbFile: string): Database.Database {
   const connection = new Database(dbFile);
-  connection.exec('DROP TRIGGER IF EXISTS "AuditEvent_no_update"; DROP TRIGGER IF EXISTS "AuditEvent_no_delete";');
+  connection.exec(
+    'DROP TRIGGER IF EXISTS "AuditEvent_no_update"; DROP TRIGGER IF EXISTS "AuditEvent_no_delete"; DROP TRIGGER IF EXISTS "AuditEvent_retention";',
+  );
   return connection;
 }
 

@@ -2,6 +2,7 @@
 // look at what is new): walk the events in seq order once, recompute each hash, follow the links, and hold
 // the stored hashes against the signed checkpoints.
 import type { ParsedPublicKey } from '../crypto/keys';
+import type { CheckpointRecordSummary } from './checkpoint-record';
 import { GENESIS_PREV_HASH, hashAuditEvent, readEventRow, type AuditEventRow } from './chain';
 import {
   authenticateCheckpoints,
@@ -31,6 +32,10 @@ export interface AuditVerification {
   headHash: string | null;
   /** Events up to here are covered by signed checkpoints; later ones rest on the hash chain alone. */
   checkpointedThroughSeq: number;
+  /** The first event no trusted checkpoint covers (through headSeq), or null when every event is covered. */
+  uncoveredFromSeq: number | null;
+  /** What the database (or a signed export manifest) says was checkpointed; null when nothing says. */
+  recorded: CheckpointRecordSummary | null;
   publicKeyFingerprint: string;
 }
 
@@ -40,6 +45,10 @@ export interface TrailVerifierOptions {
   /** The checkpoints file should exist but does not: a problem in itself. */
   checkpointFileMissing?: boolean;
   publicKeyFingerprint: string;
+  /** Found before the events were read (an export's signature and digests). */
+  preliminaryProblems?: AuditProblem[];
+  /** What was checkpointed by the record's account: the trusted lines must cover at least this much. */
+  recorded?: CheckpointRecordSummary;
   maxProblems?: number;
   /** Start after an event already trusted, instead of at the genesis. */
   after?: { seq: number; hash: string };
@@ -73,7 +82,7 @@ export class TrailVerifier {
     this.#maxProblems = options.maxProblems ?? 1000;
     this.#lastSeq = options.after?.seq ?? 0;
     this.#lastHash = options.after?.hash ?? GENESIS_PREV_HASH;
-    for (const problem of options.checkpoints?.problems ?? []) this.#report(problem);
+    for (const problem of [...(options.preliminaryProblems ?? []), ...(options.checkpoints?.problems ?? [])]) this.#report(problem);
   }
 
   #report(problem: AuditProblem): void {
@@ -200,6 +209,19 @@ export class TrailVerifier {
         message: `${expectedHead.source} lists events through ${expectedHead.seq}, but the trail ends at ${this.#lastSeq}`,
       });
     }
+    const coveredSeq = lastTrusted?.seq ?? 0;
+    const { recorded } = this.#options;
+    if (recorded && recorded.throughSeq > coveredSeq) {
+      this.#report({
+        kind: 'checkpoint-coverage',
+        seq: coveredSeq + 1,
+        throughSeq: recorded.throughSeq,
+        message:
+          `the record shows ${recorded.count} checkpoint(s) written through seq ${recorded.throughSeq}, but the trusted checkpoint lines cover ` +
+          `${coveredSeq === 0 ? 'nothing' : `only through seq ${coveredSeq} (${this.#checkpoints.length} line(s))`}: ` +
+          'checkpoint lines were removed, emptied or replaced; restore the file from a backup or an anchor copy',
+      });
+    }
     if (checkpointFileMissing && this.#lastSeq > 0) {
       this.#report({
         kind: 'checkpoint-file-missing',
@@ -219,7 +241,9 @@ export class TrailVerifier {
       firstBadSeq: this.#firstBadSeq,
       headSeq: this.#lastSeq,
       headHash: this.#lastHash,
-      checkpointedThroughSeq: Math.min(lastTrusted?.seq ?? 0, this.#lastSeq),
+      checkpointedThroughSeq: Math.min(coveredSeq, this.#lastSeq),
+      uncoveredFromSeq: coveredSeq < this.#lastSeq ? coveredSeq + 1 : null,
+      recorded: recorded ?? null,
       publicKeyFingerprint: this.#options.publicKeyFingerprint,
     };
   }
@@ -230,7 +254,10 @@ export type TrailItem = AuditEventRow | { unreadable: string };
 
 export interface VerifyTrailOptions {
   checkpointLines: CheckpointLine[] | null;
+  /** The trust anchor: the console key checkpoints must (through their links) be signed by. */
   publicKey: ParsedPublicKey;
+  recorded?: CheckpointRecordSummary;
+  preliminaryProblems?: AuditProblem[];
   maxProblems?: number;
   expectedHead?: { seq: number; source: string };
 }
@@ -243,6 +270,8 @@ export async function verifyTrail(pages: AsyncIterable<TrailItem[]>, options: Ve
     checkpoints: options.checkpointLines ? authenticateCheckpoints(options.checkpointLines, options.publicKey) : undefined,
     checkpointFileMissing: options.checkpointLines === null,
     publicKeyFingerprint: options.publicKey.fingerprint,
+    recorded: options.recorded,
+    preliminaryProblems: options.preliminaryProblems,
     maxProblems: options.maxProblems,
   });
   for await (const page of pages) {

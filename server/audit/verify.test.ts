@@ -18,6 +18,7 @@ import {
   type TestTrail,
 } from './test-support';
 import { verifyAuditTrail, type AuditVerification } from './verify';
+import { sm2Signer } from './signing/file-signer';
 
 // 320 events, a signed checkpoint after every 50: lines 1–6 cover seq 1–300; 301–320 rest on the chain alone.
 const TOTAL = 320;
@@ -169,7 +170,7 @@ describe('verifyAuditTrail', () => {
         const parsed = parseCheckpointLine(line);
         assert.ok(parsed.ok);
         const { signature: _signature, ...unsigned } = parsed.checkpoint;
-        return signCheckpoint({ ...unsigned, publicKeyFingerprint: parsePublicKey(impostor.publicKeyPem).fingerprint }, impostor.privateKeyPem).text;
+        return signCheckpoint({ ...unsigned, publicKeyFingerprint: parsePublicKey(impostor.publicKeyPem).fingerprint }, sm2Signer(impostor.privateKeyPem, 'impostor')).text;
       });
     });
     assert.equal(result.ok, false);
@@ -190,6 +191,9 @@ describe('verifyAuditTrail', () => {
 
   test('a removed checkpoints file is reported', async () => {
     const result = await verifyTampered((_attacker, trail) => rmSync(trail.checkpointFile));
-    assert.deepEqual(summary(result.problems), [{ kind: 'checkpoint-file-missing', seq: null, throughSeq: undefined, checkpointLine: undefined }]);
+    assert.deepEqual(summary(result.problems), [
+      { kind: 'checkpoint-coverage', seq: 1, throughSeq: 300, checkpointLine: undefined },
+      { kind: 'checkpoint-file-missing', seq: null, throughSeq: undefined, checkpointLine: undefined },
+    ]);
   });
 });

@@ -2,6 +2,7 @@ import type { Db } from '../db/client';
 import { parsePublicKey, type ParsedPublicKey } from '../crypto/keys';
 import type { AuditEventRow } from './chain';
 import { readCheckpointLines } from './checkpoint-file';
+import { checkpointRecordSummary } from './checkpoint-record';
 import { verifyTrail, type AuditVerification } from './trail-verifier';
 
 export type { AuditVerification } from './trail-verifier';
@@ -39,12 +40,18 @@ export interface VerifyAuditTrailOptions {
   pageSize?: number;
 }
 
-/** Verifies the audit trail in the database against the signed checkpoints file. Never throws for tampering; reports it. */
+/**
+ * Verifies the audit trail in the database against the signed checkpoints file, and the file's coverage against
+ * the database's record of the checkpoints written. Never throws for tampering; reports it.
+ */
 export async function verifyAuditTrail(db: Db, options: VerifyAuditTrailOptions): Promise<AuditVerification> {
   const publicKey = typeof options.publicKey === 'string' ? parsePublicKey(options.publicKey) : options.publicKey;
+  // The record first: a line is appended (and fsync'd) before it is recorded, so the file read after holds it.
+  const recorded = await checkpointRecordSummary(db);
   return verifyTrail(auditEventPages(db, { pageSize: options.pageSize }), {
     checkpointLines: await readCheckpointLines(options.checkpointFile),
     publicKey,
+    recorded,
     maxProblems: options.maxProblems,
   });
 }

@@ -38,6 +38,20 @@ describe('hotplane CLI: keygen, manifest, sign, verify, inspect (the real binary
     assert.match(verified.out, /verified: every check passed/);
   });
 
+  it('verify --probe loads the .so in a throwaway child and fails one whose identity differs from its manifest', () => {
+    const probed = hotplane('verify', so, '--pubkey', path.join(dir, 'keys', 'pub.pem'), '--probe');
+    assert.equal(probed.code, 0, probed.out);
+    assert.match(probed.out, /PASS\s+Loaded in a throwaway probe.*hp_module_version\(\) "1\.1\.0"/);
+    const relabelled = path.join(dir, 'relabelled.so');
+    copyFileSync(so, relabelled);
+    assert.equal(hotplane('manifest', relabelled, '--module', 'ledger', '--version', '9.0.0', '--class', 'business').code, 0);
+    assert.equal(hotplane('sign', `${relabelled}.manifest.json`, '--key', path.join(dir, 'keys', 'key.pem')).code, 0);
+    assert.equal(hotplane('verify', relabelled, '--pubkey', path.join(dir, 'keys', 'pub.pem')).code, 0, 'without --probe the label is not checked');
+    const refused = hotplane('verify', relabelled, '--pubkey', path.join(dir, 'keys', 'pub.pem'), '--probe');
+    assert.equal(refused.code, 1);
+    assert.match(refused.out, /hp_module_version\(\) is "1\.1\.0", not "9\.0\.0"/);
+  });
+
   it('exits 1 and lists every failed check', () => {
     const tampered = path.join(dir, 'tampered.so');
     const bytes = readFileSync(so);

@@ -12,18 +12,22 @@ const USAGE = `hotplane — signed hot upgrades of native modules
   hotplane manifest <so> --module M --version V --class C [--valid-days 365]
                                                        write <so>.manifest.json (size, SM3, SHA-256, arch from the ELF)
   hotplane sign <manifest> --key KEY [--hex]           write the SM2 signature over the manifest bytes (.sig)
-  hotplane verify <so> --manifest M --sig S --pubkey P offline verification; exit 0, or 1 listing every failed check
+  hotplane verify <so> --manifest M --sig S --pubkey P [--probe]
+                                                       offline verification; exit 0, or 1 listing every failed check
+                                                       (--probe: load it in a throwaway child, compare its identity)
   hotplane inspect <so> [--json]                       ELF report: exports, needed libraries, TLS, Go runtime
   hotplane push <so> [--manifest M] [--sig S] [--console URL] [--token T]
                                                        upload to a running console (HOTPLANE_URL, HOTPLANE_TOKEN)
   hotplane approve <change-request> --key KEY [--console URL] [--token T]
                                                        check a change request's digest, sign it with your SM2 key, approve
-  hotplane audit verify [--checkpoints F] [--public-key P]
-                                                       check the audit chain and checkpoints; exit 1 naming the first bad seq
+  hotplane audit verify [--checkpoints F] [--public-key P | --fingerprint HEX]
+                                                       check the chain, checkpoints and their coverage; exit 0 intact and
+                                                       anchored, 1 naming the first bad seq, 3 unanchored or tail uncovered
   hotplane host --control-plane URL --token T [--data DIR] [--port 7400] [--host-id ID]
                                                        run a runtime host that pulls its desired state from the console
   hotplane audit export --out DIR                      JSONL events + checkpoints for auditors
-  hotplane audit verify-export <dir|bundle.json>       verify an export (or a console download) offline
+  hotplane audit verify-export <dir|bundle.json> [--public-key P | --fingerprint HEX]
+                                                       verify a signed export (or a console download) offline
 
 Environment: DATABASE_URL, HOTPLANE_DATA_DIR select the console's database for the audit commands.`;
 

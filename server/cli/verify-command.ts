@@ -2,15 +2,17 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { digestArtifactFile, parsePublicKey } from '../crypto';
 import { CHECK_TITLES } from '../artifacts/checks';
+import { identityProbe } from '../artifacts/identity-probe';
 import { verifyArtifact } from '../artifacts/verify-artifact';
 import { loadConfig } from '../config';
 import { parseCommandArgs, requireOption } from './args';
 
 // Offline: the one public key given stands in for the signer registry (valid now, allowed for any module).
+// --probe also loads the .so in a throwaway child, as an upload does, to compare its identity with the manifest.
 export async function verifyCommand(args: string[]) {
   const { values, positionals } = parseCommandArgs(
     args,
-    { manifest: { type: 'string' }, sig: { type: 'string' }, pubkey: { type: 'string' }, json: { type: 'boolean', default: false } },
+    { manifest: { type: 'string' }, sig: { type: 'string' }, pubkey: { type: 'string' }, json: { type: 'boolean', default: false }, probe: { type: 'boolean', default: false } },
     1,
   );
   const so = positionals[0];
@@ -39,6 +41,7 @@ export async function verifyCommand(args: string[]) {
       },
     ],
     forbiddenExportPatterns: loadConfig().forbiddenExportPatterns,
+    identityProbe: values.probe ? identityProbe(loadConfig().identityProbeMs) : undefined,
   });
   if (values.json) {
     console.log(JSON.stringify({ outcome: result.outcome, message: result.message, checks: result.checks }, null, 2));

@@ -65,7 +65,14 @@ export async function serveArtifact(deps: FleetHttpDeps, request: Request, sm3: 
     return problem(DomainErrorCode.NotFound, `${v.moduleName} ${v.version} is revoked (${v.revokedReason ?? 'no reason given'}) and is never served`, 410);
   }
   const file = await stat(accepted.storePath).catch(() => null);
-  if (!file) throw new Error(`the artifact store has lost ${accepted.storePath} (${accepted.moduleName} ${accepted.version})`);
+  // A lost file is the console's fault, but a stack trace per host poll helps nobody: the host fails that version
+  // alone and shows this message; the rest of its desired state applies.
+  if (!file) {
+    return problem(
+      DomainErrorCode.Unavailable,
+      `the console's artifact store has lost the file of ${accepted.moduleName} ${accepted.version} (${accepted.storePath}): upload that version again, or move its traffic to another version`,
+    );
+  }
   return new Response(Readable.toWeb(createReadStream(accepted.storePath)) as ReadableStream<Uint8Array>, {
     headers: {
       'content-type': 'application/octet-stream',

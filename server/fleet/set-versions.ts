@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { appendAuditEvent } from '../audit/append';
 import type { AuditActor } from '../audit/actor';
 import { NEVER_HOT_UPGRADABLE, type ModuleClass } from '../artifacts/manifest';
+import { versionRefusal, type VersionValidityFacts } from '../artifacts/version-validity';
 import type { Db, DbTransaction } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
 import type { DesiredModule, DesiredVersion } from '../host/types';
@@ -43,11 +44,11 @@ export type SetVersionsInput = z.infer<typeof setVersionsInput>;
 function refusal(
   module: string,
   choice: z.infer<typeof versionChoice>,
-  found: { status: string; goRuntime: boolean; revokedReason: string | null } | undefined,
+  found: (VersionValidityFacts & { goRuntime: boolean }) | undefined,
 ): string | null {
   if (!found) return `${module} ${choice.version} is not in the registry`;
-  if (found.status === 'revoked') return `${module} ${choice.version} is revoked (${found.revokedReason ?? 'no reason given'}) and can never be served`;
-  if (found.status !== 'accepted') return `${module} ${choice.version} is ${found.status}, not accepted`;
+  const invalid = versionRefusal(found);
+  if (invalid) return invalid;
   if (found.goRuntime && choice.isolation === 'inproc') {
     return `${module} ${choice.version} carries a Go runtime, which can neither be unloaded nor share a process with another Go runtime: choose isolation "process"`;
   }
@@ -55,7 +56,7 @@ function refusal(
 }
 
 async function desiredModuleFrom(tx: DbTransaction, input: SetVersionsInput): Promise<DesiredModule | null> {
-  const found = await tx.module.findUnique({ where: { name: input.module }, include: { versions: true } });
+  const found = await tx.module.findUnique({ where: { name: input.module }, include: { versions: { include: { signer: true } } } });
   if (!found) throw new DomainError(DomainErrorCode.NotFound, `no module named "${input.module}" in the registry`);
   if (input.versions.every((v) => v.weight === 0)) return null;
   if (NEVER_HOT_UPGRADABLE.includes(found.class as ModuleClass)) {

@@ -54,7 +54,7 @@ export class ControlPlaneAgent {
 
   readonly fetchArtifact: ArtifactFetcher = async (sm3) => {
     const response = await fetch(new URL(`/api/fleet/artifacts/${sm3}`, this.options.controlPlane), { headers: this.headers() });
-    if (!response.ok || !response.body) throw new Error(`console answered ${response.status} for artifact ${sm3}`);
+    if (!response.ok || !response.body) throw new Error(`console answered ${response.status}${await saying(response)}`);
     return response.body;
   };
 
@@ -94,9 +94,12 @@ export class ControlPlaneAgent {
         await this.host.applyDesiredState(state).catch((error: unknown) => {
           notApplied = new ApplyError(`generation ${state.generation} not applied (${error instanceof Error ? error.message : String(error)}); serving generation ${this.host.generation}, retrying`);
         });
+      } else if (this.host.awaitingArtifacts()) {
+        await this.host.applyDesiredState(state);
       }
-      // Only an applied state is remembered: a 304 must never stand for a state the host does not run.
-      if (!notApplied) this.etag = response.headers.get('etag');
+      // Only an applied state is remembered: a 304 must never stand for a state the host does not run, nor for one
+      // whose missing artifacts the host still has to fetch.
+      if (!notApplied && !this.host.awaitingArtifacts()) this.etag = response.headers.get('etag');
     } else if (response.status !== 304) {
       throw new Error(`desired state: HTTP ${response.status}${await saying(response)}`);
     }

@@ -10,6 +10,8 @@ import type { VersionRuntime } from './version-runtime';
 const HEALTH_PROBE_MS = 1_000;
 const SELF_TEST_PROBE_MS = 60_000;
 const MAX_EVENTS_KEPT = 500;
+/** An artifact that could not be fetched is asked for again no sooner than this, while its version stays failed. */
+const FETCH_RETRY_MS = 5_000;
 
 export interface HostOptions {
   hostId?: string;
@@ -19,6 +21,8 @@ export interface HostOptions {
   fetchArtifact?: ArtifactFetcher;
   /** File naming the inproc call in progress, for a supervisor to read after a crash (see crash-marker.ts). */
   crashMarkerFile?: string;
+  /** How soon an artifact that could not be fetched is asked for again (default FETCH_RETRY_MS). */
+  fetchRetryMs?: number;
   /** Caps on each process cell (default DEFAULT_CELL_LIMITS). */
   cellLimits?: CellLimits;
   /** Set when this host may not load modules in-process (inproc-guard.ts): every inproc version fails with it. */
@@ -42,6 +46,8 @@ export class Host {
   private applying: Promise<void> = Promise.resolve();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly crashMarker: CrashMarker | undefined;
+  /** Artifacts of the applied state that could not be fetched: when it was last tried, why, and in which generation. */
+  private readonly unfetched = new Map<string, { at: number; message: string; generation: number }>();
 
   constructor(private readonly options: HostOptions) {
     this.hostId = options.hostId ?? 'embedded';
@@ -73,22 +79,74 @@ export class Host {
     return this.appliedGeneration;
   }
 
-  // Serialised and idempotent: applying a generation already applied changes nothing.
+  // Serialised and idempotent: applying a generation already applied changes nothing, except that artifacts it
+  // could not fetch are tried again (at most every FETCH_RETRY_MS) for the modules that lack them.
   applyDesiredState(state: DesiredState): Promise<void> {
-    const run = this.applying.then(() => (state.generation === this.appliedGeneration ? undefined : this.reconcile(state)));
+    const run = this.applying.then(() => {
+      if (state.generation !== this.appliedGeneration) return this.reconcile(state);
+      if (this.unfetched.size > 0) return this.retryUnfetched(state);
+    });
     this.applying = run.catch(() => undefined);
     return run;
   }
 
+  /** Whether some artifact of the applied state is still missing (the agent then keeps offering the state). */
+  awaitingArtifacts(): boolean {
+    return this.unfetched.size > 0;
+  }
+
   private async reconcile(state: DesiredState) {
     const wanted = new Map(state.modules.map((m) => [m.module, m]));
-    for (const desired of state.modules) await this.reconcileModule(desired);
+    const sm3s = new Set(state.modules.flatMap((m) => m.versions.map((v) => v.sm3)));
+    for (const sm3 of this.unfetched.keys()) if (!sm3s.has(sm3)) this.unfetched.delete(sm3);
+    for (const desired of state.modules) await this.reconcileModule(desired, state.generation);
     const leaving = [...this.modules.keys()].filter((name) => !wanted.has(name));
     await Promise.all(leaving.map((name) => this.removeModule(name)));
     this.appliedGeneration = state.generation;
   }
 
-  private async reconcileModule(desired: DesiredModule) {
+  private get fetchRetryMs(): number {
+    return this.options.fetchRetryMs ?? FETCH_RETRY_MS;
+  }
+
+  private async retryUnfetched(state: DesiredState) {
+    const due = (sm3: string) => {
+      const last = this.unfetched.get(sm3);
+      return last !== undefined && Date.now() - last.at >= this.fetchRetryMs;
+    };
+    for (const desired of state.modules) {
+      if (desired.versions.some((v) => due(v.sm3))) await this.reconcileModule(desired, state.generation);
+    }
+  }
+
+  // One artifact that cannot be fetched (console lost it, network, wrong bytes) fails its own version, reported once
+  // per generation as load-failed; every other version and module of the state still applies.
+  private async fetchArtifacts(desired: DesiredModule): Promise<Map<string, string>> {
+    const refused = new Map<string, string>();
+    const fetcher = this.options.fetchArtifact;
+    if (!fetcher) return refused;
+    for (const version of desired.versions) {
+      const last = this.unfetched.get(version.sm3);
+      if (last && Date.now() - last.at < this.fetchRetryMs) {
+        refused.set(version.sm3, last.message);
+        continue;
+      }
+      try {
+        await this.cache.fetch(version.sm3, fetcher);
+        this.unfetched.delete(version.sm3);
+      } catch (error) {
+        const message =
+          error instanceof ArtifactIntegrityError
+            ? error.message
+            : `could not fetch the artifact of ${desired.module} ${version.version} (SM3 ${version.sm3}): ${error instanceof Error ? error.message : String(error)}`;
+        refused.set(version.sm3, message);
+        this.unfetched.set(version.sm3, { at: Date.now(), message, generation: last?.generation ?? Number.NaN });
+      }
+    }
+    return refused;
+  }
+
+  private async reconcileModule(desired: DesiredModule, generation: number) {
     let runtime = this.modules.get(desired.module);
     if (!runtime) {
       runtime = new ModuleRuntime(desired.module, {
@@ -101,17 +159,7 @@ export class Host {
       this.modules.set(desired.module, runtime);
     }
     runtime.applySettings(desired);
-    // Bytes that do not hash to their SM3 fail that version alone (reported as load-failed, as at load time); the
-    // rest of the state still applies. Any other fetch error fails the whole apply, which the agent retries.
-    const fetcher = this.options.fetchArtifact;
-    const refused = new Map<string, string>();
-    for (const version of desired.versions) {
-      if (!fetcher) continue;
-      await this.cache.fetch(version.sm3, fetcher).catch((error: unknown) => {
-        if (!(error instanceof ArtifactIntegrityError)) throw error;
-        refused.set(version.sm3, error.message);
-      });
-    }
+    const refused = await this.fetchArtifacts(desired);
     const keep = new Set<VersionRuntime>();
     const starting: Promise<void>[] = [];
     for (const want of desired.versions) {
@@ -129,6 +177,14 @@ export class Host {
         keep.add(current);
         continue;
       }
+      // Still unfetchable in the generation that already reported it: the failed instance stays, and says nothing new.
+      const missing = this.unfetched.get(want.sm3);
+      if (missing && refused.has(want.sm3) && missing.generation === generation && current?.sm3 === want.sm3 && current.phase === 'failed') {
+        current.weight = want.weight;
+        keep.add(current);
+        continue;
+      }
+      if (missing && refused.has(want.sm3)) missing.generation = generation;
       const inprocRefused = want.isolation === 'inproc' ? this.options.inprocRefusal ?? undefined : undefined;
       const fresh = runtime.addVersion(want, refused.get(want.sm3) ?? inprocRefused);
       keep.add(fresh);
@@ -141,7 +197,10 @@ export class Host {
     const leaving = [...runtime.versions.values()].filter((v) => !keep.has(v) && !v.isLeaving);
     for (const v of leaving) v.weight = 0;
     runtime.refreshRoutes();
-    this.emit({ module: desired.module, kind: 'weights', message: desired.versions.map((v) => `${v.version}=${v.weight}%`).join(' ') || 'no versions' });
+    // A quiet retry of a missing artifact that is still missing changes nothing worth an event.
+    if (generation !== this.appliedGeneration || starting.length > 0) {
+      this.emit({ module: desired.module, kind: 'weights', message: desired.versions.map((v) => `${v.version}=${v.weight}%`).join(' ') || 'no versions' });
+    }
     for (const v of leaving) void runtime.retire(v);
   }
 

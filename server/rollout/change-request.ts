@@ -2,6 +2,7 @@ import semver from 'semver';
 import { appendAuditEvent } from '../audit/append';
 import type { AuditActor } from '../audit/actor';
 import { NEVER_HOT_UPGRADABLE, type ModuleClass } from '../artifacts/manifest';
+import { versionRefusal } from '../artifacts/version-validity';
 import { inspectElf } from '../artifacts/elf';
 import type { ChangeRequest } from '../db/generated/client';
 import type { Db, DbTransaction } from '../db/client';
@@ -66,14 +67,15 @@ interface Target {
 // The module must be hot-upgradable, serve one stable version, and the target must be an accepted artifact
 // that may run with the plan's isolation.
 async function resolveTarget(db: Db, module: string, toVersion: string, plan: RolloutPlan): Promise<Target> {
-  const found = await db.module.findUnique({ where: { name: module }, include: { versions: true } });
+  const found = await db.module.findUnique({ where: { name: module }, include: { versions: { include: { signer: true } } } });
   if (!found) throw new DomainError(DomainErrorCode.NotFound, `no module named "${module}" in the registry`);
   if (NEVER_HOT_UPGRADABLE.includes(found.class as ModuleClass)) {
     throw new DomainError(DomainErrorCode.InvalidInput, `RED LINE: ${module} is a ${found.class} module; ${NEVER_HOT_UPGRADABLE.join(', ')} modules are never hot-upgraded`);
   }
   const target = found.versions.find((v) => v.version === toVersion);
   if (!target) throw new DomainError(DomainErrorCode.NotFound, `${module} ${toVersion} is not in the registry; upload it first`);
-  if (target.status !== 'accepted') throw new DomainError(DomainErrorCode.InvalidInput, `${module} ${toVersion} is ${target.status} (${target.revokedReason ?? 'not accepted'}) and cannot be rolled out`);
+  const invalid = versionRefusal(target);
+  if (invalid) throw new DomainError(DomainErrorCode.InvalidInput, `${invalid}; it cannot be rolled out`);
   if (target.goRuntime && plan.isolation === 'inproc') {
     throw new DomainError(DomainErrorCode.InvalidInput, `${module} ${toVersion} carries a Go runtime: choose isolation "process"`);
   }

@@ -3,8 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { SYSTEM_ACTOR } from '../audit/actor';
-import { loadOrCreateConsoleKey } from '../audit/console-key';
-import { config } from '../config';
+import { consoleAuditPublicKey } from '../audit/console-trail';
 import type { ChangeRequest } from '../db/generated/client';
 import { FleetMetrics } from '../fleet/metrics-store';
 import { readDesiredModule } from '../fleet/desired-state';
@@ -124,12 +123,32 @@ describe('rollout engine with a real host', () => {
       assert.ok(actions.includes(action), action);
     }
     assert.equal(actions.filter((a) => a === 'rollout.step_started').length, 4);
+    // The seed's fields: pre-upgrade SHA-256 (the version replaced), the new version's signer, the approvers' keys, the time.
+    const [from, to] = await Promise.all(
+      ['1.0.0', '1.1.0'].map((version) => r.f.db.moduleVersion.findUniqueOrThrow({ where: { moduleName_version: { moduleName: 'ledger', version } }, include: { signer: true } })),
+    );
+    const approval = await r.f.db.approval.findFirstOrThrow({ where: { changeRequestId: request.id, decision: 'approved' } });
+    for (const action of ['rollout.step_started', 'rollout.promoted']) {
+      const event = events.find((e) => e.action === action)!;
+      const seed = JSON.parse(event.details).seed;
+      assert.deepEqual(seed, {
+        preUpgradeVersion: '1.0.0',
+        preUpgradeSha256: from.sha256,
+        installedVersion: '1.1.0',
+        installedSha256: to.sha256,
+        signerDn: to.signer.subjectDn,
+        signerSerial: to.signer.serial,
+        operatorKeyFingerprints: [approval.keyFingerprint],
+        effectiveAt: seed.effectiveAt,
+      }, action);
+      assert.ok(Date.parse(seed.effectiveAt) <= Date.parse(event.time), `${action} takes effect when its transition ran`);
+    }
   });
 
   it('seals a signed evidence bundle for the promoted request, referenced from the audit trail', async () => {
     const promoted = await r.f.db.changeRequest.findFirstOrThrow({ where: { toVersion: '1.1.0', state: 'Promoted' } });
     const bundle = await waitFor('the evidence bundle', () => r.f.db.evidenceBundle.findFirst({ where: { changeRequestId: promoted.id } }), { timeoutMs: 20_000 });
-    const download = await evidenceDownload(r.f.db, bundle.id, loadOrCreateConsoleKey(config().consoleKeyFile).publicKey.pem);
+    const download = await evidenceDownload(r.f.db, bundle.id, consoleAuditPublicKey().pem);
     assert.deepEqual(verifyEvidence(download), { ok: true, message: 'signed by the console key' });
     assert.equal(verifyEvidence({ ...download, content: download.content.replace('"Promoted"', '"RolledBack"') }).ok, false);
     const content = JSON.parse(download.content);

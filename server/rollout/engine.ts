@@ -1,7 +1,7 @@
 import { SYSTEM_ACTOR } from '../audit/actor';
 import { appendAuditEvent } from '../audit/append';
-import { loadOrCreateConsoleKey, type ConsoleKey } from '../audit/console-key';
-import { config } from '../config';
+import { consoleSigner } from '../audit/signing/console-signer';
+import type { AuditSigner } from '../audit/signing/signer';
 import type { ChangeRequest } from '../db/generated/client';
 import type { Db, DbTransaction } from '../db/client';
 import type { FleetMetrics } from '../fleet/metrics-store';
@@ -26,7 +26,7 @@ export interface RolloutEngineOptions {
   metrics: FleetMetrics;
   settings?: RolloutSettings;
   preflight?: PreflightRunner;
-  consoleKey?: () => ConsoleKey;
+  consoleKey?: () => AuditSigner;
   log?: (line: string) => void;
 }
 
@@ -35,7 +35,7 @@ const PHASE_CONFIRM_LOOKBACK_MS = 3_600_000;
 export class RolloutEngine {
   readonly settings: RolloutSettings;
   private readonly preflight: PreflightRunner;
-  private readonly consoleKey: () => ConsoleKey;
+  private readonly consoleKey: () => AuditSigner;
   private readonly log: (line: string) => void;
   private readonly preflights = new Map<string, Promise<void>>();
   private timers: NodeJS.Timeout[] = [];
@@ -45,7 +45,7 @@ export class RolloutEngine {
   constructor(private readonly options: RolloutEngineOptions) {
     this.settings = options.settings ?? loadRolloutSettings();
     this.preflight = options.preflight ?? probeProcessPreflight;
-    this.consoleKey = options.consoleKey ?? (() => loadOrCreateConsoleKey(config().consoleKeyFile));
+    this.consoleKey = options.consoleKey ?? consoleSigner;
     this.log = options.log ?? ((line) => console.error(`hotplane rollout: ${line}`));
   }
 

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { appendAuditEvent } from '../audit/append';
 import { SYSTEM_ACTOR } from '../audit/actor';
 import { canonicalJson, type JsonObject } from '../audit/canonical-json';
-import type { ConsoleKey } from '../audit/console-key';
-import { parsePublicKey, signSm2, sm3Hex, verifySignature } from '../crypto';
+import type { AuditSigner } from '../audit/signing/signer';
+import { parsePublicKey, sm3Hex, verifySignature } from '../crypto';
 import type { ChangeRequest } from '../db/generated/client';
 import type { Db, DbTransaction } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
@@ -15,7 +15,7 @@ import { changeDigestDocument } from './digest';
 
 // The evidence bundle of a finished rollout: the request, its approvals with their signatures, metric snapshots
 // before and after, every analysis decision and the timing of every phase, as canonical JSON signed by the
-// console's key. The audit trail records the bundle's SM3, so neither can change without the other showing it.
+// console's signer (server/audit/signing/). The audit trail records the bundle's SM3, so neither can change without the other showing it.
 
 export const EVIDENCE_FORMAT = 'hotplane.rollout-evidence/v1';
 /** Metric snapshots before the start and after the finish. */
@@ -121,7 +121,7 @@ async function bundleOf(tx: DbTransaction, row: ChangeRequest, metrics: FleetMet
 }
 
 /** Builds, signs and stores the bundle, and records its SM3 in the audit trail, in one transaction. */
-export async function sealEvidence(db: Db, id: string, deps: { metrics: FleetMetrics; consoleKey: () => ConsoleKey; snapshotSeconds: number; now?: number }) {
+export async function sealEvidence(db: Db, id: string, deps: { metrics: FleetMetrics; consoleKey: () => AuditSigner; snapshotSeconds: number; now?: number }) {
   const key = deps.consoleKey();
   return db.$transaction(async (tx) => {
     const row = await tx.changeRequest.findUniqueOrThrow({ where: { id } });
@@ -129,9 +129,9 @@ export async function sealEvidence(db: Db, id: string, deps: { metrics: FleetMet
     const now = deps.now ?? Date.now();
     const content = canonicalJson(await bundleOf(tx, row, deps.metrics, deps.snapshotSeconds, now));
     const sm3 = sm3Hex(content);
-    const signatureHex = Buffer.from(signSm2(Buffer.from(content), key.privateKeyPem)).toString('hex');
+    const signatureHex = Buffer.from(key.sign(Buffer.from(content))).toString('hex');
     const bundle = await tx.evidenceBundle.create({
-      data: { id: randomUUID(), changeRequestId: id, createdAt: new Date(now), content, sm3, signatureHex, keyFingerprint: key.publicKey.fingerprint },
+      data: { id: randomUUID(), changeRequestId: id, createdAt: new Date(now), content, sm3, signatureHex, keyFingerprint: key.fingerprint },
     });
     await tx.changeRequest.update({ where: { id }, data: { evidenceDueAt: null } });
     await appendAuditEvent(tx, {
@@ -139,7 +139,7 @@ export async function sealEvidence(db: Db, id: string, deps: { metrics: FleetMet
       action: 'rollout.evidence_sealed',
       targetType: 'change-request',
       targetId: id,
-      details: { evidenceId: bundle.id, sm3, keyFingerprint: key.publicKey.fingerprint, state: row.state },
+      details: { evidenceId: bundle.id, sm3, keyFingerprint: key.fingerprint, algorithm: key.algorithm, state: row.state },
     });
     return bundle;
   });

@@ -3,6 +3,7 @@ import type { AuditActor } from '../audit/actor';
 import type { ChangeRequest } from '../db/generated/client';
 import type { Db, DbTransaction } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
+import { versionRefusal } from '../artifacts/version-validity';
 import type { FleetMetrics } from '../fleet/metrics-store';
 import { approvalsStillValid } from './approvals';
 import { loadChangeRequest, planOf, transitionOf } from './change-request';
@@ -53,10 +54,12 @@ export async function startRollout(deps: OperateDeps, actor: AuditActor, id: str
     const running = await activeRolloutOf(tx, row.module);
     if (running) throw new DomainError(DomainErrorCode.Conflict, `${running.id} is rolling out ${row.module} already (${running.state}); one rollout per module at a time`);
     await assertStableUnchanged(tx, row);
-    const target = await tx.moduleVersion.findUnique({ where: { moduleName_version: { moduleName: row.module, version: row.toVersion } } });
-    if (target?.status !== 'accepted' || target.sm3 !== row.toSm3) {
+    const target = await tx.moduleVersion.findUnique({ where: { moduleName_version: { moduleName: row.module, version: row.toVersion } }, include: { signer: true } });
+    if (!target || target.sm3 !== row.toSm3) {
       throw new DomainError(DomainErrorCode.Conflict, `${row.module} ${row.toVersion} is no longer the accepted artifact that was approved (${target?.status ?? 'missing'})`);
     }
+    const invalid = versionRefusal(target, new Date(now));
+    if (invalid) throw new DomainError(DomainErrorCode.Conflict, `${invalid}; the rollout cannot start`);
     const before = snapshotsBefore(deps.metrics, row.module, now, deps.settings.snapshotSeconds);
     const started = await tx.changeRequest.update({
       where: { id },

@@ -7,6 +7,7 @@ import { HP_ABI_VERSION, ModuleLibrary } from '../host/module-library';
 import type { PreflightSubject } from './preflight';
 
 export type ProbeLine =
+  | { stage: 'opening' }
   | { stage: 'loaded'; dlopenMs: number }
   | { stage: 'self-test' }
   | { stage: 'done'; ok: boolean; report: string; initMs?: number; selfTestMs?: number };
@@ -24,11 +25,16 @@ function identityProblem(library: ModuleLibrary, subject: PreflightSubject): str
 }
 
 function probe(subject: PreflightSubject) {
+  say({ stage: 'opening' });
   let started = performance.now();
   const library = ModuleLibrary.open(subject.path);
   say({ stage: 'loaded', dlopenMs: performance.now() - started });
   const wrong = identityProblem(library, subject);
   if (wrong) return say({ stage: 'done', ok: false, report: wrong });
+  // The upload's identity probe stops here: no hp_init, so no business code runs beyond the identity calls.
+  if (subject.identityOnly) {
+    return say({ stage: 'done', ok: true, report: `hp_abi_version() ${HP_ABI_VERSION}, hp_module_name() "${subject.module}", hp_module_version() "${subject.version}"` });
+  }
   started = performance.now();
   const init = library.init(Buffer.from(subject.config));
   const initMs = performance.now() - started;

@@ -20,6 +20,10 @@ export interface PreflightSubject {
   sm3: string;
   config: string;
   selfTestLimitMs: number;
+  /** Load and compare the identity only (the upload's identity probe): no hp_init, no self-test. */
+  identityOnly?: boolean;
+  /** For an identity probe: how long dlopen and the three identity calls may take once node has started. */
+  identityLimitMs?: number;
 }
 
 export interface PreflightResult {
@@ -80,7 +84,14 @@ function runProbe(subject: PreflightSubject, timings: PreflightResult['timings']
     let output = '';
     let timer = setTimeout(() => child.kill('SIGKILL'), LOAD_LIMIT_MS);
     const onLine = (line: ProbeLine) => {
-      if (line.stage === 'loaded') {
+      if (line.stage === 'opening') {
+        if (subject.identityLimitMs === undefined) return;
+        stage = 'dlopen and the identity calls';
+        clearTimeout(timer);
+        timer = setTimeout(() => child.kill('SIGKILL'), subject.identityLimitMs);
+        overrun = `loading and the identity calls took more than ${subject.identityLimitMs / 1000} s`;
+      } else if (line.stage === 'loaded') {
+        if (subject.identityLimitMs !== undefined) return;
         timings.dlopenMs = line.dlopenMs;
         stage = 'hp_init';
         overrun = `loading or hp_init took more than ${LOAD_LIMIT_MS / 1000} s`;
@@ -115,6 +126,17 @@ function runProbe(subject: PreflightSubject, timings: PreflightResult['timings']
     });
     child.stdin!.end(JSON.stringify(sandboxed));
   });
+}
+
+/**
+ * The upload's identity probe: the same throwaway probe process (and so the same sandbox) as a preflight, stopped
+ * after hp_abi_version, hp_module_name and hp_module_version; hp_init is never called.
+ */
+export function probeModuleIdentity(subject: { path: string; module: string; version: string; limitMs: number }): Promise<PreflightResult> {
+  return runProbe(
+    { module: subject.module, version: subject.version, path: subject.path, sm3: '', config: '', selfTestLimitMs: 0, identityOnly: true, identityLimitMs: subject.limitMs },
+    {},
+  );
 }
 
 export const probeProcessPreflight: PreflightRunner = async (subject) => {

@@ -5,6 +5,7 @@ import type { AuditActor } from '../audit/actor';
 import type { ChangeRequest } from '../db/generated/client';
 import type { Db, DbTransaction } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
+import { versionRefusal } from '../artifacts/version-validity';
 import type { DesiredModule, DesiredVersion } from '../host/types';
 import type { RolloutOutcome } from './change-request.types';
 import { allTrafficTo, readDesiredModule, stableVersionOf, writeDesiredModule } from './fleet-bridge';
@@ -12,6 +13,7 @@ import { activeRolloutOf } from './operate';
 import type { RolloutSettings } from './settings';
 import { rollBack, type Transition } from './transitions';
 import { enqueueWebhookEvent } from './webhooks';
+import { withdrawnRunningVersions } from './withdrawn-running';
 
 // One-click rollback for on-call: no approval, no steps, no analysis. During a rollout it is the rollout's own
 // rollback; after a promotion it returns to the previous stable (still warm inside the rollback window, reloaded
@@ -29,8 +31,8 @@ async function lastPromotionOf(tx: DbTransaction, module: string, version: strin
 }
 
 async function acceptedBelow(tx: DbTransaction, module: string, version: string) {
-  const versions = await tx.moduleVersion.findMany({ where: { moduleName: module, status: 'accepted' } });
-  return versions.filter((v) => semver.valid(v.version) && semver.lt(v.version, version)).sort((a, b) => semver.rcompare(a.version, b.version))[0] ?? null;
+  const versions = await tx.moduleVersion.findMany({ where: { moduleName: module, status: 'accepted' }, include: { signer: true } });
+  return versions.filter((v) => semver.valid(v.version) && semver.lt(v.version, version) && versionRefusal(v) === null).sort((a, b) => semver.rcompare(a.version, b.version))[0] ?? null;
 }
 
 /** Where a rollback of `module` would go right now, and whether that version is still loaded. */
@@ -43,8 +45,9 @@ export async function planRollback(tx: DbTransaction, module: string, desired?: 
   const loaded = (version: string) => current?.versions.some((v) => v.version === version) ?? false;
   const promotion = await lastPromotionOf(tx, module, stable.version);
   if (promotion) {
-    const previous = await tx.moduleVersion.findUnique({ where: { moduleName_version: { moduleName: module, version: promotion.fromVersion } } });
-    if (loaded(promotion.fromVersion) || previous?.status === 'accepted') {
+    const previous = await tx.moduleVersion.findUnique({ where: { moduleName_version: { moduleName: module, version: promotion.fromVersion } }, include: { signer: true } });
+    // A withdrawn or expired version is never a rollback target, even while it is still loaded.
+    if (previous && versionRefusal(previous) === null) {
       return { kind: 'promoted', request: promotion, from: stable.version, to: promotion.fromVersion, warm: loaded(promotion.fromVersion) };
     }
   }
@@ -130,6 +133,7 @@ export async function rollbackTargets(db: Db) {
         versions: desired?.versions.map((v) => ({ version: v.version, weight: v.weight })) ?? [],
         rollback: plan.kind === 'none' ? { possible: false as const, why: plan.why } : { possible: true as const, from: plan.from, to: plan.to, warm: plan.warm },
         activeChangeRequest: plan.kind === 'rollout' ? { id: plan.request.id, state: plan.request.state } : null,
+        withdrawn: await withdrawnRunningVersions(tx, desired),
       });
     }
     return rows;

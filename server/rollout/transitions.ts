@@ -6,6 +6,7 @@ import type { DesiredModule, DesiredVersion } from '../host/types';
 import { planOf, transitionOf } from './change-request';
 import type { ChangeState, RolloutOutcome } from './change-request.types';
 import { moduleBreaker } from './circuit-breaker';
+import { rolloutSeedFields } from './audit-seed';
 import { EVIDENCE_SNAPSHOTS } from './evidence';
 import { allTrafficTo, readDesiredModule, splitTraffic, writeDesiredModule } from './fleet-bridge';
 import type { RolloutSettings } from './settings';
@@ -86,7 +87,14 @@ export async function enterStep(t: Transition, row: ChangeRequest, index: number
       updatedAt: at(t.now),
     },
   });
-  await audit(t, 'rollout.step_started', row, { step: index + 1, of: plan.steps.length, weight: step.weight, holdSeconds: step.holdSeconds, generation: change.generation });
+  await audit(t, 'rollout.step_started', row, {
+    step: index + 1,
+    of: plan.steps.length,
+    weight: step.weight,
+    holdSeconds: step.holdSeconds,
+    generation: change.generation,
+    seed: await rolloutSeedFields(t.tx, row, 'forward', t.now),
+  });
   return updated;
 }
 
@@ -148,7 +156,14 @@ export async function promote(t: Transition, row: ChangeRequest, why: string): P
     where: { id: row.id },
     data: { ...finishData(t, transitionOf(row, 'promote'), outcome), promotedAt: at(t.now), warmUntil: at(t.now + plan.rollbackWindowSeconds * 1000) },
   });
-  await audit(t, 'rollout.promoted', row, { from: row.fromVersion, to: row.toVersion, generation: change.generation, why, warmUntil: updated.warmUntil!.toISOString() });
+  await audit(t, 'rollout.promoted', row, {
+    from: row.fromVersion,
+    to: row.toVersion,
+    generation: change.generation,
+    why,
+    warmUntil: updated.warmUntil!.toISOString(),
+    seed: await rolloutSeedFields(t.tx, row, 'forward', t.now),
+  });
   await enqueueWebhookEvent(t.tx, 'promoted', { changeRequest: row.id, module: row.module, from: row.fromVersion, to: row.toVersion, warmUntil: updated.warmUntil!.toISOString() });
   return updated;
 }
@@ -171,7 +186,13 @@ export async function rollBack(t: Transition, row: ChangeRequest, event: Extract
   await closeOpenPhases(t, row, event);
   await t.tx.rolloutPhase.create({ data: { changeRequestId: row.id, kind: 'rollback', weight: 0, generation, startedAt: at(t.now), detail: outcome.message } });
   const updated = await t.tx.changeRequest.update({ where: { id: row.id }, data: finishData(t, state, outcome) });
-  await audit(t, state === 'Aborted' ? 'rollout.aborted' : 'rollout.rolled_back', row, { from: row.toVersion, to: row.fromVersion, generation, ...outcome });
+  await audit(t, state === 'Aborted' ? 'rollout.aborted' : 'rollout.rolled_back', row, {
+    from: row.toVersion,
+    to: row.fromVersion,
+    generation,
+    ...outcome,
+    seed: await rolloutSeedFields(t.tx, row, 'back', t.now),
+  });
   if (generation !== null) {
     await enqueueWebhookEvent(t.tx, 'rolled-back', { changeRequest: row.id, module: row.module, from: row.toVersion, to: row.fromVersion, trigger: outcome.trigger, message: outcome.message, metric: outcome.metric ?? null });
   }

@@ -10,7 +10,7 @@ import { DomainError, DomainErrorCode } from '../errors';
 // reports (an outbox), then sent with retries, so a notification is never lost to a crash nor sent for a change
 // that rolled back. Receivers check `x-hotplane-signature: sm3=<HMAC-SM3 of the body with the webhook's secret>`.
 
-export const WEBHOOK_KINDS = ['approval-needed', 'rollout-started', 'promoted', 'rolled-back', 'circuit-open'] as const;
+export const WEBHOOK_KINDS = ['approval-needed', 'rollout-started', 'promoted', 'rolled-back', 'circuit-open', 'signer-revoked'] as const;
 export type WebhookKind = (typeof WEBHOOK_KINDS)[number];
 
 const SEND_TIMEOUT_MS = 5_000;

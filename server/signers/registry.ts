@@ -6,6 +6,7 @@ import { parsePublicKey, type ParsedPublicKey } from '../crypto/keys';
 import type { Db } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
 import { isValidModuleGlob, moduleGlobMatches } from './module-glob';
+import { withdrawVersionsOfSigner } from './revocation-effects';
 
 export const registerSignerInput = z
   .object({
@@ -168,12 +169,14 @@ export async function revokeSigner(db: Db, actor: AuditActor, signerId: string, 
     }
     const revokedAt = new Date();
     await tx.signer.update({ where: { id: signerId }, data: { revokedAt, revocationReason: reason } });
+    const withdrawn = await withdrawVersionsOfSigner(tx, actor, signer, reason, revokedAt);
     await appendAuditEvent(tx, {
       actor,
       action: 'signer.revoked',
       targetType: 'signer',
       targetId: signerId,
-      details: { name: signer.name, fingerprint: signer.fingerprint, reason, revokedAt: revokedAt.toISOString() },
+      details: { name: signer.name, fingerprint: signer.fingerprint, reason, revokedAt: revokedAt.toISOString(), versionsWithdrawn: withdrawn.length },
     });
+    return { withdrawn };
   });
 }

@@ -5,6 +5,7 @@ import { approveChange } from '../rollout/approvals';
 import { approvalMessage } from '../rollout/digest';
 import { loadRolloutSettings, type RolloutSettings } from '../rollout/settings';
 import { registerSigningKey } from '../rollout/signing-keys';
+import { compileLedger } from './compile-ledger';
 import { createConsoleFixture, type ConsoleFixture } from './console-fixture';
 
 // A console with the example ledger versions accepted, 1.0.0 serving all traffic, and people to propose and
@@ -27,16 +28,15 @@ export interface RolloutFixture {
 }
 
 /**
- * Uploaded in this (ascending) order: [version, built file's version, variant]. 2.0.0 is the slow build under a
- * major version, for approval counting only: it never runs (its hp_module_version says 1.2.2).
+ * Uploaded in this (ascending) order: [version, variant], then a 2.0.0 built for the fixture (the ledger code reporting
+ * 2.0.0, as the upload's identity probe requires), a major version for approval counting.
  */
-const LEDGER_VERSIONS: [string, string, string][] = [
-  ['1.0.0', '1.0.0', 'standard'],
-  ['1.1.0', '1.1.0', 'standard'],
-  ['1.2.1', '1.2.1', 'self-test-fail'],
-  ['1.2.3', '1.2.3', 'error-prone'],
-  ['1.2.4', '1.2.4', 'crash'],
-  ['2.0.0', '1.2.2', 'slow'],
+const LEDGER_VERSIONS: [string, string][] = [
+  ['1.0.0', 'standard'],
+  ['1.1.0', 'standard'],
+  ['1.2.1', 'self-test-fail'],
+  ['1.2.3', 'error-prone'],
+  ['1.2.4', 'crash'],
 ];
 
 function person(id: string, roles: string[]): Person {
@@ -45,8 +45,9 @@ function person(id: string, roles: string[]): Person {
 
 export async function createRolloutFixture(env: Record<string, string> = {}): Promise<RolloutFixture> {
   const f = await createConsoleFixture(env);
-  for (const [version, built, variant] of LEDGER_VERSIONS) {
-    const paths = await f.signedArtifact({ so: f.modulePath('ledger', built, variant), module: 'ledger', version });
+  const major = await compileLedger(f.work, { file: 'ledger-2.0.0.so', version: '2.0.0' });
+  for (const [version, so] of [...LEDGER_VERSIONS.map(([v, variant]) => [v, f.modulePath('ledger', v, variant)]), ['2.0.0', major]]) {
+    const paths = await f.signedArtifact({ so, module: 'ledger', version });
     const result = await f.upload(paths);
     if (result.outcome !== 'accepted') throw new Error(`fixture upload of ledger ${version} was ${result.outcome}: ${result.message}`);
   }

@@ -33,6 +33,7 @@ export function AuditView({ canVerify, canExport }: { canVerify: boolean; canExp
       <div className="row panel">
         <div>
           Console checkpoint key {consoleKey.data ? <Fingerprint value={consoleKey.data.fingerprint} /> : '…'}
+          {consoleKey.data && ` (${consoleKey.data.algorithm === 'sm2' ? 'SM2' : 'ECDSA P-256'}, ${consoleKey.data.custody === 'pkcs11' ? 'on a PKCS#11 token' : 'a file in the data folder'})`}
         </div>
         <div className="spacer" />
         {canVerify && (

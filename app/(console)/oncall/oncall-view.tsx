@@ -3,6 +3,7 @@ import Link from 'next/link';
 import { useQuery } from '@tanstack/react-query';
 import { useTRPC } from '@/app/trpc';
 import { QueryState } from '@/components/query-state';
+import { WithdrawnVersionsAlert } from '@/components/withdrawn-versions-alert';
 import { RuntimeStatCells } from '@/components/runtime-stat-cells';
 import { RollbackControl } from '../rollback-control';
 
@@ -40,6 +41,7 @@ export function OnCallView({ canRollBack }: { canRollBack: boolean }) {
                       </td>
                       <td className="mono small" data-testid="weights">
                         {t.versions.map((v) => `${v.version} ${v.weight}%`).join(' · ') || 'unloaded'}
+                        <WithdrawnVersionsAlert module={t.module} withdrawn={t.withdrawn} compact />
                       </td>
                       <RuntimeStatCells runtime={runtime} />
                       <td>

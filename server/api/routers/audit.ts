@@ -2,7 +2,7 @@ import 'server-only';
 import { z } from 'zod';
 import { actorOf } from '../../auth/session';
 import { listAuditEvents, auditEventFilter } from '../../audit/list';
-import { consoleAuditPublicKey, verifyAndRecord } from '../../audit/console-trail';
+import { consoleAuditKeyStatus, verifyAndRecord } from '../../audit/console-trail';
 import { createRouter, permittedProcedure } from '../trpc';
 
 export const auditRouter = createRouter({
@@ -10,8 +10,8 @@ export const auditRouter = createRouter({
     .input(auditEventFilter)
     .query(({ ctx, input }) => listAuditEvents(ctx.db, input)),
   consoleKey: permittedProcedure('audit.read').query(() => {
-    const key = consoleAuditPublicKey();
-    return { fingerprint: key.fingerprint, pem: key.pem };
+    const { fingerprint, pem, algorithm, custody } = consoleAuditKeyStatus();
+    return { fingerprint, pem, algorithm, custody };
   }),
   verify: permittedProcedure('audit.verify')
     .input(z.object({}).optional())

@@ -2,6 +2,7 @@
 import Link from 'next/link';
 import { useQuery } from '@tanstack/react-query';
 import { useTRPC } from '@/app/trpc';
+import { WithdrawnVersionsAlert } from '@/components/withdrawn-versions-alert';
 import { BreakerStatus } from '../../breaker-status';
 import { RollbackControl } from '../../rollback-control';
 
@@ -13,6 +14,7 @@ export function ModuleRollback({ module, canRollBack, canOverrideBreaker }: { mo
   return (
     <div className="stack" style={{ marginBottom: 12 }}>
       <BreakerStatus module={module} canOverride={canOverrideBreaker} />
+      {target && <WithdrawnVersionsAlert module={module} withdrawn={target.withdrawn} />}
       {target && (
         <div className="row panel">
           {target.activeChangeRequest ? (
