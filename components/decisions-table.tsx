@@ -1,4 +1,5 @@
 import type { AnalysisCheck, CheckResult } from '@/server/rollout/analysis';
+import type { HostVerdict } from '@/server/rollout/host-analysis';
 
 export interface DecisionRow {
   id: number;
@@ -10,9 +11,11 @@ export interface DecisionRow {
   window: { from: Date | string; to: Date | string };
   canaryRequests: number;
   stableRequests: number;
+  /** Each host judged alone (empty for decisions made before per-host analysis). */
+  hosts: HostVerdict[];
 }
 
-const VERDICT_TONE = { pass: 'pass', breach: 'bad', inconclusive: 'warn' } as const;
+const VERDICT_TONE = { pass: 'pass', breach: 'bad', inconclusive: 'warn', 'left-out': '' } as const;
 const CHECK_TONE: Record<CheckResult, string> = { pass: 'pass', breach: 'bad', inconclusive: 'warn', skipped: '' };
 
 const measured = (value: number | null, unit: string) => (value === null ? '—' : `${Number(value.toFixed(2))} ${unit === 'count' ? '' : unit}`.trim());
@@ -43,6 +46,15 @@ export function DecisionsTable({ decisions }: { decisions: DecisionRow[] }) {
               <td>
                 <span className={`badge ${VERDICT_TONE[d.verdict]}`}>{d.verdict}</span>
                 {d.metric && <div className="small muted">{d.metric}</div>}
+                {d.hosts.length > 0 && (
+                  <ul className="plain-list small" aria-label="Per-host verdicts">
+                    {d.hosts.map((h) => (
+                      <li key={h.host} title={h.detail}>
+                        {h.host}: <span className={`badge ${VERDICT_TONE[h.verdict]}`}>{h.verdict}</span> ({h.canaryRequests})
+                      </li>
+                    ))}
+                  </ul>
+                )}
               </td>
               <td className="small">
                 {clock(d.window.from)}–{clock(d.window.to)} ({spanSeconds(d.window.from, d.window.to)} s)

@@ -24,10 +24,10 @@ export async function startRuntimeHost(options: { consoleOrigin: string; token: 
     process.execPath,
     [
       '--conditions=react-server', '--import', 'tsx', 'server/host/main.ts',
-      '--control-plane', options.consoleOrigin, '--token', options.token, '--host-id', options.hostId,
+      '--control-plane', options.consoleOrigin, '--host-id', options.hostId,
       '--data', path.join(options.dir, 'data'), '--port', String(port), '--access-log', accessLogFile,
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOTPLANE_HOST_TOKEN: options.token } },
   );
   child.stderr?.setEncoding('utf8').on('data', (text: string) => stderr.push(text));
   const host: RuntimeHost = {

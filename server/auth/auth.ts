@@ -10,6 +10,7 @@ import type { AuditActor } from '../audit/actor';
 import { config } from '../config';
 import { db, type Db } from '../db/client';
 import { accountLockedUntil, LOCKOUT_FAILURES } from './account-lockout';
+import { auditAccountChange, checkNewPassword, disguiseDisabledSignIn, stripSessionTokens } from './account-events';
 import { LOGIN_ATTEMPTS_PER_MINUTE, MIN_PASSWORD_LENGTH } from './password-policy';
 import { parseRoles } from './permissions';
 import { ensurePrivateDir } from '../secrets-at-rest';
@@ -50,6 +51,7 @@ async function actorOfUserId(prisma: Db, userId: string): Promise<AuditActor> {
 function sessionAuditHooks(prisma: Db) {
   return {
     before: createAuthMiddleware(async (ctx) => {
+      checkNewPassword(ctx);
       if (ctx.path === '/sign-in/email' && typeof ctx.body?.email === 'string') {
         const until = await accountLockedUntil(prisma, ctx.body.email);
         if (until !== null) {
@@ -67,6 +69,9 @@ function sessionAuditHooks(prisma: Db) {
       if (session) await recordSessionEvent(prisma, 'session.logout', await actorOfUserId(prisma, session.user.id), { sessionId: session.session.id });
     }),
     after: createAuthMiddleware(async (ctx) => {
+      await disguiseDisabledSignIn(prisma, ctx);
+      await auditAccountChange(prisma, ctx);
+      stripSessionTokens(ctx);
       if (ctx.path !== '/sign-in/email') return;
       const ip = ctx.request?.headers.get('x-forwarded-for') ?? null;
       const newSession = ctx.context.newSession;

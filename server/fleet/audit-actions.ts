@@ -13,6 +13,13 @@ declare module '../audit/append' {
     'host.drain_timeout': true;
     'host.version_resident': true;
     'host.state_handed_off': true;
+    /** A host's report refused whole (a cap broken, a revoked host); details name the cap (server/fleet/report-bounds.ts). */
+    'host.report_refused': true;
+    /** A host loaded a version (path, SHA-256 of the verified bytes, signer serial, result) or refused to. */
+    'host.version_loaded': true;
+    'host.version_unloaded': true;
+    /** Parts of a host's report about versions the fleet was not told to run, left out. */
+    'host.report_items_ignored': true;
   }
 }
 

@@ -101,7 +101,7 @@ describe('crash-marker exclusion (recorded) and the supervisor that acts on it',
       [
         "import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';",
         'const flag = (name) => process.argv[process.argv.indexOf(name) + 1];',
-        `appendFileSync(${JSON.stringify(runs)}, flag('--token') + '\\n');`,
+        `appendFileSync(${JSON.stringify(runs)}, readFileSync(flag('--token-file'), 'utf8').trim() + '\\n');`,
         `if (readFileSync(${JSON.stringify(runs)}, 'utf8').trim().split('\\n').length === 1) {`,
         "  writeFileSync(flag('--crash-marker'), 'ledger@1.0.0');",
         "  process.kill(process.pid, 'SIGSEGV');",
@@ -120,6 +120,8 @@ describe('crash-marker exclusion (recorded) and the supervisor that acts on it',
     assert.ok(logs.some((l) => /ledger 1\.0\.0 crashed the embedded host/.test(l)), logs.join('\n'));
     const tokens = started();
     assert.equal(tokens[0], tokens[1]);
+    const commandLine = readFileSync(`/proc/${supervisor.status().pid}/cmdline`, 'utf8');
+    assert.ok(commandLine.includes('--token-file') && !commandLine.includes(tokens[0]), 'the embedded host gets its token by a file, never on its command line');
     assert.equal(readFileSync(path.join(hostDir, 'token'), 'utf8').trim(), tokens[0]);
   });
 });

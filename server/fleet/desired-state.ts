@@ -2,6 +2,7 @@ import { canonicalJson } from '../audit/canonical-json';
 import type { DesiredModule as DesiredModuleRow } from '../db/generated/client';
 import type { DbTransaction } from '../db/client';
 import type { DesiredModule, DesiredState, DesiredVersion } from '../host/types';
+import { recordDesiredVersionChanges } from './desired-history';
 
 // The fleet-wide desired state: one DesiredModule row per module and one generation counter, raised by
 // every change, so a host can tell "nothing new" from a single number (the ETag of GET /api/fleet/desired-state).
@@ -66,6 +67,7 @@ export async function replaceDesiredModule(tx: DbTransaction, module: string, af
   } else {
     await tx.desiredModule.delete({ where: { module } });
   }
+  await recordDesiredVersionChanges(tx, module, before, after, now);
   const raised = await tx.fleetGeneration.update({ where: { id: GENERATION_ROW }, data: { generation: { increment: 1 }, updatedAt: now } });
   return { changed: true, generation: raised.generation, before, after };
 }

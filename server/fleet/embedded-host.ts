@@ -11,7 +11,7 @@ import { EMBEDDED_HOST_ID, ensureEmbeddedHostToken } from './hosts';
 
 export interface EmbeddedHostOptions {
   db: Db;
-  /** The host's data folder (<dataDir>/host): token, crash marker, artifact cache, persisted desired state. */
+  /** The host's data folder (HOTPLANE_HOST_DATA_DIR, beside the console's): token, crash marker, artifact cache, persisted desired state. */
   hostDir: string;
   projectRoot: string;
   consolePort: number;
@@ -36,7 +36,10 @@ const STABLE_AFTER_MS = 60_000;
 const STDERR_TAIL_LINES = 20;
 
 /** What of the console's environment the host gets: its own settings, never the console's (secrets included). */
-const HOST_ENV = ['PATH', 'LANG', 'TZ', 'NODE_ENV', 'HOTPLANE_DEMO', 'HOTPLANE_ALLOW_UNSANDBOXED', 'HOTPLANE_BWRAP', 'HOTPLANE_CELL_MEMORY_MIB', 'HOTPLANE_CELL_OPEN_FILES'];
+const HOST_ENV = [
+  'PATH', 'LANG', 'TZ', 'NODE_ENV', 'HOTPLANE_DEMO', 'HOTPLANE_ALLOW_UNSANDBOXED', 'HOTPLANE_BWRAP', 'HOTPLANE_CELL_MEMORY_MIB', 'HOTPLANE_CELL_OPEN_FILES',
+  'HOTPLANE_HOST_METRICS_TOKEN',
+];
 
 export function embeddedHostEnv(env: NodeJS.ProcessEnv, hostDir: string): NodeJS.ProcessEnv {
   const kept = Object.fromEntries(HOST_ENV.filter((name) => env[name] !== undefined).map((name) => [name, env[name]]));
@@ -54,14 +57,15 @@ function handOver(dir: string, owner: { uid: number; gid: number }) {
   }
 }
 
-export function embeddedHostArgs(options: { hostDir: string; consolePort: number; hostPort: number; token: string; entry?: string; consoleSecrets?: string[] }): string[] {
+// The token goes by its 0600 file (written by ensureEmbeddedHostToken), never on the command line.
+export function embeddedHostArgs(options: { hostDir: string; consolePort: number; hostPort: number; entry?: string; consoleSecrets?: string[] }): string[] {
   return [
     '--conditions=react-server',
     '--import',
     'tsx',
     options.entry ?? HOST_ENTRY,
     '--control-plane', `http://127.0.0.1:${options.consolePort}`,
-    '--token', options.token,
+    '--token-file', path.join(options.hostDir, 'token'),
     '--data', options.hostDir,
     '--port', String(options.hostPort),
     '--host-id', EMBEDDED_HOST_ID,
@@ -105,7 +109,6 @@ async function stopStaleHost(pidFile: string, hostDir: string) {
 
 export class EmbeddedHostSupervisor {
   private child: ChildProcess | null = null;
-  private token = '';
   private stopping = false;
   private failures = 0;
   private restarts = 0;
@@ -126,7 +129,8 @@ export class EmbeddedHostSupervisor {
 
   async start() {
     mkdirSync(this.options.hostDir, { recursive: true, mode: 0o700 });
-    this.token = await ensureEmbeddedHostToken(this.options.db, path.join(this.options.hostDir, 'token'), this.invokeUrl);
+    await ensureEmbeddedHostToken(this.options.db, path.join(this.options.hostDir, 'token'), this.invokeUrl);
+    // After the token is written: the host reads it from its file, as its own user.
     if (this.options.runAs) handOver(this.options.hostDir, this.options.runAs);
     await stopStaleHost(this.pidFile, this.options.hostDir);
     this.spawnHost();
@@ -137,7 +141,7 @@ export class EmbeddedHostSupervisor {
     this.restartTimer = null;
     const startedAt = Date.now();
     const runAs = this.options.runAs ?? undefined;
-    const child = spawn(process.execPath, embeddedHostArgs({ ...this.options, token: this.token }), {
+    const child = spawn(process.execPath, embeddedHostArgs(this.options), {
       cwd: this.options.projectRoot,
       env: embeddedHostEnv(process.env, this.options.hostDir),
       stdio: ['ignore', 'inherit', 'pipe'],

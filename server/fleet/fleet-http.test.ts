@@ -25,6 +25,7 @@ describe('the hosts’ HTTP contract: desired state, artifacts, reports', () => 
   let server: Awaited<ReturnType<typeof serveFetchHandler>>;
   let token: string;
   let ledgerSm3: string;
+  let ledgerSha256: string;
   const metrics = new FleetMetrics();
   const sameOrigin = new Headers({ origin: 'http://localhost:3000', host: 'localhost:3000' });
   const as = (user: SessionUser) => createCaller({ db: f.db, headers: sameOrigin, user });
@@ -39,7 +40,7 @@ describe('the hosts’ HTTP contract: desired state, artifacts, reports', () => 
       const result = await f.upload(await f.signedArtifact({ so: f.modulePath('ledger', version), module: 'ledger', version }));
       assert.equal(result.outcome, 'accepted', result.message);
     }
-    ledgerSm3 = (await f.db.moduleVersion.findFirstOrThrow({ where: { version: '1.0.0' } })).sm3;
+    ({ sm3: ledgerSm3, sha256: ledgerSha256 } = await f.db.moduleVersion.findFirstOrThrow({ where: { version: '1.0.0' } }));
     const deps = { db: f.db, metrics };
     server = await serveFetchHandler(async (request) => {
       const { pathname } = new URL(request.url);
@@ -67,18 +68,18 @@ describe('the hosts’ HTTP contract: desired state, artifacts, reports', () => 
     const first = await get('/api/fleet/desired-state');
     assert.equal(first.status, 200);
     assert.deepEqual(await first.json(), { generation: 0, modules: [] });
-    assert.equal(first.headers.get('etag'), '"0"');
-    const unchanged = await get('/api/fleet/desired-state', { ...bearer(), 'if-none-match': '"0"' });
+    assert.equal(first.headers.get('etag'), '"0.0"');
+    const unchanged = await get('/api/fleet/desired-state', { ...bearer(), 'if-none-match': '"0.0"' });
     assert.equal(unchanged.status, 304);
     assert.equal(await unchanged.text(), '');
 
     await as(operator).fleet.setVersions({ module: 'ledger', versions: [{ version: '1.0.0', weight: 100, isolation: 'inproc' }] });
-    const changed = await get('/api/fleet/desired-state', { ...bearer(), 'if-none-match': '"0"' });
+    const changed = await get('/api/fleet/desired-state', { ...bearer(), 'if-none-match': '"0.0"' });
     assert.equal(changed.status, 200);
-    assert.equal(changed.headers.get('etag'), '"1"');
+    assert.equal(changed.headers.get('etag'), '"1.0"');
     assert.deepEqual(await changed.json(), {
       generation: 1,
-      modules: [{ module: 'ledger', versions: [{ version: '1.0.0', sm3: ledgerSm3, weight: 100, isolation: 'inproc' }] }],
+      modules: [{ module: 'ledger', versions: [{ version: '1.0.0', sm3: ledgerSm3, weight: 100, isolation: 'inproc', signerSerial: (await f.db.signer.findFirstOrThrow()).serial }] }],
     });
   });
 
@@ -105,6 +106,10 @@ describe('the hosts’ HTTP contract: desired state, artifacts, reports', () => 
     const revoked = await get(`/api/fleet/artifacts/${newer.sm3}`);
     assert.equal(revoked.status, 410);
     assert.match((await revoked.json()).message, /revoked \(signed by mistake\)/);
+    const told = await get('/api/fleet/desired-state', { ...bearer(), 'if-none-match': '"1.0"' });
+    assert.equal(told.status, 200, 'a revocation changes the tag, so every host hears of it at its next poll');
+    assert.equal(told.headers.get('etag'), '"1.1"');
+    assert.deepEqual((await told.json()).revoked, [newer.sm3]);
   });
 
   function sample(second: number, i: number): MetricSample {
@@ -131,6 +136,10 @@ describe('the hosts’ HTTP contract: desired state, artifacts, reports', () => 
       metrics: Array.from({ length: 20 }, (_, i) => sample(windowStart + i, i % 10)),
       events: [
         { time: '2026-11-22T09:00:02.000Z', module: 'ledger', version: '1.0.0', kind: 'weights', message: '1.0.0=100%' },
+        {
+          time: '2026-11-22T09:00:02.500Z', module: 'ledger', version: '1.0.0', kind: 'serving', message: 'serving (inproc)',
+          artifact: { path: `/var/lib/hotplane/host/artifacts/${ledgerSm3}.so`, sha256: ledgerSha256, signerSerial: 'from-the-desired-state', result: 'loaded' },
+        },
         { time: '2026-11-22T09:00:03.000Z', module: 'ledger', version: '1.0.0', kind: 'crashed', message: 'cell died of SIGSEGV' },
         { time: '2026-11-22T09:00:04.000Z', module: 'ledger', version: '1.1.0', kind: 'load-failed', message: 'self-test failed' },
       ],
@@ -138,19 +147,32 @@ describe('the hosts’ HTTP contract: desired state, artifacts, reports', () => 
     };
   }
 
+  // The console last heard from edge-1 before these seconds: the host kept them while the console was away.
+  const heardFromHostBefore = (second: number) => f.db.host.update({ where: { id: 'edge-1' }, data: { lastSeenAt: new Date(second * 1000) } });
+
   it('takes a report: host row, events with audit for the ones that matter, and 10-second rollups', async () => {
+    await heardFromHostBefore(windowStart - 60);
     const response = await post(JSON.stringify(report()));
     assert.equal(response.status, 200);
-    assert.deepEqual(await response.json(), { generation: 1 });
+    assert.deepEqual(await response.json(), { generation: 1, ignored: ['ledger 1.1.0'] }, '1.1.0 is not in the desired state: its event is left out');
     const host = await f.db.host.findUniqueOrThrow({ where: { id: 'edge-1' } });
     assert.equal(host.appliedGeneration, 1);
     assert.ok(host.lastSeenAt && Date.now() - host.lastSeenAt.getTime() < 5_000);
     assert.equal(JSON.parse(host.lastReport!)[0].phase, 'serving');
 
-    assert.deepEqual((await f.db.hostEvent.findMany({ orderBy: { id: 'asc' } })).map((e) => e.kind), ['weights', 'crashed', 'load-failed']);
+    const events = await f.db.hostEvent.findMany({ orderBy: { id: 'asc' } });
+    assert.deepEqual(events.map((e) => e.kind), ['weights', 'serving', 'crashed']);
+    const loaded = JSON.parse((await f.db.auditEvent.findFirstOrThrow({ where: { action: 'host.version_loaded', targetId: 'ledger@1.0.0' } })).details);
+    assert.deepEqual(
+      [loaded.host, loaded.path, loaded.sha256, loaded.signerSerial, loaded.result, loaded.sha256MatchesRegistry],
+      ['edge-1', `/var/lib/hotplane/host/artifacts/${ledgerSm3}.so`, ledgerSha256, 'from-the-desired-state', 'loaded', true],
+    );
+    assert.ok(events.every((e) => e.time.getTime() >= (windowStart - 65) * 1000), 'times before the previous report are moved up to it');
     const crashed = await f.db.auditEvent.findFirstOrThrow({ where: { action: 'host.version_crashed' } });
     assert.deepEqual([crashed.actorId, crashed.targetId, JSON.parse(crashed.details).message], ['host:edge-1', 'ledger@1.0.0', 'cell died of SIGSEGV']);
-    assert.equal(await f.db.auditEvent.count({ where: { action: 'host.version_failed', targetId: 'ledger@1.1.0' } }), 1);
+    assert.equal(await f.db.auditEvent.count({ where: { action: 'host.version_failed', targetId: 'ledger@1.1.0' } }), 0);
+    const ignored = await f.db.auditEvent.findFirstOrThrow({ where: { action: 'host.report_items_ignored', targetId: 'edge-1' } });
+    assert.deepEqual(JSON.parse(ignored.details).versions, ['ledger 1.1.0']);
     assert.equal(await f.db.auditEvent.count({ where: { action: { startsWith: 'host.weights' } } }), 0);
 
     const rollups = await f.db.metricRollup.findMany({ orderBy: { start: 'asc' } });
@@ -165,6 +187,7 @@ describe('the hosts’ HTTP contract: desired state, artifacts, reports', () => 
 
   it('merges a late second into its stored window, and charts windows from before the console started from the rollups', async () => {
     const late = { ...sample(windowStart + 3, 0), requests: 5, ok: 5, app4xx: 0, errors5xx: 0, p95: 9000 };
+    await heardFromHostBefore(windowStart);
     assert.equal((await post(JSON.stringify(report({ metrics: [late], events: [] })))).status, 200);
     const first = await f.db.metricRollup.findFirstOrThrow({ where: { start: new Date(windowStart * 1000) } });
     assert.deepEqual([first.seconds, first.requests, first.p95], [11, 105, 9000]);
@@ -185,6 +208,7 @@ describe('the hosts’ HTTP contract: desired state, artifacts, reports', () => 
     assert.match((await wrongShape.json()).message, /appliedGeneration/);
     const huge = await post(JSON.stringify({ ...report(), padding: 'x'.repeat(MAX_REPORT_BYTES) }));
     assert.equal(huge.status, 413);
+    assert.match((await huge.json()).message, new RegExp(`^a report is at most ${MAX_REPORT_BYTES} bytes \\(MAX_REPORT_BYTES\\)`));
     const misaddressed = await post(JSON.stringify(report({ hostId: 'edge-9' })));
     assert.equal(misaddressed.status, 400);
     assert.match((await misaddressed.json()).message, /--host-id edge-1/);

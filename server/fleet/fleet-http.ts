@@ -2,13 +2,15 @@ import 'server-only';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { db, type Db } from '../db/client';
+import { db, type Db, type DbTransaction } from '../db/client';
 import { databaseLocked } from '../db/lock-wait';
 import { DOMAIN_ERROR_HTTP_STATUS, DomainError, DomainErrorCode } from '../errors';
+import type { DesiredState } from '../host/types';
 import { currentGeneration, readDesiredState } from './desired-state';
-import { authenticateHost } from './hosts';
+import { authenticateHost, revokedHostOf } from './hosts';
 import { fleetMetrics, type FleetMetrics } from './metrics-store';
-import { ingestHostReport } from './report-intake';
+import { ReportRefusal } from './report-bounds';
+import { auditReportProblem, ingestHostReport } from './report-intake';
 import { hostReportSchema, MAX_REPORT_BYTES } from './report-schema';
 
 // The hosts' side of the console (docs/fleet.md): pull the desired state, fetch artifacts, push reports.
@@ -41,16 +43,36 @@ export function serveDesiredState(deps: FleetHttpDeps, request: Request): Promis
   return answerDomainErrors(() => desiredStateResponse(deps, request));
 }
 
+// The tag names the generation and how many versions are revoked: a revocation changes no generation, but the
+// hosts must learn it at once (their local admin may not bring a revoked version back).
+async function desiredStateTag(db: Db | DbTransaction): Promise<string> {
+  const [generation, revoked] = await Promise.all([currentGeneration(db), db.moduleVersion.count({ where: { status: { not: 'accepted' } } })]);
+  return `"${generation}.${revoked}"`;
+}
+
+// Each version carries its signer's serial, so the host's load and unload events name it (docs/host.md).
+async function withSignerSerials(tx: DbTransaction, state: DesiredState): Promise<DesiredState> {
+  const digests = state.modules.flatMap((m) => m.versions.map((v) => v.sm3));
+  const rows = await tx.moduleVersion.findMany({ where: { sm3: { in: digests } }, select: { sm3: true, signer: { select: { serial: true } } } });
+  const serials = new Map(rows.map((r) => [r.sm3, r.signer.serial]));
+  return {
+    ...state,
+    modules: state.modules.map((m) => ({ ...m, versions: m.versions.map((v) => (serials.has(v.sm3) ? { ...v, signerSerial: serials.get(v.sm3) } : v)) })),
+  };
+}
+
 async function desiredStateResponse(deps: FleetHttpDeps, request: Request): Promise<Response> {
   if (!(await authenticateHost(deps.db, request.headers))) return unauthenticated();
-  // The cheap path: one row read answers an unchanged poll.
-  const generation = await currentGeneration(deps.db);
+  // The cheap path: two small reads answer an unchanged poll.
   const headers = { 'cache-control': 'no-cache' };
-  if (etagMatches(request.headers.get('if-none-match'), `"${generation}"`)) {
-    return new Response(null, { status: 304, headers: { ...headers, etag: `"${generation}"` } });
-  }
-  const state = await deps.db.$transaction((tx) => readDesiredState(tx));
-  return Response.json(state, { headers: { ...headers, etag: `"${state.generation}"` } });
+  const tag = await desiredStateTag(deps.db);
+  if (etagMatches(request.headers.get('if-none-match'), tag)) return new Response(null, { status: 304, headers: { ...headers, etag: tag } });
+  const { state, etag } = await deps.db.$transaction(async (tx) => {
+    const desired = await withSignerSerials(tx, await readDesiredState(tx));
+    const revoked = await tx.moduleVersion.findMany({ where: { status: { not: 'accepted' } }, select: { sm3: true }, orderBy: { sm3: 'asc' } });
+    return { state: revoked.length > 0 ? { ...desired, revoked: revoked.map((v) => v.sm3) } : desired, etag: await desiredStateTag(tx) };
+  });
+  return Response.json(state, { headers: { ...headers, etag } });
 }
 
 export async function serveArtifact(deps: FleetHttpDeps, request: Request, sm3: string): Promise<Response> {
@@ -106,8 +128,8 @@ async function readLimitedText(request: Request, limit: number): Promise<string 
 
 export async function acceptReport(deps: FleetHttpDeps, request: Request): Promise<Response> {
   const host = await authenticateHost(deps.db, request.headers);
-  if (!host) return unauthenticated();
-  const tooLarge = () => problem(DomainErrorCode.PayloadTooLarge, `a report is at most ${MAX_REPORT_BYTES} bytes; report more often`);
+  if (!host) return refuseUnauthenticatedReport(deps, request);
+  const tooLarge = () => problem(DomainErrorCode.PayloadTooLarge, `a report is at most ${MAX_REPORT_BYTES} bytes (MAX_REPORT_BYTES); report more often`);
   if (Number(request.headers.get('content-length') ?? 0) > MAX_REPORT_BYTES) return tooLarge();
   const text = await readLimitedText(request, MAX_REPORT_BYTES);
   if (text === null) return tooLarge();
@@ -125,6 +147,15 @@ export async function acceptReport(deps: FleetHttpDeps, request: Request): Promi
   return answerDomainErrors(async () => Response.json(await ingestHostReport(deps.db, deps.metrics, host, parsed.data)));
 }
 
+// A revoked host's reports are refused and say why; the refusal is audited (at most once a minute per host).
+async function refuseUnauthenticatedReport(deps: FleetHttpDeps, request: Request): Promise<Response> {
+  const revoked = await revokedHostOf(deps.db, request.headers);
+  if (!revoked) return unauthenticated();
+  const message = `host "${revoked.id}" was revoked at ${revoked.revokedAt!.toISOString()}: its reports are refused; register it again for a new token`;
+  await deps.db.$transaction((tx) => auditReportProblem(tx, revoked, 'host.report_refused', { status: 401, reason: message }));
+  return problem(DomainErrorCode.Unauthenticated, message);
+}
+
 // A domain refusal (a database locked elsewhere included) is answered with its status and words; a host retries a
 // 503 with its next poll, its unsent report with it.
 async function answerDomainErrors(handle: () => Promise<Response>): Promise<Response> {
@@ -132,7 +163,7 @@ async function answerDomainErrors(handle: () => Promise<Response>): Promise<Resp
     return await handle();
   } catch (error) {
     const refusal = error instanceof DomainError ? error : databaseLocked(error);
-    if (refusal) return problem(refusal.code, refusal.message);
+    if (refusal) return problem(refusal.code, refusal.message, refusal instanceof ReportRefusal ? refusal.status : undefined);
     throw error;
   }
 }

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { appendAuditEvent } from '../audit/append';
@@ -6,6 +6,7 @@ import { SYSTEM_ACTOR, type AuditActor } from '../audit/actor';
 import type { Db } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
 import { hashHostToken, hostTokenFromHeaders, newHostToken } from './host-tokens';
+import { fleetMetrics, type FleetMetrics } from './metrics-store';
 
 export const EMBEDDED_HOST_ID = 'embedded';
 
@@ -52,7 +53,8 @@ export async function registerHost(db: Db, actor: AuditActor, input: RegisterHos
   return { id: input.name, name: input.name, token };
 }
 
-export async function revokeHost(db: Db, actor: AuditActor, hostId: string) {
+// Its in-memory metrics go with it; what it said before stays in the rollups and its events, but counts nowhere.
+export async function revokeHost(db: Db, actor: AuditActor, hostId: string, metrics: FleetMetrics = fleetMetrics()) {
   if (hostId === EMBEDDED_HOST_ID) {
     throw new DomainError(DomainErrorCode.InvalidInput, 'the embedded host belongs to this console: switch it off with HOTPLANE_EMBEDDED_HOST=0 instead');
   }
@@ -63,6 +65,7 @@ export async function revokeHost(db: Db, actor: AuditActor, hostId: string) {
     await tx.host.update({ where: { id: hostId }, data: { revokedAt: new Date() } });
     await appendAuditEvent(tx, { actor, action: 'host.revoked', targetType: 'host', targetId: hostId, details: { lastSeenAt: host.lastSeenAt?.toISOString() ?? null } });
   });
+  metrics.forgetHost(hostId);
 }
 
 export async function authenticateHost(db: Db, headers: Headers) {
@@ -72,13 +75,25 @@ export async function authenticateHost(db: Db, headers: Headers) {
   return host && !host.revokedAt ? host : null;
 }
 
+/** The revoked host a token belonged to, or null: its requests are refused like any unknown token's, but said so. */
+export async function revokedHostOf(db: Db, headers: Headers) {
+  const token = hostTokenFromHeaders(headers);
+  if (!token) return null;
+  const host = await db.host.findUnique({ where: { tokenHash: hashHostToken(token) } });
+  return host?.revokedAt ? host : null;
+}
+
 // The embedded host's token lives beside its data (0600) so a console restart reuses it; a missing, unreadable
 // or stale file gets a fresh token.
 export async function ensureEmbeddedHostToken(db: Db, tokenFile: string, address: string): Promise<string> {
   const saved = (await readFile(tokenFile, 'utf8').catch(() => '')).trim();
   if (saved) {
     const row = await db.host.findUnique({ where: { id: EMBEDDED_HOST_ID } });
-    if (row && !row.revokedAt && row.tokenHash === hashHostToken(saved)) return saved;
+    if (row && !row.revokedAt && row.tokenHash === hashHostToken(saved)) {
+      // The host refuses a token file others can read; an old file is brought back to 0600.
+      await chmod(tokenFile, 0o600);
+      return saved;
+    }
   }
   const token = await issueHostToken(db, SYSTEM_ACTOR, { id: EMBEDDED_HOST_ID, address }, true);
   await mkdir(path.dirname(tokenFile), { recursive: true, mode: 0o700 });

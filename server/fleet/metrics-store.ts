@@ -1,5 +1,6 @@
 import type { Db } from '../db/client';
 import type { MetricSample } from '../host/types';
+import { versionKey } from './desired-history';
 import { EMPTY_TOTALS, METRIC_FIELDS, combineTotals, totalsOf, type MetricTotals } from './metric-math';
 
 // Metrics as hosts push them: the last hour per (host, module, version) at 1 s resolution in memory for the
@@ -97,6 +98,19 @@ export class FleetMetrics {
     for (const [key, entry] of this.series) if (entry.ring.newest <= nowSecond - RING_SECONDS) this.series.delete(key);
   }
 
+  /** The module versions this host has series of in memory (`module\0version`), for the per-host series cap. */
+  seriesOf(hostId: string): Set<string> {
+    const keys = new Set<string>();
+    for (const entry of this.series.values()) if (entry.hostId === hostId) keys.add(versionKey(entry.module, entry.version));
+    return keys;
+  }
+
+  /** Drops a revoked host's seconds: charts, evidence and analysis no longer see what it said. */
+  forgetHost(hostId: string) {
+    for (const [key, entry] of this.series) if (entry.hostId === hostId) this.series.delete(key);
+    for (const [key, rollup] of this.open) if (rollup.hostId === hostId) this.open.delete(key);
+  }
+
   takeClosedRollups(now = Date.now()): OpenRollup[] {
     const nowSecond = Math.floor(now / 1000);
     const closed: OpenRollup[] = [];
@@ -132,9 +146,18 @@ export class FleetMetrics {
 
   /** One module's seconds in [from, to], each version's samples combined over hosts. */
   moduleSeconds(module: string, from: number, to: number): VersionSeconds[] {
+    return this.combine(module, from, to, () => true);
+  }
+
+  /** One module's seconds in [from, to] for each of `hostIds` on its own (canaries are judged per host). */
+  moduleSecondsByHost(module: string, from: number, to: number, hostIds: readonly string[]): Map<string, VersionSeconds[]> {
+    return new Map(hostIds.map((hostId) => [hostId, this.combine(module, from, to, (entry) => entry.hostId === hostId)]));
+  }
+
+  private combine(module: string, from: number, to: number, include: (entry: SeriesKey) => boolean): VersionSeconds[] {
     const byVersion = new Map<string, Map<number, MetricTotals>>();
     for (const entry of this.series.values()) {
-      if (entry.module !== module) continue;
+      if (entry.module !== module || !include(entry)) continue;
       let seconds = byVersion.get(entry.version);
       if (!seconds) byVersion.set(entry.version, (seconds = new Map()));
       for (let second = Math.max(from, entry.ring.newest - RING_SECONDS + 1); second <= Math.min(to, entry.ring.newest); second++) {

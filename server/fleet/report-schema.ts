@@ -48,6 +48,14 @@ const hostEvent = z.object({
   version: name.optional(),
   kind: z.enum(['loaded', 'load-failed', 'serving', 'unhealthy', 'healthy', 'crashed', 'drained', 'drain-timeout', 'disposed', 'resident', 'hand-off', 'weights']),
   message: z.string().max(8_192),
+  artifact: z
+    .object({
+      path: z.string().max(4_096),
+      sha256: z.string().regex(/^([0-9a-f]{64})?$/, 'a SHA-256 is 64 lower-case hex digits'),
+      signerSerial: z.string().max(200).optional(),
+      result: z.enum(['loaded', 'refused', 'unloaded', 'resident']),
+    })
+    .optional(),
 }) satisfies z.ZodType<HostEvent>;
 
 export const hostReportSchema = z.object({

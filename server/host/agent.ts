@@ -1,6 +1,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ArtifactFetcher } from './artifact-cache';
+import type { ConsoleApprovals } from './console-approvals';
 import type { Host } from './host';
 import type { DesiredState, HostReport } from './types';
 
@@ -16,6 +17,8 @@ export interface AgentOptions {
   controlPlane: string;
   token: string;
   dataDir: string;
+  /** Told every desired state the console sends, so the local admin can only use versions the console approved. */
+  approvals?: ConsoleApprovals;
   log?: (line: string) => void;
 }
 
@@ -81,15 +84,19 @@ export class ControlPlaneAgent {
   }
 
   async syncOnce(): Promise<void> {
+    // After a local override the host no longer runs what the ETag stands for: ask for the whole state again.
+    const overridden = this.host.locallyOverridden;
     const response = await fetch(new URL('/api/fleet/desired-state', this.options.controlPlane), {
-      headers: this.headers(this.etag ? { 'if-none-match': this.etag } : {}),
+      headers: this.headers(this.etag && !overridden ? { 'if-none-match': this.etag } : {}),
     });
     let notApplied: ApplyError | null = null;
     let applied = false;
     if (response.status === 200) {
       const state = (await response.json()) as DesiredState;
-      if (state.generation !== this.host.generation) {
+      await this.options.approvals?.record(state);
+      if (state.generation !== this.host.generation || overridden) {
         applied = true;
+        if (overridden) this.options.log?.(`a local override was in place; re-applying the console's desired state generation ${state.generation}`);
         await this.persist(state);
         await this.host.applyDesiredState(state).catch((error: unknown) => {
           notApplied = new ApplyError(`generation ${state.generation} not applied (${error instanceof Error ? error.message : String(error)}); serving generation ${this.host.generation}, retrying`);
@@ -120,7 +127,11 @@ export class ControlPlaneAgent {
       headers: this.headers({ 'content-type': 'application/json' }),
       body: JSON.stringify(report),
     });
-    if (!pushed.ok) throw new Error(`report: HTTP ${pushed.status}${await saying(pushed)}`);
+    if (!pushed.ok) {
+      // A report the console refuses for what it says (a cap broken) is refused again if resent: it is dropped.
+      if (pushed.status === 413 || pushed.status === 422) this.unsent = { metrics: [], events: [] };
+      throw new Error(`report: HTTP ${pushed.status}${await saying(pushed)}`);
+    }
     this.unsent = { metrics: [], events: [] };
     this.lastReportAt = Date.now();
     if (notApplied) throw notApplied;

@@ -53,7 +53,7 @@ export class ArtifactCache {
   }
 
   // Called right before loading: a cached file changed on disk after it was accepted is refused and removed.
-  async verify(sm3: string): Promise<{ path: string; ms: number }> {
+  async verify(sm3: string): Promise<{ path: string; sha256: string; ms: number }> {
     const started = performance.now();
     const file = this.pathOf(sm3);
     const digest = await digestArtifactFile(file);
@@ -61,7 +61,7 @@ export class ArtifactCache {
       await rm(file, { force: true });
       throw new ArtifactIntegrityError(`cached artifact ${file} no longer hashes to its SM3 (${digest.sm3}): refused to load it and removed it`);
     }
-    return { path: file, ms: performance.now() - started };
+    return { path: file, sha256: digest.sha256, ms: performance.now() - started };
   }
 }
 

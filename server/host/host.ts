@@ -43,6 +43,8 @@ export class Host {
   private readonly events: HostEvent[] = [];
   private pendingEvents: HostEvent[] = [];
   private appliedGeneration = -1;
+  /** The running state came from the host's local admin, not the console: the agent re-applies the console's. */
+  private overriddenLocally = false;
   private applying: Promise<void> = Promise.resolve();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly crashMarker: CrashMarker | undefined;
@@ -79,12 +81,23 @@ export class Host {
     return this.appliedGeneration;
   }
 
-  // Serialised and idempotent: applying a generation already applied changes nothing, except that artifacts it
-  // could not fetch are tried again (at most every FETCH_RETRY_MS) for the modules that lack them.
-  applyDesiredState(state: DesiredState): Promise<void> {
-    const run = this.applying.then(() => {
-      if (state.generation !== this.appliedGeneration) return this.reconcile(state);
-      if (this.unfetched.size > 0) return this.retryUnfetched(state);
+  get locallyOverridden(): boolean {
+    return this.overriddenLocally;
+  }
+
+  // Serialised and idempotent: applying a generation already applied changes nothing, unless one side of it is a
+  // local override (its generation number says nothing about its content); artifacts it could not fetch are tried
+  // again (at most every FETCH_RETRY_MS) for the modules that lack them.
+  applyDesiredState(state: DesiredState, options: { local?: boolean } = {}): Promise<void> {
+    const local = options.local ?? false;
+    const unchanged = () => !local && !this.overriddenLocally && state.generation === this.appliedGeneration;
+    const run = this.applying.then(async () => {
+      if (unchanged()) {
+        if (this.unfetched.size > 0) await this.retryUnfetched(state);
+        return;
+      }
+      await this.reconcile(state);
+      this.overriddenLocally = local;
     });
     this.applying = run.catch(() => undefined);
     return run;
@@ -115,7 +128,7 @@ export class Host {
       return last !== undefined && Date.now() - last.at >= this.fetchRetryMs;
     };
     for (const desired of state.modules) {
-      if (desired.versions.some((v) => due(v.sm3))) await this.reconcileModule(desired, state.generation);
+      if (desired.versions.some((v) => due(v.sm3))) await this.reconcileModule(desired, state.generation, true);
     }
   }
 
@@ -146,7 +159,7 @@ export class Host {
     return refused;
   }
 
-  private async reconcileModule(desired: DesiredModule, generation: number) {
+  private async reconcileModule(desired: DesiredModule, generation: number, quietRetry = false) {
     let runtime = this.modules.get(desired.module);
     if (!runtime) {
       runtime = new ModuleRuntime(desired.module, {
@@ -198,7 +211,7 @@ export class Host {
     for (const v of leaving) v.weight = 0;
     runtime.refreshRoutes();
     // A quiet retry of a missing artifact that is still missing changes nothing worth an event.
-    if (generation !== this.appliedGeneration || starting.length > 0) {
+    if (!quietRetry || starting.length > 0) {
       this.emit({ module: desired.module, kind: 'weights', message: desired.versions.map((v) => `${v.version}=${v.weight}%`).join(' ') || 'no versions' });
     }
     for (const v of leaving) void runtime.retire(v);

@@ -2,7 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { timingSafeEqual } from 'node:crypto';
 import type { AccessLog } from './access-log';
 import { sanitizeGrayId } from './access-log';
+import type { ConsoleApprovals } from './console-approvals';
 import type { Host } from './host';
+import type { DesiredState } from './types';
 import type { InvokeResult } from './module-runtime';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -15,6 +17,10 @@ export interface HostHttpOptions {
   adminToken: string;
   maxBodyBytes?: number;
   accessLog?: AccessLog;
+  /** When set, GET /metrics needs `Authorization: Bearer <this>` (compared in constant time). */
+  metricsToken?: string | null;
+  /** Set when the host has a console: a locally posted state may only use versions the console approved. */
+  approvals?: Pick<ConsoleApprovals, 'refusal'>;
 }
 
 const INVOKE_PREFIX = '/v1/invoke/';
@@ -73,7 +79,7 @@ function readBodyAsync(req: IncomingMessage, limit: number): Promise<Buffer | nu
 
 // The host's HTTP face: the invoke API real applications call, Prometheus metrics, and an admin surface.
 export function createHostHttpServer(options: HostHttpOptions): Server {
-  const { host, adminToken, accessLog } = options;
+  const { host, adminToken, accessLog, metricsToken } = options;
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
   function respond(req: IncomingMessage, res: ServerResponse, module: string, grayId: string | null, started: number, result: InvokeResult) {
@@ -125,6 +131,9 @@ export function createHostHttpServer(options: HostHttpOptions): Server {
   async function route(req: IncomingMessage, res: ServerResponse) {
     const url = req.url ?? '/';
     if (req.method === 'GET' && url === '/metrics') {
+      if (metricsToken && !sameToken(req.headers.authorization, metricsToken)) {
+        return problem(res, 401, 'GET /metrics needs "Authorization: Bearer <metrics token>" (the host was started with a metrics token)', { 'www-authenticate': 'Bearer' });
+      }
       return send(res, 200, host.metrics.prometheus(), { 'content-type': 'text/plain; version=0.0.4' });
     }
     if (req.method === 'GET' && url === '/healthz') return send(res, 200, 'ok');
@@ -137,7 +146,16 @@ export function createHostHttpServer(options: HostHttpOptions): Server {
     if (req.method === 'POST' && url === '/v1/desired-state') {
       const body = await readBodyAsync(req, 4 * 1024 * 1024);
       if (!body) return problem(res, 413, 'desired state over 4 MiB');
-      await host.applyDesiredState(JSON.parse(body.toString('utf8')));
+      let state: DesiredState;
+      try {
+        state = JSON.parse(body.toString('utf8')) as DesiredState;
+      } catch {
+        return problem(res, 400, 'the desired state is not JSON');
+      }
+      if (!Number.isInteger(state?.generation) || !Array.isArray(state.modules)) return problem(res, 400, 'a desired state is { generation, modules: [...] }');
+      const refusal = options.approvals?.refusal(state);
+      if (refusal) return problem(res, 403, refusal);
+      await host.applyDesiredState(state, { local: true });
       return send(res, 200, JSON.stringify({ generation: host.generation }), { 'content-type': 'application/json' });
     }
     return problem(res, 404, 'not found');

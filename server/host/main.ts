@@ -6,16 +6,18 @@ import { parseArgs } from 'node:util';
 import { createAccessLog } from './access-log';
 import { ControlPlaneAgent } from './agent';
 import { resolveCellLimits } from './cell-limits';
+import { ConsoleApprovals } from './console-approvals';
 import { Host } from './host';
+import { resolveHostToken, tokenOnCommandLine } from './host-token';
 import { createHostHttpServer } from './http-server';
 import { inprocRefusalFor } from './inproc-guard';
 import { sandboxStatus } from './sandbox';
 
-// `hotplane host --control-plane URL --token T --data DIR --port P`: one runtime host, standalone or
-// started by the console (server/fleet/embedded-host.ts) with the same flags.
+// `hotplane host --control-plane URL --token-file FILE --data DIR --port P` (or the token in HOTPLANE_HOST_TOKEN):
+// one runtime host, standalone or started by the console (server/fleet/embedded-host.ts) with the same flags.
 const HOST_OPTIONS = {
   'control-plane': { type: 'string' },
-  token: { type: 'string' },
+  'token-file': { type: 'string' },
   data: { type: 'string', default: 'data/host' },
   port: { type: 'string', default: '7400' },
   bind: { type: 'string', default: '127.0.0.1' },
@@ -26,7 +28,16 @@ const HOST_OPTIONS = {
   'cell-memory-mib': { type: 'string' },
   'cell-open-files': { type: 'string' },
   'console-secret': { type: 'string', multiple: true },
+  'metrics-token-file': { type: 'string' },
 } as const;
+
+// A scraper's token for /metrics: from a file (0600) or HOTPLANE_HOST_METRICS_TOKEN, never from the command line.
+async function metricsToken(file: string | undefined): Promise<string | null> {
+  const text = file ? await readFile(file, 'utf8') : process.env.HOTPLANE_HOST_METRICS_TOKEN;
+  const token = text?.trim();
+  if (file && !token) throw new Error(`--metrics-token-file ${file} is empty; write the token into it or leave the flag out`);
+  return token || null;
+}
 
 // The admin token guards pinning and the admin endpoints; it is created once and kept beside the host's data.
 async function adminToken(dataDir: string): Promise<string> {
@@ -39,7 +50,11 @@ async function adminToken(dataDir: string): Promise<string> {
 }
 
 export async function runHost(args: string[]): Promise<void> {
+  const onCommandLine = tokenOnCommandLine(args);
+  if (onCommandLine) throw new Error(onCommandLine);
   const { values } = parseArgs({ args, options: HOST_OPTIONS, strict: true });
+  const token = await resolveHostToken(values['token-file']);
+  if (values['control-plane'] && !token) throw new Error('--control-plane needs the host token: pass --token-file FILE (mode 600) or set HOTPLANE_HOST_TOKEN');
   const log = (line: string) => console.error(`hotplane host: ${line}`);
   const dataDir = path.resolve(values.data);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
@@ -63,15 +78,18 @@ export async function runHost(args: string[]): Promise<void> {
     },
     onEvent: (event) => log(`${event.module}${event.version ? ` ${event.version}` : ''} ${event.kind}: ${event.message}`),
   }).start();
-  if (values['control-plane'] && values.token) {
-    agent = new ControlPlaneAgent(host, { controlPlane: values['control-plane'], token: values.token, dataDir, log });
+  const approvals = values['control-plane'] && token ? await new ConsoleApprovals(path.join(dataDir, 'console-approved.json')).load() : undefined;
+  if (values['control-plane'] && token) {
+    agent = new ControlPlaneAgent(host, { controlPlane: values['control-plane'], token, dataDir, log, approvals });
   }
 
   const accessLog = createAccessLog({ destination: values['access-log'] === 'off' ? null : values['access-log'] });
   const server = createHostHttpServer({
     host,
     adminToken: await adminToken(dataDir),
+    approvals,
     accessLog,
+    metricsToken: await metricsToken(values['metrics-token-file']),
     maxBodyBytes: values['max-body-bytes'] ? Number(values['max-body-bytes']) : undefined,
   });
   // The console's word first (it may have isolated a version that crashed this host); the disk copy only when

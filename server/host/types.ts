@@ -13,6 +13,8 @@ export interface DesiredVersion {
   isolation: Isolation;
   /** Passed to hp_init (text); empty by default. */
   config?: string;
+  /** Serial of the signer the console verified it against, when the console says; carried into the host's events. */
+  signerSerial?: string;
 }
 
 export interface DesiredModule {
@@ -30,6 +32,11 @@ export interface DesiredState {
   /** Rises with every change the control plane makes; a host applies each generation once. */
   generation: number;
   modules: DesiredModule[];
+  /**
+   * SM3 digests of the versions the console has revoked (absent when none): a host's local admin can never bring
+   * them back, even though an earlier desired state named them (server/host/console-approvals.ts).
+   */
+  revoked?: string[];
 }
 
 export type VersionPhase =
@@ -89,12 +96,23 @@ export interface MetricSample {
   max: number;
 }
 
+/** What a host loaded or unloaded, for the audit trail: the file, what its bytes hash to, and how it ended. */
+export interface ArtifactFacts {
+  path: string;
+  /** Of the bytes verified right before loading; empty when the file could not be read. */
+  sha256: string;
+  signerSerial?: string;
+  result: 'loaded' | 'refused' | 'unloaded' | 'resident';
+}
+
 export interface HostEvent {
   time: string;
   module: string;
   version?: string;
   kind: 'loaded' | 'load-failed' | 'serving' | 'unhealthy' | 'healthy' | 'crashed' | 'drained' | 'drain-timeout' | 'disposed' | 'resident' | 'hand-off' | 'weights';
   message: string;
+  /** On serving (loaded), load-failed (refused), disposed (unloaded) and resident events. */
+  artifact?: ArtifactFacts;
 }
 
 export interface HostReport {

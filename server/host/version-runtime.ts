@@ -3,7 +3,7 @@ import type { ArtifactCache } from './artifact-cache';
 import type { VersionMetrics } from './metrics';
 import { CellCallError, createCell, type Cell } from './cell';
 import { describeCellLimits, type CellLimits } from './cell-limits';
-import type { DesiredVersion, HostEvent, Isolation, LoadBreakdown, VersionPhase, VersionStatus } from './types';
+import type { ArtifactFacts, DesiredVersion, HostEvent, Isolation, LoadBreakdown, VersionPhase, VersionStatus } from './types';
 
 export const SELF_TEST_LIMIT_MS = 10_000;
 const PROBE_TIMEOUT_MS = 1_000;
@@ -46,6 +46,9 @@ export class VersionRuntime {
   private replacements = 0;
   private leaving = false;
   private drained: (() => void) | null = null;
+  private readonly signerSerial: string | undefined;
+  /** SHA-256 of the bytes verified before loading, for the load and unload events. */
+  private sha256 = '';
 
   constructor(
     private readonly context: VersionRuntimeContext,
@@ -56,6 +59,15 @@ export class VersionRuntime {
     this.isolation = desired.isolation;
     this.config = desired.config ?? '';
     this.weight = desired.weight;
+    this.signerSerial = desired.signerSerial;
+  }
+
+  private artifactFacts(result: ArtifactFacts['result']): ArtifactFacts {
+    // A digest that is not one (refused before any file was touched) names no file.
+    const path = /^[0-9a-f]{64}$/.test(this.sm3) ? this.context.cache.pathOf(this.sm3) : '';
+    const facts: ArtifactFacts = { path, sha256: this.sha256, result };
+    if (this.signerSerial) facts.signerSerial = this.signerSerial;
+    return facts;
   }
 
   get isLeaving(): boolean {
@@ -79,6 +91,7 @@ export class VersionRuntime {
       if (refusal) throw new Error(refusal);
       const verified = await this.context.cache.verify(this.sm3);
       this.load.verifyMs = verified.ms;
+      this.sha256 = verified.sha256;
       const elf = await inspectElf(verified.path);
       this.goRuntime = elf.goBuildInfo !== null;
       // The registry refuses these already; the host checks again because it loads whatever it is sent.
@@ -102,14 +115,14 @@ export class VersionRuntime {
       this.healthy = true;
       this.failedProbes = 0;
       this.setPhase('serving');
-      this.context.emit({ version: this.version, kind: 'serving', message: `serving (${this.isolation}); load ${formatBreakdown(this.load)}` });
+      this.context.emit({ version: this.version, kind: 'serving', message: `serving (${this.isolation}); load ${formatBreakdown(this.load)}`, artifact: this.artifactFacts('loaded') });
     } catch (error) {
       this.healthy = false;
       await this.cell?.dispose().catch(() => undefined);
       this.cell = null;
       const message = describe(error);
       this.setPhase('failed', message);
-      this.context.emit({ version: this.version, kind: 'load-failed', message });
+      this.context.emit({ version: this.version, kind: 'load-failed', message, artifact: this.artifactFacts('refused') });
     }
   }
 
@@ -228,10 +241,10 @@ export class VersionRuntime {
     this.healthy = false;
     if (resident) {
       this.setPhase('resident', 'dlclose did not unload the library (it is still mapped): it stays resident until the host restarts');
-      this.context.emit({ version: this.version, kind: 'resident', message: this.reason! });
+      this.context.emit({ version: this.version, kind: 'resident', message: this.reason!, artifact: this.artifactFacts('resident') });
     } else {
       this.setPhase(this.phase === 'failed' ? 'failed' : 'disposed');
-      this.context.emit({ version: this.version, kind: 'disposed', message: 'unloaded' });
+      this.context.emit({ version: this.version, kind: 'disposed', message: 'unloaded', artifact: this.artifactFacts('unloaded') });
     }
     return { drainMs, timedOut, resident };
   }

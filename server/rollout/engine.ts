@@ -2,14 +2,17 @@ import { SYSTEM_ACTOR } from '../audit/actor';
 import { appendAuditEvent } from '../audit/append';
 import { consoleSigner } from '../audit/signing/console-signer';
 import type { AuditSigner } from '../audit/signing/signer';
+import { config } from '../config';
 import type { ChangeRequest } from '../db/generated/client';
 import type { Db, DbTransaction } from '../db/client';
 import type { FleetMetrics } from '../fleet/metrics-store';
-import { analyseCanary, analysisWindow, type CanaryHealth } from './analysis';
+import { analysisWindow, type CanaryHealth } from './analysis';
+import { approvalsLapsedBeforeTraffic, holdOnFailedApprovals } from './approval-recheck';
 import { planOf } from './change-request';
 import { ACTIVE_STATES, type ChangeState, type RolloutOutcome } from './change-request.types';
 import { sealEvidence } from './evidence';
 import { canaryHealth, confirmApplied, onlineHosts, readDesiredModule, reportedCrash } from './fleet-bridge';
+import { analyseCanaryPerHost, hostSeconds } from './host-analysis';
 import { probeProcessPreflight, type PreflightResult, type PreflightRunner } from './preflight';
 import { loadRolloutSettings, type RolloutSettings } from './settings';
 import { stepProgress, type StepVerdict } from './state-machine';
@@ -138,6 +141,8 @@ export class RolloutEngine {
         const detail = `${result.report} (${Object.entries(result.timings).map(([k, v]) => `${k} ${v?.toFixed(1)}`).join(', ')})`;
         await t.tx.rolloutPhase.updateMany({ where: { changeRequestId: id, kind: 'preflight', endedAt: null }, data: { detail } });
         if (!result.ok) return failPreflight(t, current, result.report);
+        const lapsed = await approvalsLapsedBeforeTraffic(t.tx, t.actor, current, t.now);
+        if (lapsed) return failPreflight(t, current, lapsed);
         await appendAuditEvent(t.tx, { actor: t.actor, action: 'rollout.preflight_passed', targetType: 'change-request', targetId: id, details: { version: row.toVersion, ...result } });
         return enterStep(t, current, 0);
       });
@@ -148,7 +153,8 @@ export class RolloutEngine {
   }
 
   private async advanceCanary(id: string) {
-    await this.transact(id, ['Canary', 'Paused'], async (t, row) => {
+    await this.transact(id, ['Canary', 'Paused'], async (t, current) => {
+      const row = await holdOnFailedApprovals(t.tx, t.actor, current, t.now);
       const hosts = await onlineHosts(t.tx, t.now);
       const health = canaryHealth(hosts, row.module, row.toVersion);
       health.crashed ??= await reportedCrash(t.tx, row.module, row.toVersion, row.startedAt ?? new Date(t.now));
@@ -158,7 +164,7 @@ export class RolloutEngine {
         return;
       }
       if (row.stepPhase === 'confirming') return this.awaitConfirmation(t, row, hosts);
-      await this.analyse(t, row, health);
+      await this.analyse(t, row, health, hosts);
     });
   }
 
@@ -181,21 +187,21 @@ export class RolloutEngine {
   }
 
   /** Judges the canary when an interval has passed since the last judgement; stores and returns the decision. */
-  private async judge(t: Transition, row: ChangeRequest, health: CanaryHealth) {
+  private async judge(t: Transition, row: ChangeRequest, health: CanaryHealth, hosts: readonly { id: string; name: string }[]) {
     const plan = planOf(row);
     const { analysis } = plan;
     if (row.lastDecisionAt && t.now - row.lastDecisionAt.getTime() < analysis.intervalSeconds * 1000) return null;
     const step = await t.tx.rolloutPhase.findFirst({ where: { changeRequestId: row.id, kind: 'step', stepIndex: row.stepIndex }, orderBy: { id: 'desc' } });
     const window = analysisWindow(t.now, analysis.windowSeconds, step?.confirmedAt?.getTime() ?? t.now);
-    const seconds = this.options.metrics.moduleSeconds(row.module, window.from, window.to);
-    const totals = (version: string) => seconds.find((s) => s.version === version)?.seconds.map((s) => s.totals) ?? [];
-    const decision = analyseCanary({
+    // Only online, unrevoked hosts are judged, each on its own seconds (host-analysis.ts).
+    const perHost = this.options.metrics.moduleSecondsByHost(row.module, window.from, window.to, hosts.map((h) => h.id));
+    const decision = analyseCanaryPerHost({
       settings: analysis,
       window,
-      canary: totals(row.toVersion),
-      stable: totals(row.fromVersion),
+      hosts: hosts.map((h) => hostSeconds(h.name, perHost.get(h.id) ?? [], row.toVersion, row.fromVersion)),
       stableServesTraffic: plan.steps[row.stepIndex].weight < 100,
       health,
+      quorum: config().analysisHostQuorum,
     });
     const stored = await t.tx.rolloutDecision.create({
       data: {
@@ -209,14 +215,15 @@ export class RolloutEngine {
         windowTo: new Date((window.to + 1) * 1000),
         canaryRequests: decision.canaryRequests,
         stableRequests: decision.stableRequests,
+        hostVerdicts: JSON.stringify(decision.hosts),
       },
     });
     await t.tx.changeRequest.update({ where: { id: row.id }, data: { lastDecisionAt: new Date(t.now) } });
     return { id: stored.id, ...decision };
   }
 
-  private async analyse(t: Transition, row: ChangeRequest, health: CanaryHealth) {
-    const decision = await this.judge(t, row, health);
+  private async analyse(t: Transition, row: ChangeRequest, health: CanaryHealth, hosts: readonly { id: string; name: string }[]) {
+    const decision = await this.judge(t, row, health, hosts);
     if (decision?.verdict === 'breach') {
       const failing = decision.checks.find((c) => c.metric === decision.metric)!;
       const iso = (second: number) => new Date(second * 1000).toISOString();

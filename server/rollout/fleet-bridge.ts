@@ -134,7 +134,8 @@ export function confirmApplied(hosts: readonly ReportingHost[], desired: Desired
  */
 export async function reportedCrash(tx: DbTransaction, module: string, version: string, since: Date): Promise<string | null> {
   const event = await tx.hostEvent.findFirst({
-    where: { module, version, kind: { in: ['crashed', 'load-failed'] }, time: { gte: since } },
+    // A revoked host's word no longer counts, not even what it said before it was revoked.
+    where: { module, version, kind: { in: ['crashed', 'load-failed'] }, time: { gte: since }, host: { revokedAt: null } },
     orderBy: { time: 'asc' },
     include: { host: { select: { name: true } } },
   });

@@ -1,3 +1,4 @@
+import type { HostVerdict } from './host-analysis';
 import type { Approval, ChangeRequest, RolloutDecision, RolloutPhase } from '../db/generated/client';
 import type { Db } from '../db/client';
 import type { AnalysisCheck } from './analysis';
@@ -6,6 +7,7 @@ import { loadChangeRequest, planOf } from './change-request';
 import type { ChangeState, RolloutOutcome } from './change-request.types';
 import { moduleBreaker, type BreakerSettings } from './circuit-breaker';
 import { changeDigestText } from './digest';
+import { canApprove, loadApprover, minApproverRoleAgeMs } from './four-eyes';
 import { personActions } from './state-machine';
 
 // Read models for the pages and the CLI: a request with everything a person needs to decide, lists, queues.
@@ -88,6 +90,7 @@ export function decisionView(d: RolloutDecision) {
     window: { from: d.windowFrom, to: d.windowTo },
     canaryRequests: d.canaryRequests,
     stableRequests: d.stableRequests,
+    hosts: d.hostVerdicts ? (JSON.parse(d.hostVerdicts) as HostVerdict[]) : [],
   };
 }
 
@@ -121,6 +124,8 @@ export async function changeDetail(db: Db, id: string, viewerId: string, breaker
   ]);
   const now = Date.now();
   const isRequester = row.requestedById === viewerId;
+  const awaitingApproval = row.state === 'PendingApproval' || row.approvalHold !== null;
+  const verdict = canApprove(await loadApprover(db, viewerId, viewerId), row, { at: now, minRoleAgeMs: minApproverRoleAgeMs() });
   return {
     ...summary(row),
     digest: row.digest,
@@ -144,7 +149,11 @@ export async function changeDetail(db: Db, id: string, viewerId: string, breaker
     actions: personActions(row.state as ChangeState).filter((event) =>
       ['edit', 'submit', 'cancel'].includes(event) ? isRequester : event === 'reject' ? !isRequester : true,
     ),
-    canApprove: row.state === 'PendingApproval' && !isRequester,
+    /** Why a running rollout is held for approval (an approval failed its re-check), null when it is not. */
+    approvalHold: row.approvalHold,
+    canApprove: awaitingApproval && verdict.ok,
+    /** Why this viewer may not approve (the server's canApprove reason), while the request awaits approval. */
+    approvalRefusal: awaitingApproval && !verdict.ok ? { rule: verdict.rule, reason: verdict.reason } : null,
     phases: phases.map(phaseView),
     decisions: decisions.map(decisionView),
     evidence,

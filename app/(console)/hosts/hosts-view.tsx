@@ -95,10 +95,11 @@ export function HostsView({ canManage, canSetRuntime }: { canManage: boolean; ca
                 Copy this token now, it is shown only once: <code data-testid="new-host-token">{issued.token}</code>
               </span>
               <span className="small">
-                Start the host with{' '}
+                Save it in a file only the host&apos;s user can read (<code>chmod 600 host-token</code>), then start the host with{' '}
                 <code>
-                  npx hotplane host --control-plane {typeof window === 'undefined' ? '' : window.location.origin} --token {issued.token} --host-id {issued.name}
-                </code>
+                  npx hotplane host --control-plane {typeof window === 'undefined' ? '' : window.location.origin} --token-file host-token --host-id {issued.name}
+                </code>{' '}
+                (or set <code>HOTPLANE_HOST_TOKEN</code>; never put the token on the command line, where <code>ps</code> shows it).
               </span>
             </div>
           )}
