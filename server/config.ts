@@ -19,6 +19,12 @@ export interface HotplaneConfig {
   /** Start and supervise a runtime host beside the console (server/fleet/embedded-host.ts). */
   embeddedHost: boolean;
   hostPort: number;
+  /** The embedded host's own data folder, outside dataDir so that nothing of the console's is in reach of it. */
+  hostDataDir: string;
+  /** bubblewrap, which sandboxes process cells and probes (server/host/sandbox.ts). */
+  bwrapPath: string;
+  /** Outside demo mode, process cells run unsandboxed without bubblewrap only when this is set. */
+  allowUnsandboxed: boolean;
   /** An approver counts only once they have held the approver role this long (separation of duties). */
   minApproverRoleAgeMs: number;
   /** Granting admin, operator or approver waits for a second admin's confirmation. */
@@ -118,6 +124,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HotplaneConfig
     consolePort: positiveInt('PORT', 3000),
     embeddedHost: env.HOTPLANE_EMBEDDED_HOST !== '0',
     hostPort: positiveInt('HOTPLANE_HOST_PORT', 7400),
+    hostDataDir: path.resolve(env.HOTPLANE_HOST_DATA_DIR ?? `${dataDir}-host`),
+    bwrapPath: env.HOTPLANE_BWRAP ?? '/usr/bin/bwrap',
+    allowUnsandboxed: env.HOTPLANE_ALLOW_UNSANDBOXED === '1',
     // Production defaults; demo mode (one person clicking through every role) turns both off.
     minApproverRoleAgeMs: nonNegativeInt(env, 'HOTPLANE_MIN_APPROVER_ROLE_AGE_MS', demoMode ? 0 : DAY_MS),
     roleGrantsNeedConfirmation: onOff(env, 'HOTPLANE_ROLE_GRANT_CONFIRMATION', !demoMode),

@@ -1,6 +1,6 @@
 import 'server-only';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { betterAuth } from 'better-auth';
 import { prismaAdapter } from 'better-auth/adapters/prisma';
@@ -13,6 +13,7 @@ import { accountLockedUntil, LOCKOUT_FAILURES } from './account-lockout';
 import { auditAccountChange, checkNewPassword, disguiseDisabledSignIn, stripSessionTokens } from './account-events';
 import { LOGIN_ATTEMPTS_PER_MINUTE, MIN_PASSWORD_LENGTH } from './password-policy';
 import { parseRoles } from './permissions';
+import { ensurePrivateDir } from '../secrets-at-rest';
 
 
 // The session-signing secret is generated once per installation and kept beside the database.
@@ -20,7 +21,7 @@ function authSecret(dataDir: string): string {
   if (process.env.BETTER_AUTH_SECRET) return process.env.BETTER_AUTH_SECRET;
   const file = path.join(dataDir, 'auth-secret');
   if (!existsSync(file)) {
-    mkdirSync(dataDir, { recursive: true });
+    ensurePrivateDir(dataDir);
     writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
     chmodSync(file, 0o600);
   }

@@ -25,6 +25,8 @@ export interface HostOptions {
   fetchRetryMs?: number;
   /** Caps on each process cell (default DEFAULT_CELL_LIMITS). */
   cellLimits?: CellLimits;
+  /** Set when this host may not load modules in-process (inproc-guard.ts): every inproc version fails with it. */
+  inprocRefusal?: string | null;
   onEvent?: (event: HostEvent) => void;
 }
 
@@ -196,7 +198,8 @@ export class Host {
         continue;
       }
       if (missing && refused.has(want.sm3)) missing.generation = generation;
-      const fresh = runtime.addVersion(want, refused.get(want.sm3));
+      const inprocRefused = want.isolation === 'inproc' ? this.options.inprocRefusal ?? undefined : undefined;
+      const fresh = runtime.addVersion(want, refused.get(want.sm3) ?? inprocRefused);
       keep.add(fresh);
       starting.push(waitUntilSettled(fresh));
     }
