@@ -10,6 +10,7 @@ import { encodeFrame, FrameReader, Op } from '../server/host/cell-protocol';
 import { InprocCell } from '../server/host/inproc-cell';
 import { ModuleLibrary } from '../server/host/module-library';
 import { cellChildScript } from '../server/host/process-cell';
+import type { SandboxSettings } from '../server/host/sandbox';
 
 const GOAL_ADDED_P50_US = 30;
 const PIPELINE_DEPTH = 32;
@@ -76,8 +77,11 @@ async function measurePipelined(calls: number, depth: number, call: () => Promis
   return summarize(samples, performance.now() - started);
 }
 
-async function processCell(): Promise<Cell> {
-  const cell = createCell({ path: modulePath, isolation: 'process', goRuntime: false });
+// The same cell without its bubblewrap sandbox, to show what the sandbox costs (sandbox.ts).
+const UNSANDBOXED: SandboxSettings = { bwrapPath: '/nonexistent/bwrap', demoMode: true, allowUnsandboxed: true };
+
+async function processCell(sandbox?: SandboxSettings): Promise<Cell> {
+  const cell = createCell({ path: modulePath, isolation: 'process', goRuntime: false, sandbox });
   await cell.open();
   await cell.init(CONFIG);
   return cell;
@@ -125,6 +129,11 @@ const sequential = await measureSequential(30_000, () => sequentialCell.handle(R
 await sequentialCell.dispose();
 line('(c) process cell, sequential', sequential);
 
+const unsandboxedCell = await processCell(UNSANDBOXED);
+const unsandboxed = await measureSequential(30_000, () => unsandboxedCell.handle(REQUEST, 1_000));
+await unsandboxedCell.dispose();
+line('    process cell without sandbox, sequential', unsandboxed);
+
 const pipelinedCell = await processCell();
 const pipelined = await measurePipelined(200_000, PIPELINE_DEPTH, () => pipelinedCell.handle(REQUEST, 1_000));
 await pipelinedCell.dispose();
@@ -145,6 +154,14 @@ const ready = await median(7, async () => {
   return ms;
 });
 console.log(`${'createCell → open() + init() resolved'.padEnd(44)} ${ready.toFixed(1).padStart(7)} ms`);
+const readyUnsandboxed = await median(7, async () => {
+  const started = performance.now();
+  const cell = await processCell(UNSANDBOXED);
+  const ms = performance.now() - started;
+  await cell.dispose();
+  return ms;
+});
+console.log(`${'  the same without the sandbox'.padEnd(44)} ${readyUnsandboxed.toFixed(1).padStart(7)} ms`);
 const compiled = await median(7, async () => firstAnswerMs([await cellChildScript()]));
 console.log(`${'bare child, compiled .mjs (what cells use)'.padEnd(44)} ${compiled.toFixed(1).padStart(7)} ms`);
 const childSource = fileURLToPath(new URL('../server/host/cell-child.ts', import.meta.url));

@@ -34,7 +34,7 @@ function startConsole(keepData: boolean): Promise<ChildProcess> {
 
 /** SIGKILL to every process of the console except its embedded host, which is left running as after a crash. */
 function killConsole(child: ChildProcess) {
-  const hostPid = readFileSync(path.join(DATA_DIR, 'host', 'host.pid'), 'utf8').trim();
+  const hostPid = readFileSync(path.join(`${DATA_DIR}-host`, 'host.pid'), 'utf8').trim();
   const group = spawnSync('pgrep', ['-g', String(child.pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
   for (const pid of group) if (pid !== hostPid) process.kill(Number(pid), 'SIGKILL');
   return new Promise((resolve) => child.once('exit', resolve));

@@ -54,6 +54,27 @@ test('auditor verifies the audit chain', async ({ page }) => {
   await page.getByRole('button', { name: 'Verify chain' }).click();
   await expect(page.getByTestId('audit-verdict')).toContainText('intact');
   await page.screenshot({ path: 'test-results/screens/auditor-audit.png', fullPage: true });
+
+  // The export is a same-origin POST from the page's form; the download still arrives as a file.
+  const download = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Export (JSONL + checkpoints)' }).click();
+  expect((await download).suggestedFilename()).toMatch(/^hotplane-audit-.*\.json$/);
+});
+
+test('pages carry a nonce CSP that the console itself never trips', async ({ page }) => {
+  const violations: string[] = [];
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+  });
+  const response = await page.goto('/login');
+  expect(response?.headers()['content-security-policy']).toMatch(/script-src 'self' 'nonce-[A-Za-z0-9+/=]+' 'strict-dynamic'/);
+  await signIn(page, 'admin');
+  for (const link of ['Users', 'Changes', 'Audit log']) {
+    await page.getByRole('link', { name: link }).click();
+    await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
+  }
+  await expect(page.getByRole('region', { name: 'Pending role grants' })).toBeVisible();
+  expect(violations).toEqual([]);
 });
 
 test('operator signs risk-rules with the CLI and pushes it with a personal API token', async ({ page, baseURL }) => {

@@ -7,7 +7,9 @@ import { isShortRun, markdownTable, PROOF_RESULTS_DIR, type ProofFigure, type Pr
 // docs/REPORT.md from the results the proof scripts wrote (tmp/proof/*.json): environment, every figure beside its
 // goal, a plain list of what misses, then each proof's own section and plots. `npm run proof` regenerates it.
 
-const SECTION_ORDER = ['faults', 'rollback', 'soak', 'security', 'audit'];
+const SECTION_ORDER = ['faults', 'rollback', 'soak', 'security', 'attacks', 'audit'];
+// Written by hand (who can do what alone, and which attack test shows it); the report carries it beside the outcomes.
+const THREAT_MODEL = path.resolve('docs', 'threat-model.md');
 
 function firstLine(command: string, args: string[]): string {
   try {
@@ -62,6 +64,7 @@ function render(results: ProofResult[], short: boolean): string {
   out.push(...(misses.length + broken.length === 0 ? ['Nothing: every goal is met.'] : [...misses, ...broken]), '');
   for (const r of results) {
     out.push(`## ${r.title}`, '', `Ran ${(r.durationMs / 1000).toFixed(0)} s${r.short ? ' (short form)' : ''}.`, '', r.markdown.trim(), '');
+    if (r.name === 'attacks' && existsSync(THREAT_MODEL)) out.push(readFileSync(THREAT_MODEL, 'utf8').trim().replace(/^# /, '## '), '');
     for (const plot of r.plots) out.push(`![${plot.caption}](report/${plot.file})`, '', `*${plot.caption}*`, '');
     const informative = r.figures.filter((f) => !f.goal);
     if (informative.length > 0) out.push(markdownTable(['Figure', 'Value'], informative.map((f) => [f.name, valueOf(f)])), '');

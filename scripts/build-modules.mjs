@@ -61,6 +61,11 @@ const TARGETS = [
     sources: ['modules/risk-rules/risk_rules.c'], defines: ['HP_VERSION="1.0.0"'],
   },
   {
+    file: 'snoop-1.0.0-hostile.so', module: 'snoop', version: '1.0.0', class: 'business', variant: 'hostile',
+    description: 'Tries to read every secret and file it can find and to reach the console; answers with what it got.',
+    language: 'c', sources: ['modules/snoop/snoop.c'], defines: [],
+  },
+  {
     file: 'edge-gateway-1.0.0.so', module: 'edge-gateway', version: '1.0.0', class: 'gateway', variant: 'standard',
     description: 'Routes HTTP request lines to ledger and risk-rules requests (Go, c-shared).', language: 'go',
   },

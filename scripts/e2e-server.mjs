@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const port = process.argv[2] ?? '3100';
 const E2E_DATA_DIR = path.resolve(root, process.env.E2E_DATA_DIR ?? path.join('tmp', 'e2e-data'));
-if (process.env.E2E_KEEP_DATA !== '1') rmSync(E2E_DATA_DIR, { recursive: true, force: true });
+// The embedded host keeps its own folder beside the console's (HOTPLANE_HOST_DATA_DIR defaults to <data>-host).
+if (process.env.E2E_KEEP_DATA !== '1') for (const dir of [E2E_DATA_DIR, `${E2E_DATA_DIR}-host`]) rmSync(dir, { recursive: true, force: true });
 const env = {
   ...process.env,
   NEXT_TELEMETRY_DISABLED: '1',

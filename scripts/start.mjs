@@ -37,6 +37,27 @@ function runOrExit(command, args, what) {
   }
 }
 
+// Process cells and probes run module code inside bubblewrap (server/host/sandbox.ts). Installed here when missing
+// and we may; otherwise demo mode runs them unsandboxed (the console says so on every page) and HOTPLANE_DEMO=0
+// refuses them unless HOTPLANE_ALLOW_UNSANDBOXED=1.
+function ensureBubblewrap() {
+  const bwrap = env.HOTPLANE_BWRAP ?? '/usr/bin/bwrap';
+  const works = () => spawnSync(bwrap, ['--version'], { stdio: 'ignore' }).status === 0;
+  if (works()) return;
+  const apt = (args) => spawnSync('apt-get', args, { stdio: 'inherit', env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } }).status === 0;
+  if (process.getuid?.() === 0 && !env.HOTPLANE_BWRAP) {
+    console.log('hotplane: bubblewrap is missing; installing it (apt-get install -y bubblewrap) to sandbox process cells…');
+    if (apt(['install', '-y', 'bubblewrap']) || (apt(['update']) && apt(['install', '-y', 'bubblewrap']))) {
+      if (works()) return;
+    }
+  }
+  const consequence = env.HOTPLANE_DEMO === '0' && env.HOTPLANE_ALLOW_UNSANDBOXED !== '1'
+    ? 'process cells will be refused (HOTPLANE_DEMO=0); set HOTPLANE_ALLOW_UNSANDBOXED=1 to run them unsandboxed anyway'
+    : 'process cells will run NOT SANDBOXED: a module can read everything this user can';
+  console.warn(`hotplane: WARNING: bubblewrap not found at ${bwrap} (install it with: sudo apt-get install -y bubblewrap); ${consequence}`);
+}
+
+ensureBubblewrap();
 await buildModules({ quiet: true });
 if (consoleBuildIsStale()) {
   console.log('hotplane: building the console (next build)…');

@@ -19,6 +19,16 @@ export interface HotplaneConfig {
   /** Start and supervise a runtime host beside the console (server/fleet/embedded-host.ts). */
   embeddedHost: boolean;
   hostPort: number;
+  /** The embedded host's own data folder, outside dataDir so that nothing of the console's is in reach of it. */
+  hostDataDir: string;
+  /** bubblewrap, which sandboxes process cells and probes (server/host/sandbox.ts). */
+  bwrapPath: string;
+  /** Outside demo mode, process cells run unsandboxed without bubblewrap only when this is set. */
+  allowUnsandboxed: boolean;
+  /** An approver counts only once they have held the approver role this long (separation of duties). */
+  minApproverRoleAgeMs: number;
+  /** Granting admin, operator or approver waits for a second admin's confirmation. */
+  roleGrantsNeedConfirmation: boolean;
   /** The audit signing key on a PKCS#11 token (server/audit/signing/); null: the SM2 key file in the data folder. */
   auditPkcs11: AuditPkcs11Config | null;
   /** Audit events younger than this cannot be deleted (a database trigger); the regulation's minimum is 180. */
@@ -66,6 +76,23 @@ function positiveInt(name: string, fallback: number, env: NodeJS.ProcessEnv = pr
   return value;
 }
 
+function nonNegativeInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name}=${raw} is not a whole number of 0 or more; unset it or give one`);
+  return value;
+}
+
+function onOff(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw !== '0' && raw !== '1') throw new Error(`${name}=${raw} is neither 1 (on) nor 0 (off)`);
+  return raw === '1';
+}
+
+const DAY_MS = 86_400_000;
+
 function retentionDays(raw: string | undefined): number {
   if (raw === undefined || raw === '') return MIN_AUDIT_RETENTION_DAYS;
   const days = Number(raw);
@@ -80,13 +107,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HotplaneConfig
   const forbidden = env.HOTPLANE_FORBIDDEN_EXPORTS
     ? env.HOTPLANE_FORBIDDEN_EXPORTS.split(',').map((p) => p.trim()).filter(Boolean)
     : DEFAULT_FORBIDDEN_EXPORTS;
+  const demoMode = env.HOTPLANE_DEMO !== '0';
   return {
     dataDir,
     databaseUrl: env.DATABASE_URL ?? `file:${path.join(dataDir, 'hotplane.db')}`,
     artifactStoreDir: path.resolve(env.HOTPLANE_ARTIFACT_DIR ?? path.join(dataDir, 'artifacts')),
     checkpointFile: path.resolve(env.HOTPLANE_CHECKPOINT_FILE ?? path.join(dataDir, 'audit-checkpoints.jsonl')),
     consoleKeyFile: path.resolve(env.HOTPLANE_CONSOLE_KEY ?? path.join(dataDir, 'console-key.pem')),
-    demoMode: env.HOTPLANE_DEMO !== '0',
+    demoMode,
     maxUploadBytes: positiveInt('HOTPLANE_MAX_UPLOAD_BYTES', 256 * 1024 * 1024),
     forbiddenExportPatterns: forbidden.map((p) => new RegExp(p)),
     identityProbeMs: positiveInt('HOTPLANE_IDENTITY_PROBE_MS', 5_000),
@@ -96,6 +124,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HotplaneConfig
     consolePort: positiveInt('PORT', 3000),
     embeddedHost: env.HOTPLANE_EMBEDDED_HOST !== '0',
     hostPort: positiveInt('HOTPLANE_HOST_PORT', 7400),
+    hostDataDir: path.resolve(env.HOTPLANE_HOST_DATA_DIR ?? `${dataDir}-host`),
+    bwrapPath: env.HOTPLANE_BWRAP ?? '/usr/bin/bwrap',
+    allowUnsandboxed: env.HOTPLANE_ALLOW_UNSANDBOXED === '1',
+    // Production defaults; demo mode (one person clicking through every role) turns both off.
+    minApproverRoleAgeMs: nonNegativeInt(env, 'HOTPLANE_MIN_APPROVER_ROLE_AGE_MS', demoMode ? 0 : DAY_MS),
+    roleGrantsNeedConfirmation: onOff(env, 'HOTPLANE_ROLE_GRANT_CONFIRMATION', !demoMode),
     auditPkcs11: env.HOTPLANE_PKCS11_MODULE
       ? {
           module: env.HOTPLANE_PKCS11_MODULE,

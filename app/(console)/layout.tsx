@@ -4,6 +4,7 @@ import { can } from '@/server/auth/permissions';
 import { currentUser } from '@/server/auth/current-user';
 import { ConsoleShell, type NavItem } from '@/components/console-shell';
 import { FileKeyBanner } from '@/components/file-key-banner';
+import { sandboxStatus } from '@/server/host/sandbox';
 import { SignOutButton } from './sign-out-button';
 
 export const dynamic = 'force-dynamic';
@@ -22,10 +23,13 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
     { href: '/audit', label: 'Audit log', show: can(user.roles, 'audit.read') },
     { href: '/profile', label: 'Profile', show: true },
   ];
+  // Said on every page while it lasts: modules then run with everything this machine's user can read.
+  const sandbox = sandboxStatus();
   return (
     <ConsoleShell nav={nav.filter((item) => item.show)} user={{ name: user.name, email: user.email, roles: user.roles }}
       signOut={<SignOutButton />}
     >
+      {!sandbox.sandboxed && <p role="alert" className="error" data-testid="sandbox-banner">Process cells are not sandboxed: {sandbox.detail}</p>}
       <FileKeyBanner />
       {children}
     </ConsoleShell>

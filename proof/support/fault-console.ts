@@ -66,6 +66,8 @@ export async function startFaultConsole(f: ConsoleFixture, options: { versions: 
   const operator: AuditActor = { id: 'op-faults', name: 'operator@faults', roles: ['operator'] };
   const approver: AuditActor = { id: 'ap-faults', name: 'approver@faults', roles: ['approver'] };
   const approverKeys = generateSm2KeyPair();
+  // A real account: approvals are checked against the approver's account, role and key.
+  await f.db.user.create({ data: { id: approver.id, email: approver.name, name: 'Fault proof approver', roles: 'approver', emailVerified: true } });
   await registerSigningKey(f.db, approver, { publicKey: approverKeys.publicKeyPem, label: 'fault proof' });
   const admin: AuditActor = { id: 'admin-faults', name: 'admin@faults', roles: ['admin'] };
   const { id: hostId, token: hostToken } = await registerHost(f.db, admin, { name: 'faults-host' });

@@ -41,7 +41,7 @@ async function loadRoutes(): Promise<Route[]> {
     { pattern: /^\/api\/auth\//, methods: { GET: authRoute.GET, POST: authRoute.POST } },
     { pattern: /^\/api\/trpc\/[^/]+$/, methods: { GET: trpcRoute.GET, POST: trpcRoute.POST } },
     { pattern: /^\/api\/artifacts$/, methods: { POST: upload.POST } },
-    { pattern: /^\/api\/audit\/export$/, methods: { GET: auditExport.GET } },
+    { pattern: /^\/api\/audit\/export$/, methods: { GET: auditExport.GET, POST: auditExport.POST } },
     { pattern: /^\/api\/fleet\/desired-state$/, methods: { GET: desired.GET } },
     { pattern: /^\/api\/fleet\/report$/, methods: { POST: report.POST } },
     { pattern: /^\/api\/fleet\/artifacts\/(?<sm3>[^/]+)$/, methods: { GET: artifact.GET as Handler } },

@@ -6,6 +6,7 @@ import { createApiToken } from '../auth/api-tokens';
 import { createUser } from '../auth/users';
 import { digestArtifactFile } from '../crypto/digest';
 import { serveFetchHandler } from '../fleet/test-http';
+import { compileLedger } from '../testing/compile-ledger';
 import { createConsoleFixture, type ArtifactPaths, type ConsoleFixture } from '../testing/console-fixture';
 import type { UploadResult } from './upload';
 import { handleUploadRequest, UPLOAD_HEADERS } from './upload-http';
@@ -63,7 +64,9 @@ describe('the store under concurrent uploads', () => {
 
   it('attack: two concurrent uploads of one version with different bytes give one 201 and one 409, never a 500', async () => {
     const good = await f.signedArtifact({ so: f.modulePath('ledger', '1.1.0'), module: 'ledger', version: '1.1.0' });
-    const other = await f.signedArtifact({ so: f.modulePath('ledger', '1.2.2', 'slow'), module: 'ledger', version: '1.1.0' });
+    // A rebuild that also says 1.1.0 (it lacks the fee): other bytes, the same identity, so only the race decides.
+    const rebuilt = await compileLedger(f.work, { file: 'ledger-1.1.0-rebuilt.so', version: '1.1.0' });
+    const other = await f.signedArtifact({ so: rebuilt, module: 'ledger', version: '1.1.0' });
     const before = f.storeFiles();
     const answers = await Promise.all([push(good), push(other)]);
     assert.deepEqual(answers.map((a) => a.status).sort(), [201, 409], JSON.stringify(answers.map((a) => a.body.message)));

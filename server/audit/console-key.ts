@@ -1,4 +1,5 @@
-// The console's own SM2 key, which signs audit checkpoints. The private key never leaves its 0600 file; the
+// The console's SM2 key file: the signer when no PKCS#11 token is configured (server/audit/signing/), and the key
+// of checkpoints written before the move to a token. The private key never leaves its 0600 file; the
 // public key is written beside it so that read-only tools (`hotplane audit verify`) need no access to the secret.
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

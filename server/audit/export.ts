@@ -68,7 +68,7 @@ const README = `Hotplane audit trail export (${AUDIT_EXPORT_FORMAT})
 
 ${AUDIT_EXPORT_FILES.events}       one event per line: canonical JSON (RFC 8785) of its fields and its hash
 ${AUDIT_EXPORT_FILES.checkpoints}  the console's signed checkpoints, copied line for line
-${AUDIT_EXPORT_FILES.publicKey}   the console's SM2 public key; compare its fingerprint (manifest.json)
+${AUDIT_EXPORT_FILES.publicKey}   the console's public key (P-256 or SM2); compare its fingerprint (manifest.json)
                           with the one you recorded independently before trusting this export
 ${AUDIT_EXPORT_FILES.manifest}            counts, head of the chain, key fingerprint, SHA-256 and SM3 of each file
 ${AUDIT_EXPORT_FILES.signature}             the console's signature (hex) over the exact bytes of ${AUDIT_EXPORT_FILES.manifest}

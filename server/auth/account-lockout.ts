@@ -18,8 +18,14 @@ export async function accountLockedUntil(db: Db, email: string, now = Date.now()
   // LOCKOUT_FAILURES can be at most two windows old.
   const lookback = new Date(now - 2 * LOCKOUT_WINDOW_MS).toISOString();
   const lastLogin = await db.auditEvent.findFirst({ where: { action: 'session.login', actorName: name, time: { gt: lookback } }, orderBy: { seq: 'desc' }, select: { time: true } });
+  // An admin's unlock (user.unlocked, targeting the account) starts the count afresh, like a successful sign-in.
+  const user = await db.user.findUnique({ where: { email: name }, select: { id: true } });
+  const unlock = user
+    ? await db.auditEvent.findFirst({ where: { action: 'user.unlocked', targetId: user.id, time: { gt: lookback } }, orderBy: { seq: 'desc' }, select: { time: true } })
+    : null;
+  const since = [lastLogin?.time, unlock?.time, lookback].filter((t): t is string => !!t).sort().at(-1)!;
   const failures = await db.auditEvent.findMany({
-    where: { action: 'session.login_failed', actorName: name, time: { gt: lastLogin?.time ?? lookback } },
+    where: { action: 'session.login_failed', actorName: name, time: { gt: since } },
     orderBy: { seq: 'desc' },
     take: LOCKOUT_FAILURES,
     select: { time: true },

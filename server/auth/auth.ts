@@ -1,6 +1,6 @@
 import 'server-only';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { betterAuth } from 'better-auth';
 import { prismaAdapter } from 'better-auth/adapters/prisma';
@@ -10,8 +10,10 @@ import type { AuditActor } from '../audit/actor';
 import { config } from '../config';
 import { db, type Db } from '../db/client';
 import { accountLockedUntil, LOCKOUT_FAILURES } from './account-lockout';
+import { auditAccountChange, checkNewPassword, disguiseDisabledSignIn, stripSessionTokens } from './account-events';
 import { LOGIN_ATTEMPTS_PER_MINUTE, MIN_PASSWORD_LENGTH } from './password-policy';
 import { parseRoles } from './permissions';
+import { ensurePrivateDir } from '../secrets-at-rest';
 
 
 // The session-signing secret is generated once per installation and kept beside the database.
@@ -19,7 +21,7 @@ function authSecret(dataDir: string): string {
   if (process.env.BETTER_AUTH_SECRET) return process.env.BETTER_AUTH_SECRET;
   const file = path.join(dataDir, 'auth-secret');
   if (!existsSync(file)) {
-    mkdirSync(dataDir, { recursive: true });
+    ensurePrivateDir(dataDir);
     writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
     chmodSync(file, 0o600);
   }
@@ -49,6 +51,7 @@ async function actorOfUserId(prisma: Db, userId: string): Promise<AuditActor> {
 function sessionAuditHooks(prisma: Db) {
   return {
     before: createAuthMiddleware(async (ctx) => {
+      checkNewPassword(ctx);
       if (ctx.path === '/sign-in/email' && typeof ctx.body?.email === 'string') {
         const until = await accountLockedUntil(prisma, ctx.body.email);
         if (until !== null) {
@@ -66,6 +69,9 @@ function sessionAuditHooks(prisma: Db) {
       if (session) await recordSessionEvent(prisma, 'session.logout', await actorOfUserId(prisma, session.user.id), { sessionId: session.session.id });
     }),
     after: createAuthMiddleware(async (ctx) => {
+      await disguiseDisabledSignIn(prisma, ctx);
+      await auditAccountChange(prisma, ctx);
+      stripSessionTokens(ctx);
       if (ctx.path !== '/sign-in/email') return;
       const ip = ctx.request?.headers.get('x-forwarded-for') ?? null;
       const newSession = ctx.context.newSession;

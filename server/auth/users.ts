@@ -3,10 +3,13 @@ import { hashPassword } from 'better-auth/crypto';
 import { z } from 'zod';
 import { appendAuditEvent } from '../audit/append';
 import type { AuditActor } from '../audit/actor';
-import type { Db } from '../db/client';
+import type { Db, DbTransaction } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
-import { MIN_PASSWORD_LENGTH } from './password-policy';
+import { voidOpenApprovalsOf } from '../rollout/approvals';
+import { accountLockedUntil } from './account-lockout';
+import { passwordProblem, passwordSchema } from './password-policy';
 import { formatRoles, parseRoles, ROLES, type Role } from './permissions';
+import { assertAnotherAdminRemains, changeUserRoles, grantInitialRoles, type GrantOptions } from './role-grants';
 
 // Users are created here rather than through better-auth's sign-up endpoint so that the account, its
 // credential and the audit event commit in one transaction; better-auth's own hasher is used.
@@ -15,7 +18,7 @@ export const newUserInput = z.object({
   email: z.email('give an e-mail address, e.g. operator@bank.example'),
   name: z.string().trim().min(1, 'give the person\'s name').max(120),
   roles: z.array(z.enum(ROLES)).min(1, 'give at least one role'),
-  password: z.string().min(MIN_PASSWORD_LENGTH, `passwords have at least ${MIN_PASSWORD_LENGTH} characters`).optional(),
+  password: passwordSchema.optional(),
 });
 export type NewUserInput = z.infer<typeof newUserInput>;
 
@@ -23,7 +26,10 @@ export function generatePassword(): string {
   return randomBytes(15).toString('base64url');
 }
 
-export async function createUser(db: Db, actor: AuditActor, input: NewUserInput) {
+/** Roles needing a second admin start as pending grants (see role-grants.ts); the console's own grants apply. */
+export async function createUser(db: Db, actor: AuditActor, input: NewUserInput, options: GrantOptions = {}) {
+  const problem = input.password === undefined ? null : passwordProblem(input.password);
+  if (problem) throw new DomainError(DomainErrorCode.InvalidInput, problem);
   const password = input.password ?? generatePassword();
   const hash = await hashPassword(password);
   const email = input.email.toLowerCase();
@@ -31,9 +37,7 @@ export async function createUser(db: Db, actor: AuditActor, input: NewUserInput)
     if (await tx.user.findUnique({ where: { email } })) {
       throw new DomainError(DomainErrorCode.Conflict, `a user with e-mail ${email} already exists; edit that user instead`);
     }
-    const created = await tx.user.create({
-      data: { id: randomUUID(), email, name: input.name, roles: formatRoles(input.roles), emailVerified: true },
-    });
+    const created = await tx.user.create({ data: { id: randomUUID(), email, name: input.name, roles: '', emailVerified: true } });
     await tx.account.create({
       data: { id: randomUUID(), accountId: created.id, providerId: 'credential', userId: created.id, password: hash },
     });
@@ -44,53 +48,40 @@ export async function createUser(db: Db, actor: AuditActor, input: NewUserInput)
       targetId: created.id,
       details: { email, name: input.name, roles: input.roles },
     });
-    return created;
+    const roles = await grantInitialRoles(tx, actor, created, input.roles, options);
+    return tx.user.update({ where: { id: created.id }, data: { roles: formatRoles(roles) } });
   });
-  return { user: { id: user.id, email: user.email, name: user.name, roles: parseRoles(user.roles) }, password };
+  const roles = parseRoles(user.roles);
+  return { user: { id: user.id, email: user.email, name: user.name, roles }, pending: input.roles.filter((r) => !roles.includes(r)), password };
 }
 
 export async function listUsers(db: Db) {
   const users = await db.user.findMany({ orderBy: { createdAt: 'asc' } });
-  return users.map((u) => ({
-    id: u.id,
-    email: u.email,
-    name: u.name,
-    roles: parseRoles(u.roles),
-    disabled: u.disabled,
-    createdAt: u.createdAt,
-  }));
+  return Promise.all(
+    users.map(async (u) => {
+      const lockedUntil = await accountLockedUntil(db, u.email);
+      return {
+        id: u.id,
+        email: u.email,
+        name: u.name,
+        roles: parseRoles(u.roles),
+        disabled: u.disabled,
+        createdAt: u.createdAt,
+        lockedUntil: lockedUntil === null ? null : new Date(lockedUntil),
+      };
+    }),
+  );
 }
 
-async function requireUser(db: Db | Parameters<Parameters<Db['$transaction']>[0]>[0], id: string) {
+async function requireUser(db: Db | DbTransaction, id: string) {
   const user = await db.user.findUnique({ where: { id } });
   if (!user) throw new DomainError(DomainErrorCode.NotFound, `no user with id ${id}; reload the user list`);
   return user;
 }
 
-// The last enabled admin cannot lock everyone out of user management.
-async function assertAnotherAdminRemains(tx: Parameters<Parameters<Db['$transaction']>[0]>[0], userId: string) {
-  const admins = (await tx.user.findMany({ where: { disabled: false } })).filter(
-    (u) => u.id !== userId && parseRoles(u.roles).includes('admin'),
-  );
-  if (admins.length === 0) {
-    throw new DomainError(DomainErrorCode.Conflict, 'this is the last enabled admin; make someone else admin first');
-  }
-}
-
-export async function setUserRoles(db: Db, actor: AuditActor, userId: string, roles: Role[]) {
-  return db.$transaction(async (tx) => {
-    const user = await requireUser(tx, userId);
-    const before = parseRoles(user.roles);
-    if (before.includes('admin') && !roles.includes('admin')) await assertAnotherAdminRemains(tx, userId);
-    await tx.user.update({ where: { id: userId }, data: { roles: formatRoles(roles) } });
-    await appendAuditEvent(tx, {
-      actor,
-      action: 'user.roles_changed',
-      targetType: 'user',
-      targetId: userId,
-      details: { email: user.email, before, after: roles },
-    });
-  });
+/** Role changes go through separation of duties (role-grants.ts). */
+export function setUserRoles(db: Db, actor: AuditActor, userId: string, roles: Role[], options: GrantOptions = {}) {
+  return changeUserRoles(db, actor, userId, roles, options);
 }
 
 // Disabling also ends every open session and API token of that user at once.
@@ -100,8 +91,8 @@ export async function setUserDisabled(db: Db, actor: AuditActor, userId: string,
     if (disabled && parseRoles(user.roles).includes('admin')) await assertAnotherAdminRemains(tx, userId);
     await tx.user.update({ where: { id: userId }, data: { disabled } });
     if (disabled) {
-      await tx.session.deleteMany({ where: { userId } });
-      await tx.apiToken.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: new Date() } });
+      await revokeCredentialsOf(tx, actor, user, 'the account was disabled');
+      await voidOpenApprovalsOf(tx, actor, userId, `the account ${user.email} was disabled`);
     }
     await appendAuditEvent(tx, {
       actor,
@@ -119,7 +110,7 @@ export async function resetUserPassword(db: Db, actor: AuditActor, userId: strin
   await db.$transaction(async (tx) => {
     const user = await requireUser(tx, userId);
     await tx.account.updateMany({ where: { userId, providerId: 'credential' }, data: { password: hash } });
-    await tx.session.deleteMany({ where: { userId } });
+    await revokeCredentialsOf(tx, actor, user, 'an admin reset the password');
     await appendAuditEvent(tx, {
       actor,
       action: 'user.password_reset',
@@ -129,4 +120,38 @@ export async function resetUserPassword(db: Db, actor: AuditActor, userId: strin
     });
   });
   return { password };
+}
+
+/**
+ * Ends every session and API token of the user, audited: after a password reset or change, or disabling, no
+ * credential issued before it works.
+ */
+export async function revokeCredentialsOf(tx: DbTransaction, actor: AuditActor, user: { id: string; email: string }, why: string, keepSessionToken?: string) {
+  const sessions = await tx.session.deleteMany({ where: { userId: user.id, ...(keepSessionToken ? { token: { not: keepSessionToken } } : {}) } });
+  const tokens = await tx.apiToken.updateMany({ where: { userId: user.id, revokedAt: null }, data: { revokedAt: new Date() } });
+  if (sessions.count + tokens.count === 0) return;
+  await appendAuditEvent(tx, {
+    actor,
+    action: 'session.revoked',
+    targetType: 'user',
+    targetId: user.id,
+    details: { email: user.email, why, sessions: sessions.count, apiTokens: tokens.count },
+  });
+}
+
+declare module '../audit/append' {
+  interface ExtraAuditActions {
+    'session.revoked': true;
+    'user.unlocked': true;
+    'user.password_changed': true;
+    'user.profile_changed': true;
+  }
+}
+
+/** Ends a lockout (account-lockout.ts counts failures only after the latest unlock). */
+export async function unlockAccount(db: Db, actor: AuditActor, userId: string) {
+  await db.$transaction(async (tx) => {
+    const user = await requireUser(tx, userId);
+    await appendAuditEvent(tx, { actor, action: 'user.unlocked', targetType: 'user', targetId: userId, details: { email: user.email } });
+  });
 }

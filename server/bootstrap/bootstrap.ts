@@ -6,12 +6,16 @@ import { config } from '../config';
 import { db } from '../db/client';
 import { seedDemo } from '../demo/seed';
 import { createAuditCheckpointer } from '../audit/checkpoints';
+import { consoleFilesOf, secureConsoleFiles } from '../secrets-at-rest';
 
 export class BootstrapRefused extends Error {}
 
 // Runs before the console serves: migrations (via db()), then the first accounts on an empty database.
 export async function bootstrapConsole(log: (line: string) => void = console.log) {
   const settings = config();
+  for (const fix of secureConsoleFiles(consoleFilesOf(settings))) {
+    log(`narrowed who may read ${fix}`);
+  }
   const prisma = db();
   const users = await prisma.user.count();
   if (users === 0) {

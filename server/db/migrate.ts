@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { ensurePrivateFile, PRIVATE_DIR_MODE } from '../secrets-at-rest';
 import Database from 'better-sqlite3';
 import { projectRoot } from '../paths';
 
@@ -37,7 +38,9 @@ export function listMigrations(dir = migrationsDir()): { name: string; sql: stri
 
 export function applyMigrations(databaseUrl: string, dir = migrationsDir()): MigrationResult {
   const file = sqliteFileFromUrl(databaseUrl);
-  mkdirSync(path.dirname(file), { recursive: true });
+  // SQLite gives the -wal and -shm files the mode of the database file: 0600 here keeps all three private.
+  mkdirSync(path.dirname(file), { recursive: true, mode: PRIVATE_DIR_MODE });
+  ensurePrivateFile(file);
   const db = new Database(file);
   try {
     db.pragma('journal_mode = WAL');

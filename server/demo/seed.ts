@@ -34,9 +34,9 @@ export async function seedDemo(db: Db, dataDir: string, options: { password?: st
   let approverKeyPem = '';
   const keyDir = path.join(dataDir, 'demo-keys');
   await mkdir(keyDir, { recursive: true, mode: 0o700 });
-  for (const role of ROLES) {
-    const email = `${role}@hotplane.local`;
-    const name = `Demo ${role}`;
+  // Two admins, so a role grant that needs a second admin's confirmation can be tried out.
+  for (const [role, email] of [...ROLES.map((r) => [r, `${r}@hotplane.local`] as const), ['admin', 'admin2@hotplane.local'] as const]) {
+    const name = email.startsWith('admin2') ? 'Demo second admin' : `Demo ${role}`;
     const created = await createUser(db, SYSTEM_ACTOR, { email, name, roles: [role], password: options.password });
     accounts.push({ email, role, password: created.password });
     people[role] = { id: created.user.id, name, roles: [role] };

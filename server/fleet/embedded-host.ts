@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { chownSync, lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Db } from '../db/client';
@@ -11,7 +11,7 @@ import { EMBEDDED_HOST_ID, ensureEmbeddedHostToken } from './hosts';
 
 export interface EmbeddedHostOptions {
   db: Db;
-  /** The host's data folder (<dataDir>/host): token, crash marker, artifact cache, persisted desired state. */
+  /** The host's data folder (HOTPLANE_HOST_DATA_DIR, beside the console's): token, crash marker, artifact cache, persisted desired state. */
   hostDir: string;
   projectRoot: string;
   consolePort: number;
@@ -19,6 +19,14 @@ export interface EmbeddedHostOptions {
   log: (line: string) => void;
   /** The host program; tests substitute a stand-in that crashes on cue. */
   entry?: string;
+  /**
+   * The user the host runs as, outside the console's trust boundary (services.ts: nobody when the console is root);
+   * null runs it as the console's own user, which the host then detects (it can read consoleSecrets) and refuses
+   * inproc isolation.
+   */
+  runAs?: { uid: number; gid: number } | null;
+  /** Paths of the console's secrets: the host checks it cannot read them before it allows inproc isolation. */
+  consoleSecrets?: string[];
 }
 
 const HOST_ENTRY = path.join('server', 'host', 'main.ts');
@@ -27,8 +35,30 @@ const HOST_ENTRY = path.join('server', 'host', 'main.ts');
 const STABLE_AFTER_MS = 60_000;
 const STDERR_TAIL_LINES = 20;
 
+/** What of the console's environment the host gets: its own settings, never the console's (secrets included). */
+const HOST_ENV = [
+  'PATH', 'LANG', 'TZ', 'NODE_ENV', 'HOTPLANE_DEMO', 'HOTPLANE_ALLOW_UNSANDBOXED', 'HOTPLANE_BWRAP', 'HOTPLANE_CELL_MEMORY_MIB', 'HOTPLANE_CELL_OPEN_FILES',
+  'HOTPLANE_HOST_METRICS_TOKEN',
+];
+
+export function embeddedHostEnv(env: NodeJS.ProcessEnv, hostDir: string): NodeJS.ProcessEnv {
+  const kept = Object.fromEntries(HOST_ENV.filter((name) => env[name] !== undefined).map((name) => [name, env[name]]));
+  return { ...kept, HOME: hostDir } as unknown as NodeJS.ProcessEnv;
+}
+
+// Everything in the host's folder belongs to the host's user: files a console running as root wrote there (the
+// token, an older install's cache) included.
+function handOver(dir: string, owner: { uid: number; gid: number }) {
+  chownSync(dir, owner.uid, owner.gid);
+  for (const entry of readdirSync(dir)) {
+    const full = path.join(dir, entry);
+    if (lstatSync(full).isDirectory()) handOver(full, owner);
+    else chownSync(full, owner.uid, owner.gid);
+  }
+}
+
 // The token goes by its 0600 file (written by ensureEmbeddedHostToken), never on the command line.
-export function embeddedHostArgs(options: { hostDir: string; consolePort: number; hostPort: number; entry?: string }): string[] {
+export function embeddedHostArgs(options: { hostDir: string; consolePort: number; hostPort: number; entry?: string; consoleSecrets?: string[] }): string[] {
   return [
     '--conditions=react-server',
     '--import',
@@ -42,6 +72,7 @@ export function embeddedHostArgs(options: { hostDir: string; consolePort: number
     '--crash-marker', path.join(options.hostDir, 'inproc-call'),
     // Demo traffic would flood the console's terminal; a remote host keeps its own access log.
     '--access-log', 'off',
+    ...(options.consoleSecrets ?? []).flatMap((file) => ['--console-secret', file]),
   ];
 }
 
@@ -97,7 +128,10 @@ export class EmbeddedHostSupervisor {
   }
 
   async start() {
+    mkdirSync(this.options.hostDir, { recursive: true, mode: 0o700 });
     await ensureEmbeddedHostToken(this.options.db, path.join(this.options.hostDir, 'token'), this.invokeUrl);
+    // After the token is written: the host reads it from its file, as its own user.
+    if (this.options.runAs) handOver(this.options.hostDir, this.options.runAs);
     await stopStaleHost(this.pidFile, this.options.hostDir);
     this.spawnHost();
     return this;
@@ -106,10 +140,13 @@ export class EmbeddedHostSupervisor {
   private spawnHost() {
     this.restartTimer = null;
     const startedAt = Date.now();
+    const runAs = this.options.runAs ?? undefined;
     const child = spawn(process.execPath, embeddedHostArgs(this.options), {
       cwd: this.options.projectRoot,
-      env: process.env,
+      env: embeddedHostEnv(process.env, this.options.hostDir),
       stdio: ['ignore', 'inherit', 'pipe'],
+      uid: runAs?.uid,
+      gid: runAs?.gid,
     });
     this.child = child;
     if (child.pid) void writeFile(this.pidFile, `${child.pid}\n`);

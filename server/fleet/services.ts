@@ -1,10 +1,11 @@
-import path from 'node:path';
 import { config } from '../config';
 import type { Db } from '../db/client';
 import { projectRoot } from '../paths';
 import { DemoTraffic } from './demo-traffic';
 import { EmbeddedHostSupervisor } from './embedded-host';
 import { fleetMetrics } from './metrics-store';
+import { SANDBOX_GID, SANDBOX_UID } from '../host/sandbox';
+import { consoleFilesOf, consoleSecretFiles } from '../secrets-at-rest';
 
 // The fleet's background work in the console process, started once from instrumentation.ts: the embedded host
 // and its demo traffic, and the timers that write closed metric windows and prune old facts.
@@ -33,11 +34,14 @@ async function start(db: Db, log: (line: string) => void): Promise<FleetServices
 
   const supervisor = await new EmbeddedHostSupervisor({
     db,
-    hostDir: path.join(settings.dataDir, 'host'),
+    hostDir: settings.hostDataDir,
     projectRoot: projectRoot(),
     consolePort: settings.consolePort,
     hostPort: settings.hostPort,
     log,
+    // Outside the console's trust boundary: its own folder and, when the console is root, its own user.
+    runAs: process.getuid?.() === 0 ? { uid: SANDBOX_UID, gid: SANDBOX_GID } : null,
+    consoleSecrets: consoleSecretFiles(consoleFilesOf(settings)),
   }).start();
   process.once('exit', () => supervisor.stop());
   const demoTraffic = new DemoTraffic({ db, invokeUrl: supervisor.invokeUrl, enabled: settings.demoMode }).start();

@@ -4,6 +4,7 @@
 import type { CellLimits } from './cell-limits';
 import { InprocCell } from './inproc-cell';
 import { ProcessCell } from './process-cell';
+import type { SandboxSettings } from './sandbox';
 import type { Isolation } from './types';
 
 export type CellFailureKind = 'timeout' | 'crashed' | 'not-run' | 'closed';
@@ -77,6 +78,8 @@ export interface CellOptions {
   stderrLines?: number;
   /** Memory and descriptor caps of a process cell (default DEFAULT_CELL_LIMITS); in-process cells have none. */
   limits?: CellLimits;
+  /** bubblewrap and whether a process cell may run without it (default: from the settings, sandbox.ts). */
+  sandbox?: SandboxSettings;
 }
 
 export function createCell(options: CellOptions): Cell {

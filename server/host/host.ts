@@ -25,6 +25,8 @@ export interface HostOptions {
   fetchRetryMs?: number;
   /** Caps on each process cell (default DEFAULT_CELL_LIMITS). */
   cellLimits?: CellLimits;
+  /** Set when this host may not load modules in-process (inproc-guard.ts): every inproc version fails with it. */
+  inprocRefusal?: string | null;
   onEvent?: (event: HostEvent) => void;
 }
 
@@ -126,7 +128,7 @@ export class Host {
       return last !== undefined && Date.now() - last.at >= this.fetchRetryMs;
     };
     for (const desired of state.modules) {
-      if (desired.versions.some((v) => due(v.sm3))) await this.reconcileModule(desired, state.generation);
+      if (desired.versions.some((v) => due(v.sm3))) await this.reconcileModule(desired, state.generation, true);
     }
   }
 
@@ -157,7 +159,7 @@ export class Host {
     return refused;
   }
 
-  private async reconcileModule(desired: DesiredModule, generation: number) {
+  private async reconcileModule(desired: DesiredModule, generation: number, quietRetry = false) {
     let runtime = this.modules.get(desired.module);
     if (!runtime) {
       runtime = new ModuleRuntime(desired.module, {
@@ -196,7 +198,8 @@ export class Host {
         continue;
       }
       if (missing && refused.has(want.sm3)) missing.generation = generation;
-      const fresh = runtime.addVersion(want, refused.get(want.sm3));
+      const inprocRefused = want.isolation === 'inproc' ? this.options.inprocRefusal ?? undefined : undefined;
+      const fresh = runtime.addVersion(want, refused.get(want.sm3) ?? inprocRefused);
       keep.add(fresh);
       starting.push(waitUntilSettled(fresh));
     }
@@ -208,7 +211,7 @@ export class Host {
     for (const v of leaving) v.weight = 0;
     runtime.refreshRoutes();
     // A quiet retry of a missing artifact that is still missing changes nothing worth an event.
-    if (generation !== this.appliedGeneration || starting.length > 0) {
+    if (!quietRetry || starting.length > 0) {
       this.emit({ module: desired.module, kind: 'weights', message: desired.versions.map((v) => `${v.version}=${v.weight}%`).join(' ') || 'no versions' });
     }
     for (const v of leaving) void runtime.retire(v);

@@ -17,6 +17,8 @@ export interface HostHttpOptions {
   adminToken: string;
   maxBodyBytes?: number;
   accessLog?: AccessLog;
+  /** When set, GET /metrics needs `Authorization: Bearer <this>` (compared in constant time). */
+  metricsToken?: string | null;
   /** Set when the host has a console: a locally posted state may only use versions the console approved. */
   approvals?: Pick<ConsoleApprovals, 'refusal'>;
 }
@@ -77,7 +79,7 @@ function readBodyAsync(req: IncomingMessage, limit: number): Promise<Buffer | nu
 
 // The host's HTTP face: the invoke API real applications call, Prometheus metrics, and an admin surface.
 export function createHostHttpServer(options: HostHttpOptions): Server {
-  const { host, adminToken, accessLog } = options;
+  const { host, adminToken, accessLog, metricsToken } = options;
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
   function respond(req: IncomingMessage, res: ServerResponse, module: string, grayId: string | null, started: number, result: InvokeResult) {
@@ -129,6 +131,9 @@ export function createHostHttpServer(options: HostHttpOptions): Server {
   async function route(req: IncomingMessage, res: ServerResponse) {
     const url = req.url ?? '/';
     if (req.method === 'GET' && url === '/metrics') {
+      if (metricsToken && !sameToken(req.headers.authorization, metricsToken)) {
+        return problem(res, 401, 'GET /metrics needs "Authorization: Bearer <metrics token>" (the host was started with a metrics token)', { 'www-authenticate': 'Bearer' });
+      }
       return send(res, 200, host.metrics.prometheus(), { 'content-type': 'text/plain; version=0.0.4' });
     }
     if (req.method === 'GET' && url === '/healthz') return send(res, 200, 'ok');

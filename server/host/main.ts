@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -10,6 +10,8 @@ import { ConsoleApprovals } from './console-approvals';
 import { Host } from './host';
 import { resolveHostToken, tokenOnCommandLine } from './host-token';
 import { createHostHttpServer } from './http-server';
+import { inprocRefusalFor } from './inproc-guard';
+import { sandboxStatus } from './sandbox';
 
 // `hotplane host --control-plane URL --token-file FILE --data DIR --port P` (or the token in HOTPLANE_HOST_TOKEN):
 // one runtime host, standalone or started by the console (server/fleet/embedded-host.ts) with the same flags.
@@ -25,7 +27,17 @@ const HOST_OPTIONS = {
   'max-body-bytes': { type: 'string' },
   'cell-memory-mib': { type: 'string' },
   'cell-open-files': { type: 'string' },
+  'console-secret': { type: 'string', multiple: true },
+  'metrics-token-file': { type: 'string' },
 } as const;
+
+// A scraper's token for /metrics: from a file (0600) or HOTPLANE_HOST_METRICS_TOKEN, never from the command line.
+async function metricsToken(file: string | undefined): Promise<string | null> {
+  const text = file ? await readFile(file, 'utf8') : process.env.HOTPLANE_HOST_METRICS_TOKEN;
+  const token = text?.trim();
+  if (file && !token) throw new Error(`--metrics-token-file ${file} is empty; write the token into it or leave the flag out`);
+  return token || null;
+}
 
 // The admin token guards pinning and the admin endpoints; it is created once and kept beside the host's data.
 async function adminToken(dataDir: string): Promise<string> {
@@ -46,6 +58,12 @@ export async function runHost(args: string[]): Promise<void> {
   const log = (line: string) => console.error(`hotplane host: ${line}`);
   const dataDir = path.resolve(values.data);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  // Its admin token and artifact cache are its own: an older folder left open to others is narrowed.
+  await chmod(dataDir, 0o700);
+  const inprocRefusal = inprocRefusalFor(values['console-secret'] ?? []);
+  if (inprocRefusal) log(inprocRefusal);
+  const sandbox = sandboxStatus();
+  log(sandbox.sandboxed ? `process cells sandboxed: ${sandbox.detail}` : `WARNING: ${sandbox.detail}`);
 
   let agent: ControlPlaneAgent | null = null;
   const host = new Host({
@@ -53,6 +71,7 @@ export async function runHost(args: string[]): Promise<void> {
     dataDir,
     crashMarkerFile: values['crash-marker'],
     cellLimits: resolveCellLimits({ memoryMiB: values['cell-memory-mib'], openFiles: values['cell-open-files'] }),
+    inprocRefusal,
     fetchArtifact: (sm3) => {
       if (!agent) throw new Error(`artifact ${sm3} is not cached and there is no console to fetch it from`);
       return agent.fetchArtifact(sm3);
@@ -70,6 +89,7 @@ export async function runHost(args: string[]): Promise<void> {
     adminToken: await adminToken(dataDir),
     approvals,
     accessLog,
+    metricsToken: await metricsToken(values['metrics-token-file']),
     maxBodyBytes: values['max-body-bytes'] ? Number(values['max-body-bytes']) : undefined,
   });
   // The console's word first (it may have isolated a version that crashed this host); the disk copy only when

@@ -140,7 +140,7 @@ test('a SIGSEGV kills only its own cell: the call running rejects crashed with t
   assert.equal(crashed.kind, 'crashed');
   assert.equal(crashed.signal, 'SIGSEGV');
   assert.match(crashed.message, /died of SIGSEGV during hp_handle/);
-  assert.match(crashed.stderrTail ?? '', /loaded ledger 1\.2\.4 from .*ledger-1\.2\.4-crash\.so/);
+  assert.match(crashed.stderrTail ?? '', /loaded ledger 1\.2\.4 from /);
   for (const call of calls.slice(4)) {
     const error = await rejection(call);
     assert.equal(error.kind, 'not-run');
@@ -182,9 +182,15 @@ test('a hanging call times out, the child is killed and gone, the calls behind i
   assert.equal(cell.alive, false);
 });
 
-// "<soft> <hard>" of one line of /proc/<pid>/limits.
+// A sandboxed cell's pid is bubblewrap's; the module runs in the last process of the chain below it.
+function moduleProcess(pid: number): number {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  return children ? moduleProcess(Number(children.split(' ')[0])) : pid;
+}
+
+// "<soft> <hard>" of one line of /proc/<pid>/limits, of the module's process.
 function processLimit(pid: number | 'self', name: 'Max data size' | 'Max open files'): string {
-  const line = readFileSync(`/proc/${pid}/limits`, 'utf8').split('\n').find((l) => l.startsWith(name))!;
+  const line = readFileSync(`/proc/${pid === 'self' ? pid : moduleProcess(pid)}/limits`, 'utf8').split('\n').find((l) => l.startsWith(name))!;
   return line.slice(name.length).trim().split(/\s+/).slice(0, 2).join(' ');
 }
 

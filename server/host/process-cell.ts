@@ -1,8 +1,8 @@
 // A cell in a child process of its own (cell-child.ts): a segfault, abort or hang of the module kills that process
 // only. Calls are written to the child as soon as they are made and answered in order (pipelining), so throughput
 // is not bound by round trips; the module still sees one call at a time.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import os from 'node:os';
@@ -12,6 +12,7 @@ import { CellCallError, type Cell, type CellIdentity, type CellOptions } from '.
 import { cellLimitArgs, DEFAULT_CELL_LIMITS, describeCellLimits, type CellLimits } from './cell-limits';
 import { encodeFrame, FrameReader, NO_STATE_EXPORT, Op, opName, type OpCode } from './cell-protocol';
 import { OutputTail } from './output-tail';
+import { decideSandbox, packageDir, programExit, spawnSandboxed } from './sandbox';
 
 /** dlopen and hp_init take no caller timeout; a module stuck in either is killed after this. */
 const LOAD_TIMEOUT_MS = 30_000;
@@ -93,9 +94,9 @@ export class ProcessCell implements Cell {
     if (this.state !== 'idle' || this.disposal) throw new Error(`cell for ${this.label} was already opened`);
     const script = await cellChildScript();
     if (this.state !== 'idle') throw this.refusal();
-    this.start(script);
+    const modulePath = this.start(script);
     try {
-      const identity = await this.call(Op.OPEN, Buffer.from(this.options.path), LOAD_TIMEOUT_MS, asIdentity);
+      const identity = await this.call(Op.OPEN, Buffer.from(modulePath), LOAD_TIMEOUT_MS, asIdentity);
       return { ...identity, pid: this.pid };
     } catch (error) {
       // Not a module, or dlopen refused it: the child has nothing left to do.
@@ -150,10 +151,23 @@ export class ProcessCell implements Cell {
     else this.deathListeners.push(listener);
   }
 
-  private start(script: string): void {
-    // NODE_OPTIONS is meant for the host: loaders would slow the child down and an --inspect port would clash.
-    const { NODE_OPTIONS: _hostOnly, ...env } = process.env;
-    const child = spawn(process.execPath, [script, ...cellLimitArgs(this.limits)], { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'], env });
+  /** Starts the child (sandboxed: sandbox.ts); returns where it finds the module. */
+  private start(script: string): string {
+    let modulePath = this.options.path;
+    // The child gets no environment at all: nothing of the host's settings or secrets, no NODE_OPTIONS loaders.
+    const child = spawnSandboxed(
+      {
+        command: process.execPath,
+        files: { 'cell-child': script, module: this.options.path },
+        readOnlyPaths: koffiPaths(),
+        args: (files) => {
+          modulePath = files.module;
+          return [files['cell-child'], ...cellLimitArgs(this.limits)];
+        },
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+      },
+      decideSandbox(this.options.sandbox),
+    );
     this.child = child;
     this.state = 'running';
     this.requests = child.stdio[3] as Socket;
@@ -177,7 +191,7 @@ export class ProcessCell implements Cell {
       if (child.pid === undefined) this.onChildGone();
     });
     child.on('exit', (code, signal) => {
-      this.exit = { code, signal };
+      this.exit = programExit(child, code, signal);
       // Nothing more can be sent, and the child's 'close' waits for every one of its sockets.
       this.requests!.destroy();
       if (this.graceTimer) clearTimeout(this.graceTimer);
@@ -187,6 +201,7 @@ export class ProcessCell implements Cell {
     (child.stdout as Socket).unref();
     (child.stderr as Socket).unref();
     this.holdHostOpen(false);
+    return modulePath;
   }
 
   // An idle cell does not keep the host process alive. While anything waits on the child (calls, a kill, a
@@ -341,6 +356,12 @@ export class ProcessCell implements Cell {
   }
 }
 
+/** koffi and its native binary, which the cell child imports from this install; a sandbox sees only these. */
+function koffiPaths(): string[] {
+  const koffi = packageDir(createRequire(import.meta.url).resolve('koffi'), 'koffi');
+  return [koffi, path.join(path.dirname(koffi), '@koromix')];
+}
+
 const CHILD_SOURCE = fileURLToPath(new URL('./cell-child.ts', import.meta.url));
 let childScript: Promise<string> | undefined;
 
@@ -367,7 +388,7 @@ interface Esbuild {
 async function compileChildScript(): Promise<string> {
   const requireHere = createRequire(import.meta.url);
   const esbuild = createRequire(requireHere.resolve('tsx/package.json'))('esbuild') as Esbuild;
-  const koffi = pathToFileURL(requireHere.resolve('koffi')).href;
+  const koffi = pathToFileURL(realpathSync(requireHere.resolve('koffi'))).href;
   // stop() afterwards: esbuild would otherwise keep a service process for the host's lifetime; any later user of
   // esbuild in this process (tsx's hooks) gets a fresh one on demand.
   const result = await esbuild.build({

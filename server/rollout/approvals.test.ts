@@ -75,6 +75,7 @@ describe('change requests: digest and four-eyes approvals', () => {
       refusedWith(DomainErrorCode.InvalidInput, /does not verify/),
     );
     const keyless = { id: 'ap-nokey', name: 'ap-nokey@test', roles: ['approver'] };
+    await r.f.db.user.create({ data: { id: keyless.id, email: keyless.name, name: 'No key', roles: 'approver' } });
     await assert.rejects(
       approveChange(r.f.db, keyless, { id: row.id, digest: row.digest, signature: forged }, { ttlMs: 60_000 }),
       refusedWith(DomainErrorCode.InvalidInput, /register your SM2 public key/),

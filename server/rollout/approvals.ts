@@ -2,11 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { appendAuditEvent } from '../audit/append';
 import type { AuditActor } from '../audit/actor';
 import { verifySignature } from '../crypto';
-import type { Approval, ChangeRequest } from '../db/generated/client';
+import type { Approval, ChangeRequest, Prisma } from '../db/generated/client';
 import type { Db, DbTransaction } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
 import { loadChangeRequest, transitionOf } from './change-request';
 import { approvalMessage } from './digest';
+import { releaseHoldIfReapproved } from './approval-recheck';
+import { ACTIVE_STATES } from './change-request.types';
+import { canApprove, loadApprover, minApproverRoleAgeMs } from './four-eyes';
 import { activeSigningKey } from './signing-keys';
 
 // Four eyes: an approver other than the requester signs the request's current digest with their own SM2 key.
@@ -34,11 +37,34 @@ export interface ApproveInput {
   signature: string;
 }
 
-export async function approveChange(db: Db, actor: AuditActor, input: ApproveInput, options: { ttlMs: number; now?: number }) {
+/** A refusal by canApprove: recorded in the audit trail (in its own transaction, as nothing else is written). */
+class ApprovalRefused extends DomainError {
+  constructor(readonly rule: string, reason: string) {
+    super(DomainErrorCode.Forbidden, reason);
+  }
+}
+
+export async function approveChange(db: Db, actor: AuditActor, input: ApproveInput, options: { ttlMs: number; now?: number; minRoleAgeMs?: number }) {
+  try {
+    return await approveInTransaction(db, actor, input, options);
+  } catch (error) {
+    if (error instanceof ApprovalRefused) {
+      await db.$transaction((tx) =>
+        appendAuditEvent(tx, { actor, action: 'change.approval_refused', targetType: 'change-request', targetId: input.id, details: { rule: error.rule, reason: error.message } }),
+      );
+    }
+    throw error;
+  }
+}
+
+function approveInTransaction(db: Db, actor: AuditActor, input: ApproveInput, options: { ttlMs: number; now?: number; minRoleAgeMs?: number }) {
   return db.$transaction(async (tx) => {
     const row = await loadChangeRequest(tx, input.id);
-    assertNotRequester(row, actor);
-    if (row.state !== 'PendingApproval') {
+    const now = options.now ?? Date.now();
+    const standing = canApprove(await loadApprover(tx, actor.id, actor.name), row, { at: now, minRoleAgeMs: options.minRoleAgeMs ?? minApproverRoleAgeMs() });
+    if (!standing.ok) throw new ApprovalRefused(standing.rule, standing.reason);
+    const held = row.approvalHold !== null && (ACTIVE_STATES as readonly string[]).includes(row.state);
+    if (row.state !== 'PendingApproval' && !held) {
       throw new DomainError(DomainErrorCode.Conflict, `${row.id} is ${row.state}; only a request waiting for approval can be approved`);
     }
     if (input.digest !== row.digest) {
@@ -49,7 +75,6 @@ export async function approveChange(db: Db, actor: AuditActor, input: ApproveInp
     const verdict = verifySignature({ message: approvalMessage(row.digest), signature: Buffer.from(input.signature, 'hex'), key });
     if (!verdict.ok) throw new DomainError(DomainErrorCode.InvalidInput, `the approval signature does not verify against your registered key: ${verdict.message}`);
     const existing = await tx.approval.findMany({ where: { changeRequestId: row.id, revision: row.revision, voidedAt: null } });
-    const now = options.now ?? Date.now();
     if (existing.some((a) => a.approverId === actor.id && approvalStanding(a, row, now) === 'valid')) {
       throw new DomainError(DomainErrorCode.Conflict, `you have approved revision ${row.revision} of ${row.id} already; a second approval must come from another approver`);
     }
@@ -78,6 +103,10 @@ export async function approveChange(db: Db, actor: AuditActor, input: ApproveInp
       targetId: row.id,
       details: { revision: row.revision, digest: row.digest, signature: approval.signatureHex, approvals: valid, required: row.requiredApprovals, complete },
     });
+    if (held) {
+      const released = await releaseHoldIfReapproved(tx, actor, row, now);
+      return { approvalId: approval.id, approvals: valid, required: row.requiredApprovals, approved: released };
+    }
     if (complete) {
       await tx.changeRequest.update({ where: { id: row.id }, data: { state: transitionOf(row, 'approvals-complete'), approvedAt: new Date(now), updatedAt: new Date(now) } });
     }
@@ -130,27 +159,41 @@ export async function approvalsStillValid(tx: DbTransaction, actor: AuditActor, 
   return false;
 }
 
+/** Voids one approval with the reason, audited; it stays on the request, shown with the reason. */
+export async function voidApproval(tx: DbTransaction, actor: AuditActor, approval: Approval, row: ChangeRequest, why: string, now: number) {
+  await tx.approval.update({ where: { id: approval.id }, data: { voidedAt: new Date(now), voidReason: why } });
+  await appendAuditEvent(tx, {
+    actor,
+    action: 'change.approval_voided',
+    targetType: 'change-request',
+    targetId: row.id,
+    details: { revision: row.revision, why, approvals: [{ id: approval.id, approver: approval.approverName, decision: approval.decision }] },
+  });
+}
+
 /**
- * A revoked key vouches for nothing more: approvals it signed on requests not yet started are voided, and a
- * request that no longer has enough goes back to the approvers.
+ * Voids the approvals `where` selects on open requests (not started, or running), each audited: a request not yet
+ * started that no longer has enough goes back to the approvers; a running one is held by the engine's re-check.
  */
-export async function voidApprovalsSignedWith(tx: DbTransaction, actor: AuditActor, fingerprints: string[], why: string) {
-  if (fingerprints.length === 0) return;
-  const signed = await tx.approval.findMany({
-    where: { keyFingerprint: { in: fingerprints }, voidedAt: null, changeRequest: { state: { in: ['PendingApproval', 'Approved'] } } },
+async function voidOpenApprovals(tx: DbTransaction, actor: AuditActor, where: Prisma.ApprovalWhereInput, why: string) {
+  const open = await tx.approval.findMany({
+    where: { ...where, voidedAt: null, changeRequest: { state: { in: ['PendingApproval', 'Approved', ...ACTIVE_STATES] } } },
     include: { changeRequest: true },
   });
   const now = Date.now();
-  for (const approval of signed) {
-    await tx.approval.update({ where: { id: approval.id }, data: { voidedAt: new Date(now), voidReason: why } });
+  for (const approval of open) {
     const row = approval.changeRequest;
-    await appendAuditEvent(tx, {
-      actor,
-      action: 'change.approval_voided',
-      targetType: 'change-request',
-      targetId: row.id,
-      details: { revision: row.revision, why, approvals: [{ id: approval.id, approver: approval.approverName, decision: approval.decision }] },
-    });
-    if (row.state === 'Approved') await approvalsStillValid(tx, actor, row, now);
+    await voidApproval(tx, actor, approval, row, why, now);
+    if (row.state === 'Approved') await approvalsStillValid(tx, actor, await loadChangeRequest(tx, row.id), now);
   }
+}
+
+/** A revoked key vouches for nothing more. */
+export async function voidApprovalsSignedWith(tx: DbTransaction, actor: AuditActor, fingerprints: string[], why: string) {
+  if (fingerprints.length > 0) await voidOpenApprovals(tx, actor, { keyFingerprint: { in: fingerprints } }, why);
+}
+
+/** Disabling or demoting an approver: every approval of theirs on an open request stops counting. */
+export async function voidOpenApprovalsOf(tx: DbTransaction, actor: AuditActor, approverId: string, why: string) {
+  await voidOpenApprovals(tx, actor, { approverId, decision: 'approved' }, why);
 }

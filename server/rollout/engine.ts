@@ -7,6 +7,7 @@ import type { ChangeRequest } from '../db/generated/client';
 import type { Db, DbTransaction } from '../db/client';
 import type { FleetMetrics } from '../fleet/metrics-store';
 import { analysisWindow, type CanaryHealth } from './analysis';
+import { approvalsLapsedBeforeTraffic, holdOnFailedApprovals } from './approval-recheck';
 import { planOf } from './change-request';
 import { ACTIVE_STATES, type ChangeState, type RolloutOutcome } from './change-request.types';
 import { sealEvidence } from './evidence';
@@ -147,6 +148,8 @@ export class RolloutEngine {
         const detail = `${result.report} (${Object.entries(result.timings).map(([k, v]) => `${k} ${v?.toFixed(1)}`).join(', ')})`;
         await t.tx.rolloutPhase.updateMany({ where: { changeRequestId: id, kind: 'preflight', endedAt: null }, data: { detail } });
         if (!result.ok) return failPreflight(t, current, result.report);
+        const lapsed = await approvalsLapsedBeforeTraffic(t.tx, t.actor, current, t.now);
+        if (lapsed) return failPreflight(t, current, lapsed);
         await appendAuditEvent(t.tx, { actor: t.actor, action: 'rollout.preflight_passed', targetType: 'change-request', targetId: id, details: { version: row.toVersion, ...result } });
         return enterStep(t, current, 0);
       });
@@ -157,7 +160,8 @@ export class RolloutEngine {
   }
 
   private async advanceCanary(id: string) {
-    await this.transact(id, ['Canary', 'Paused'], async (t, row) => {
+    await this.transact(id, ['Canary', 'Paused'], async (t, current) => {
+      const row = await holdOnFailedApprovals(t.tx, t.actor, current, t.now);
       const hosts = await onlineHosts(t.tx, t.now);
       const health = canaryHealth(hosts, row.module, row.toVersion);
       health.crashed ??= await reportedCrash(t.tx, row.module, row.toVersion, row.startedAt ?? new Date(t.now));

@@ -6,6 +6,7 @@ import { DomainError, DomainErrorCode } from '../errors';
 import { versionRefusal } from '../artifacts/version-validity';
 import type { FleetMetrics } from '../fleet/metrics-store';
 import { approvalsStillValid } from './approvals';
+import { assertNotHeldForApproval, voidFailingApprovals } from './approval-recheck';
 import { loadChangeRequest, planOf, transitionOf } from './change-request';
 import { ACTIVE_STATES } from './change-request.types';
 import { describeOpenBreaker, moduleBreaker } from './circuit-breaker';
@@ -53,8 +54,10 @@ export async function startRollout(deps: OperateDeps, actor: AuditActor, id: str
     const row = await loadChangeRequest(tx, id);
     const state = transitionOf(row, 'start');
     // A lapse is recorded (the request returns to the approvers) rather than thrown away with the refusal.
+    const failed = await voidFailingApprovals(tx, actor, row, now);
     if (!(await approvalsStillValid(tx, actor, row, now))) {
-      return { started: false, reason: `the approvals of ${row.id} have expired; it is waiting for approvers again` };
+      const why = failed.length ? `no longer hold (${failed.join('; ')})` : 'have expired';
+      return { started: false, reason: `the approvals of ${row.id} ${why}; it is waiting for approvers again` };
     }
     // A removal loads nothing that could fail, so an open breaker (which counts failed rollouts) does not hold it.
     if (row.kind !== 'remove') {
@@ -94,6 +97,7 @@ export function pauseRollout(deps: OperateDeps, actor: AuditActor, id: string, n
 export function resumeRollout(deps: OperateDeps, actor: AuditActor, id: string, now = Date.now()) {
   return transition(deps, actor, now, async (t) => {
     const row = await loadChangeRequest(t.tx, id);
+    assertNotHeldForApproval(row);
     const plan = planOf(row);
     const step = plan.steps[row.stepIndex];
     const updated = await t.tx.changeRequest.update({
@@ -121,6 +125,7 @@ export function promoteNow(deps: OperateDeps, actor: AuditActor, id: string, now
   return transition(deps, actor, now, async (t) => {
     const row = await loadChangeRequest(t.tx, id);
     transitionOf(row, 'promote');
+    assertNotHeldForApproval(row);
     return promote(t, row, `promoted by ${actor.name} at step ${row.stepIndex + 1}, skipping the remaining steps`);
   });
 }

@@ -1,6 +1,7 @@
-import { spawn } from 'node:child_process';
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { digestArtifactFile } from '../crypto/digest';
+import { programExit, spawnSandboxed } from '../host/sandbox';
 import { projectRoot } from '../paths';
 import type { Readable } from 'node:stream';
 import type { ProbeLine } from './preflight-probe';
@@ -8,7 +9,8 @@ import type { ProbeLine } from './preflight-probe';
 // Before any traffic: the target version in a throwaway process of its own (preflight-probe.ts) — load,
 // identity, init, self-test within the limit — then the process ends. A failure ends the request with nothing
 // served. The console never loads a module itself; the probe is started like the embedded host (node + tsx from
-// the project folder), so it runs the same from the CLI, the tests and the bundled console.
+// the project folder), so it runs the same from the CLI, the tests and the bundled console — but sandboxed like a
+// process cell (server/host/sandbox.ts): it sees the code it runs and the one artifact, nothing of the data folder.
 
 export interface PreflightSubject {
   module: string;
@@ -44,13 +46,38 @@ function parseLine(text: string): ProbeLine | null {
   }
 }
 
+/** The code the probe runs (its two source files, the packages), read-only; nothing else of the checkout. */
+function probeCodePaths(root: string) {
+  return [
+    path.join(root, 'server', 'rollout', 'preflight-probe.ts'),
+    path.join(root, 'server', 'host', 'module-library.ts'),
+    path.join(root, 'package.json'),
+    { source: realpathSync(path.join(root, 'node_modules')), target: path.join(root, 'node_modules') },
+  ];
+}
+
 function runProbe(subject: PreflightSubject, timings: PreflightResult['timings']): Promise<PreflightResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--conditions=react-server', '--import', 'tsx', path.join('server', 'rollout', 'preflight-probe.ts')], {
-      cwd: projectRoot(),
-      // fd 3 carries the probe's stage lines; stdout and stderr are whatever the module prints.
-      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
-    });
+    const root = projectRoot();
+    let sandboxed: PreflightSubject = subject;
+    let child;
+    try {
+      child = spawnSandboxed({
+        command: process.execPath,
+        files: { module: subject.path },
+        args: (files) => {
+          sandboxed = { ...subject, path: files.module };
+          return ['--conditions=react-server', '--import', 'tsx', path.join(root, 'server', 'rollout', 'preflight-probe.ts')];
+        },
+        readOnlyPaths: probeCodePaths(root),
+        scratchTmp: true,
+        cwd: root,
+        // fd 3 carries the probe's stage lines; stdout and stderr are whatever the module prints.
+        stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+      });
+    } catch (error) {
+      return resolve({ ok: false, report: (error as Error).message, timings });
+    }
     let stage = 'starting the probe';
     let overrun = `starting the probe took more than ${LOAD_LIMIT_MS / 1000} s`;
     let result: PreflightResult | null = null;
@@ -88,15 +115,16 @@ function runProbe(subject: PreflightSubject, timings: PreflightResult['timings']
       }
     });
     const keepTail = (chunk: Buffer) => (output = (output + chunk.toString('utf8')).slice(-2000));
-    child.stdout.on('data', keepTail);
-    child.stderr.on('data', keepTail);
-    child.on('close', (code, signal) => {
+    child.stdout!.on('data', keepTail);
+    child.stderr!.on('data', keepTail);
+    child.on('close', (exitCode, exitSignal) => {
+      const { code, signal } = programExit(child, exitCode, exitSignal);
       clearTimeout(timer);
       if (result) return resolve(result);
       const how = signal === 'SIGKILL' ? overrun : `the probe died (${signal ? `signal ${signal}` : `exit ${code}`}) during ${stage}`;
       resolve({ ok: false, report: `${how}${output.trim() ? `; last output: ${output.trim().slice(-600)}` : ''}`, timings });
     });
-    child.stdin.end(JSON.stringify(subject));
+    child.stdin!.end(JSON.stringify(sandboxed));
   });
 }
 

@@ -7,6 +7,7 @@ import { loadChangeRequest, planOf } from './change-request';
 import type { ChangeState, RolloutOutcome } from './change-request.types';
 import { moduleBreaker, type BreakerSettings } from './circuit-breaker';
 import { changeDigestText } from './digest';
+import { canApprove, loadApprover, minApproverRoleAgeMs } from './four-eyes';
 import { personActions } from './state-machine';
 import { desiredOf } from './whole-change';
 import type { ChangeKind } from './whole-change.types';
@@ -126,6 +127,8 @@ export async function changeDetail(db: Db, id: string, viewerId: string, breaker
   ]);
   const now = Date.now();
   const isRequester = row.requestedById === viewerId;
+  const awaitingApproval = row.state === 'PendingApproval' || row.approvalHold !== null;
+  const verdict = canApprove(await loadApprover(db, viewerId, viewerId), row, { at: now, minRoleAgeMs: minApproverRoleAgeMs() });
   return {
     ...summary(row),
     digest: row.digest,
@@ -152,7 +155,11 @@ export async function changeDetail(db: Db, id: string, viewerId: string, breaker
       // A whole change is never edited: it is cancelled and proposed again from the module page.
       event === 'edit' && row.kind !== 'upgrade' ? false : ['edit', 'submit', 'cancel'].includes(event) ? isRequester : event === 'reject' ? !isRequester : true,
     ),
-    canApprove: row.state === 'PendingApproval' && !isRequester,
+    /** Why a running rollout is held for approval (an approval failed its re-check), null when it is not. */
+    approvalHold: row.approvalHold,
+    canApprove: awaitingApproval && verdict.ok,
+    /** Why this viewer may not approve (the server's canApprove reason), while the request awaits approval. */
+    approvalRefusal: awaitingApproval && !verdict.ok ? { rule: verdict.rule, reason: verdict.reason } : null,
     phases: phases.map(phaseView),
     decisions: decisions.map(decisionView),
     evidence,

@@ -17,6 +17,8 @@ function testApprover(db: Db): Promise<ApproverWithKey> {
     approver = (async () => {
       const actor: AuditActor = { id: 'fixture-approver', name: 'approver@fixture', roles: ['approver'] };
       const keys = generateSm2KeyPair();
+      // A real account: approvals are checked against the approver's account, role and key (four-eyes.ts).
+      await db.user.create({ data: { id: actor.id, email: actor.name, name: 'Fixture approver', roles: 'approver', emailVerified: true } });
       await registerSigningKey(db, actor, { publicKey: keys.publicKeyPem, label: 'fixture approver key' });
       return { actor, privateKeyPem: keys.privateKeyPem };
     })();

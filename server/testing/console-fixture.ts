@@ -48,7 +48,8 @@ export interface ArtifactPaths {
 
 export async function createConsoleFixture(env: Record<string, string> = {}): Promise<ConsoleFixture> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hotplane-test-'));
-  Object.assign(process.env, { HOTPLANE_DATA_DIR: dataDir, HOTPLANE_DEMO: '0', ...env });
+  // Separation-of-duties settings are off unless a test turns them on, so each test fails for what it tests.
+  Object.assign(process.env, { HOTPLANE_DATA_DIR: dataDir, HOTPLANE_DEMO: '0', HOTPLANE_MIN_APPROVER_ROLE_AGE_MS: '0', HOTPLANE_ROLE_GRANT_CONFIRMATION: '0', ...env });
   const db = createDb(`file:${path.join(dataDir, 'hotplane.db')}`);
   const actor: AuditActor = { id: 'test-operator', name: 'operator@test', roles: ['operator'] };
   const signerKeys = generateSm2KeyPair();

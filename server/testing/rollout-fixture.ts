@@ -56,6 +56,10 @@ export async function createRolloutFixture(env: Record<string, string> = {}): Pr
   const operator = person('op-1', ['operator']);
   const approver = person('ap-1', ['approver']);
   const secondApprover = person('ap-2', ['approver']);
+  // Real accounts: approvals are checked against the approver's account, role and key (four-eyes.ts).
+  for (const p of [operator, approver, secondApprover]) {
+    await f.db.user.create({ data: { id: p.actor.id, email: p.actor.name, name: p.actor.id, roles: p.actor.roles.join(','), emailVerified: true } });
+  }
   for (const p of [approver, secondApprover]) await registerSigningKey(f.db, p.actor, { publicKey: p.keys.publicKeyPem, label: 'test key' });
   // ledger 1.0.0 goes live the one way anything does: an approved change request (its first version).
   await applyThroughChangeRequest(

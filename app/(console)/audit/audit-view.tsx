@@ -42,9 +42,12 @@ export function AuditView({ canVerify, canExport }: { canVerify: boolean; canExp
           </button>
         )}
         {canExport && (
-          <a className="button secondary" href="/api/audit/export" download>
-            Export (JSONL + checkpoints)
-          </a>
+          // A POST (with the browser's Origin), so another site cannot make a signed-in auditor's browser export.
+          <form method="post" action="/api/audit/export">
+            <button type="submit" className="button secondary">
+              Export (JSONL + checkpoints)
+            </button>
+          </form>
         )}
       </div>
       {verify.error && <p role="alert" className="error">{verify.error.message}</p>}

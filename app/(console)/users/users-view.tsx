@@ -4,6 +4,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { ROLES, type Role } from '@/server/auth/permissions';
 import { useTRPC } from '@/app/trpc';
 import { QueryState } from '@/components/query-state';
+import { PendingGrants } from './pending-grants';
 
 export function UsersView({ selfId }: { selfId: string }) {
   const trpc = useTRPC();
@@ -11,7 +12,16 @@ export function UsersView({ selfId }: { selfId: string }) {
   const users = useQuery(trpc.users.list.queryOptions());
   const [secret, setSecret] = useState<string | null>(null);
   const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.users.list.queryKey() });
-  const setRoles = useMutation(trpc.users.setRoles.mutationOptions({ onSuccess: refresh }));
+  const refreshAll = () => Promise.all([refresh(), queryClient.invalidateQueries({ queryKey: trpc.users.pendingGrants.queryKey() })]);
+  const setRoles = useMutation(
+    trpc.users.setRoles.mutationOptions({
+      onSuccess: (r) => {
+        setSecret(r.pending.length ? `${r.pending.join(', ')} waits for a second admin's confirmation (below).` : null);
+        return refreshAll();
+      },
+    }),
+  );
+  const unlock = useMutation(trpc.users.unlock.mutationOptions({ onSuccess: refresh }));
   const setDisabled = useMutation(trpc.users.setDisabled.mutationOptions({ onSuccess: refresh }));
   const resetPassword = useMutation(
     trpc.users.resetPassword.mutationOptions({ onSuccess: (r) => setSecret(`New password (shown once): ${r.password}`) }),
@@ -19,12 +29,13 @@ export function UsersView({ selfId }: { selfId: string }) {
   const create = useMutation(
     trpc.users.create.mutationOptions({
       onSuccess: (r) => {
-        setSecret(`Created ${r.user.email}. Password (shown once): ${r.password}`);
-        return refresh();
+        const waiting = r.pending.length ? ` ${r.pending.join(', ')} waits for a second admin's confirmation.` : '';
+        setSecret(`Created ${r.user.email}. Password (shown once): ${r.password}${waiting}`);
+        return refreshAll();
       },
     }),
   );
-  const error = setRoles.error ?? setDisabled.error ?? resetPassword.error ?? create.error;
+  const error = setRoles.error ?? setDisabled.error ?? resetPassword.error ?? create.error ?? unlock.error;
 
   function toggleRole(userId: string, roles: Role[], role: Role) {
     const next = roles.includes(role) ? roles.filter((r) => r !== role) : [...roles, role];
@@ -72,11 +83,16 @@ export function UsersView({ selfId }: { selfId: string }) {
                           type="checkbox"
                           aria-label={`${u.email} has role ${r}`}
                           checked={u.roles.includes(r)}
+                          disabled={u.id === selfId}
+                          title={u.id === selfId ? 'nobody changes their own roles' : undefined}
                           onChange={() => toggleRole(u.id, u.roles, r)}
                         />
                       </td>
                     ))}
-                    <td>{u.disabled ? <span className="badge bad">disabled</span> : <span className="badge ok">active</span>}</td>
+                    <td>
+                      {u.disabled ? <span className="badge bad">disabled</span> : <span className="badge ok">active</span>}
+                      {u.lockedUntil && <span className="badge bad">locked until {new Date(u.lockedUntil).toLocaleTimeString()}</span>}
+                    </td>
                     <td className="row">
                       {u.id !== selfId && (
                         <button type="button" className="button secondary small" onClick={() => setDisabled.mutate({ userId: u.id, disabled: !u.disabled })}>
@@ -86,6 +102,11 @@ export function UsersView({ selfId }: { selfId: string }) {
                       <button type="button" className="button secondary small" onClick={() => resetPassword.mutate({ userId: u.id })}>
                         Reset password
                       </button>
+                      {u.lockedUntil && (
+                        <button type="button" className="button secondary small" onClick={() => unlock.mutate({ userId: u.id })}>
+                          Unlock
+                        </button>
+                      )}
                     </td>
                   </tr>
                 ))}
@@ -94,6 +115,7 @@ export function UsersView({ selfId }: { selfId: string }) {
           </div>
         )}
       </QueryState>
+      {users.data && <PendingGrants selfId={selfId} emailOf={(id) => users.data.find((u) => u.id === id)?.email ?? id} />}
       <form className="panel stack" onSubmit={submit} aria-label="Add a user">
         <h2 style={{ margin: 0 }}>Add a user</h2>
         <div className="row">

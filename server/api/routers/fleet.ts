@@ -7,6 +7,7 @@ import { moduleMetrics, moduleMetricsInput } from '../../fleet/metrics-query';
 import { fleetMetrics } from '../../fleet/metrics-store';
 import { fleetDashboard, listHosts, moduleRuntime } from '../../fleet/runtime-views';
 import { runningFleetServices } from '../../fleet/services';
+import { sandboxStatus } from '../../host/sandbox';
 import { createRouter, permittedProcedure } from '../trpc';
 
 const readRuntime = permittedProcedure('runtime.read');
@@ -18,6 +19,7 @@ export const fleetRouter = createRouter({
   hosts: readRuntime.query(async ({ ctx }) => ({
     ...(await listHosts(ctx.db)),
     embeddedHost: (await runningFleetServices())?.supervisor?.status() ?? null,
+    sandbox: sandboxStatus(),
   })),
   moduleRuntime: readRuntime.input(moduleInput).query(({ ctx, input }) => moduleRuntime(ctx.db, input.module)),
   metrics: readRuntime.input(moduleMetricsInput).query(({ ctx, input }) => moduleMetrics(ctx.db, fleetMetrics(), input)),

@@ -38,6 +38,9 @@ describe('rollouts router', () => {
 
   before(async () => {
     r = await createRolloutFixture();
+    for (const who of [operator, approver, oncall, auditor, admin]) {
+      await r.f.db.user.create({ data: { id: who.id, email: who.email, name: who.name, roles: who.roles.join(',') } });
+    }
   });
 
   it('operators propose; approvers, on-call and auditors cannot', async () => {

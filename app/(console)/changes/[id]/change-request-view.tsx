@@ -125,10 +125,17 @@ export function ChangeRequestView({ id, may }: { id: string; may: Permitted }) {
           )}
         </dl>
         <h2>Approvals</h2>
+        {c.approvalHold && (
+          <p role="alert" className="error">
+            This rollout is {c.approvalHold}
+          </p>
+        )}
         <ApprovalsList approvals={c.approvals} required={c.requiredApprovals} valid={c.validApprovals} />
         {c.canApprove && may.approve && <ApprovalPanel id={c.id} revision={c.revision} onDone={refresh} />}
-        {c.state === 'PendingApproval' && !c.canApprove && may.approve && (
-          <p className="muted" role="note">You proposed this change; another approver must sign it off.</p>
+        {c.approvalRefusal && may.approve && (
+          <p className="muted" role="note">
+            {c.approvalRefusal.rule === 'four-eyes' ? 'You proposed this change; another approver must sign it off.' : `You cannot approve this: ${c.approvalRefusal.reason}.`}
+          </p>
         )}
         <h2>Analysis decisions</h2>
         <DecisionsTable decisions={c.decisions} />
