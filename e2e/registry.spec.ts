@@ -69,8 +69,9 @@ test('pages carry a nonce CSP that the console itself never trips', async ({ pag
   const response = await page.goto('/login');
   expect(response?.headers()['content-security-policy']).toMatch(/script-src 'self' 'nonce-[A-Za-z0-9+/=]+' 'strict-dynamic'/);
   await signIn(page, 'admin');
-  for (const link of ['Users', 'Changes', 'Audit log']) {
-    await page.getByRole('link', { name: link }).click();
+  for (const [link, url] of [['Changes', /\/changes$/], ['Audit log', /\/audit$/], ['Users', /\/users$/]] as const) {
+    await page.getByRole('link', { name: link, exact: true }).click();
+    await expect(page).toHaveURL(url);
     await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
   }
   await expect(page.getByRole('region', { name: 'Pending role grants' })).toBeVisible();

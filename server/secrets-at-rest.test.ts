@@ -79,6 +79,15 @@ test('attack: another user (nobody) reads none of the console secrets, even with
   }
 });
 
+test('only the data folder itself is private: parents created for it stay traversable, so the host user reaches its own folder beside it', () => {
+  const nested = path.join(base, 'fresh', 'parents', 'data');
+  secureConsoleFiles(consoleFilesOf(loadConfig({ HOTPLANE_DATA_DIR: nested } as unknown as NodeJS.ProcessEnv)));
+  assert.equal(mode(nested), '700');
+  for (const parent of [path.join(base, 'fresh'), path.join(base, 'fresh', 'parents')]) {
+    assert.equal(statSync(parent).mode & 0o011, 0o011, `${parent} is ${mode(parent)}: others could not reach a folder beside the data folder`);
+  }
+});
+
 test('an older install left readable by others is narrowed at start, and each fix is named', () => {
   chmodSync(dataDir, 0o755);
   chmodSync(path.join(dataDir, 'auth-secret'), 0o644);

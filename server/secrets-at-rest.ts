@@ -9,9 +9,19 @@ import path from 'node:path';
 export const PRIVATE_DIR_MODE = 0o700;
 export const PRIVATE_FILE_MODE = 0o600;
 
-/** Creates the folder 0700 (with its parents) or narrows an existing one to 0700: only for a folder of our own. */
-export function ensurePrivateDir(dir: string): void {
+/**
+ * Creates the folder 0700 if it is missing. Only the folder itself is private: parents it has to create get the
+ * ordinary mode, because `mkdir -p` with a mode would make them 0700 too and lock out the host's own user (nobody),
+ * which must still reach its folder beside ours.
+ */
+export function mkdirPrivate(dir: string): void {
+  mkdirSync(path.dirname(path.resolve(dir)), { recursive: true });
   mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+}
+
+/** Creates the folder 0700 or narrows an existing one to 0700: only for a folder of our own. */
+export function ensurePrivateDir(dir: string): void {
+  mkdirPrivate(dir);
   chmodSync(dir, PRIVATE_DIR_MODE);
 }
 
@@ -55,7 +65,7 @@ export function secureConsoleFiles(settings: ConsoleFiles): string[] {
     chmodSync(target, mode);
     fixed.push(`${target} ${current.toString(8)} → ${mode.toString(8)}`);
   };
-  mkdirSync(settings.dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  mkdirPrivate(settings.dataDir);
   narrow(settings.dataDir, PRIVATE_DIR_MODE);
   for (const file of consoleSecretFiles(settings)) narrow(file, PRIVATE_FILE_MODE);
   return fixed;

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { createArtifactDigester } from '../crypto/digest';
 import { DomainError, DomainErrorCode } from '../errors';
+import { mkdirPrivate } from '../secrets-at-rest';
 
 export interface ReceivedFile {
   path: string;
@@ -33,7 +34,7 @@ export async function receiveToTempFile(
   options: { tempDir: string; maxBytes: number },
 ): Promise<ReceivedFile> {
   const started = performance.now();
-  await mkdir(options.tempDir, { recursive: true, mode: 0o700 });
+  mkdirPrivate(options.tempDir);
   const file = path.join(options.tempDir, `upload-${randomUUID()}.so.part`);
   const digester = createArtifactDigester();
   let size = 0;

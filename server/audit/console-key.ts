@@ -1,10 +1,11 @@
 // The console's SM2 key file: the signer when no PKCS#11 token is configured (server/audit/signing/), and the key
 // of checkpoints written before the move to a token. The private key never leaves its 0600 file; the
 // public key is written beside it so that read-only tools (`hotplane audit verify`) need no access to the secret.
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parsePublicKey, type ParsedPublicKey } from '../crypto/keys';
 import { generateSm2KeyPair, sm2PublicKeyFromPrivate } from '../crypto/sm2';
+import { mkdirPrivate } from '../secrets-at-rest';
 
 export interface ConsoleKey {
   keyFile: string;
@@ -23,7 +24,7 @@ function hasCode(error: unknown, code: string): boolean {
 }
 
 function createKeyFile(keyFile: string): void {
-  mkdirSync(path.dirname(keyFile), { recursive: true, mode: 0o700 });
+  mkdirPrivate(path.dirname(keyFile));
   const pair = generateSm2KeyPair();
   try {
     // 'wx' fails when another process created the key first; its key is then the one to use.

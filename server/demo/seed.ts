@@ -16,6 +16,7 @@ import { rolloutSettings } from '../rollout/settings';
 import { registerSigningKey } from '../rollout/signing-keys';
 import { writeSignedManifest } from '../artifacts/create-manifest';
 import { buildExampleModules, exampleModulePath } from './example-modules';
+import { mkdirPrivate } from '../secrets-at-rest';
 
 export interface DemoAccount {
   email: string;
@@ -33,7 +34,7 @@ export async function seedDemo(db: Db, dataDir: string, options: { password?: st
   const people: Partial<Record<string, AuditActor>> = {};
   let approverKeyPem = '';
   const keyDir = path.join(dataDir, 'demo-keys');
-  await mkdir(keyDir, { recursive: true, mode: 0o700 });
+  mkdirPrivate(keyDir);
   // Two admins, so a role grant that needs a second admin's confirmation can be tried out.
   for (const [role, email] of [...ROLES.map((r) => [r, `${r}@hotplane.local`] as const), ['admin', 'admin2@hotplane.local'] as const]) {
     const name = email.startsWith('admin2') ? 'Demo second admin' : `Demo ${role}`;

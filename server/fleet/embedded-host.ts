@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { chownSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Db } from '../db/client';
 import { describeExit, recordHostDeath, restartDelayMs, type HostExit } from './crash-exclusion';
 import { EMBEDDED_HOST_ID, ensureEmbeddedHostToken } from './hosts';
+import { mkdirPrivate } from '../secrets-at-rest';
 
 // The console's own runtime host: a child process started with the same flags a remote host uses, restarted
 // with backoff when it dies; a death during an in-process call isolates the version that caused it.
@@ -128,7 +129,7 @@ export class EmbeddedHostSupervisor {
   }
 
   async start() {
-    mkdirSync(this.options.hostDir, { recursive: true, mode: 0o700 });
+    mkdirPrivate(this.options.hostDir);
     await ensureEmbeddedHostToken(this.options.db, path.join(this.options.hostDir, 'token'), this.invokeUrl);
     // After the token is written: the host reads it from its file, as its own user.
     if (this.options.runAs) handOver(this.options.hostDir, this.options.runAs);

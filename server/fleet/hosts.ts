@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { appendAuditEvent } from '../audit/append';
@@ -7,6 +7,7 @@ import type { Db } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
 import { hashHostToken, hostTokenFromHeaders, newHostToken } from './host-tokens';
 import { fleetMetrics, type FleetMetrics } from './metrics-store';
+import { mkdirPrivate } from '../secrets-at-rest';
 
 export const EMBEDDED_HOST_ID = 'embedded';
 
@@ -96,7 +97,7 @@ export async function ensureEmbeddedHostToken(db: Db, tokenFile: string, address
     }
   }
   const token = await issueHostToken(db, SYSTEM_ACTOR, { id: EMBEDDED_HOST_ID, address }, true);
-  await mkdir(path.dirname(tokenFile), { recursive: true, mode: 0o700 });
+  mkdirPrivate(path.dirname(tokenFile));
   const temp = `${tokenFile}.tmp-${process.pid}`;
   await writeFile(temp, `${token}\n`, { mode: 0o600 });
   await rename(temp, tokenFile);

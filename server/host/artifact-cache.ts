@@ -1,9 +1,10 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable, Transform } from 'node:stream';
 import { createArtifactDigester, digestArtifactFile } from '../crypto/digest';
+import { mkdirPrivate } from '../secrets-at-rest';
 
 // The host's own copy of every artifact it runs: <data>/artifacts/<sm3>.so, read-only. The console's store is
 // never read directly (the host may run on another machine), and every load re-verifies the SM3 of the exact
@@ -29,7 +30,7 @@ export class ArtifactCache {
   async fetch(sm3: string, fetcher: ArtifactFetcher): Promise<string> {
     const target = this.pathOf(sm3);
     if (await this.has(sm3)) return target;
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    mkdirPrivate(this.dir);
     const temp = `${target}.part-${process.pid}-${Date.now()}`;
     const digester = createArtifactDigester();
     const source = await fetcher(sm3);

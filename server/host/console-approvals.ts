@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DesiredState, DesiredVersion } from './types';
+import { mkdirPrivate } from '../secrets-at-rest';
 
 // Which module versions the console has ever sent this host, minus the ones it has since revoked: the only versions
 // the host's local admin may load through POST /v1/desired-state. Without it, whoever holds the host admin token
@@ -40,7 +41,7 @@ export class ConsoleApprovals {
     for (const m of state.modules) for (const v of m.versions) this.approved.add(keyOf(m.module, v));
     this.revoked = revoked;
     if (sameRevoked && this.approved.size + this.revoked.size === before) return;
-    await mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
+    mkdirPrivate(path.dirname(this.file));
     const temp = `${this.file}.tmp`;
     const saved: ApprovalsFile = { approved: [...this.approved].sort(), revoked: [...this.revoked].sort() };
     await writeFile(temp, JSON.stringify(saved), { mode: 0o600 });

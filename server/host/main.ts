@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -12,6 +12,7 @@ import { resolveHostToken, tokenOnCommandLine } from './host-token';
 import { createHostHttpServer } from './http-server';
 import { inprocRefusalFor } from './inproc-guard';
 import { sandboxStatus } from './sandbox';
+import { mkdirPrivate } from '../secrets-at-rest';
 
 // `hotplane host --control-plane URL --token-file FILE --data DIR --port P` (or the token in HOTPLANE_HOST_TOKEN):
 // one runtime host, standalone or started by the console (server/fleet/embedded-host.ts) with the same flags.
@@ -57,7 +58,7 @@ export async function runHost(args: string[]): Promise<void> {
   if (values['control-plane'] && !token) throw new Error('--control-plane needs the host token: pass --token-file FILE (mode 600) or set HOTPLANE_HOST_TOKEN');
   const log = (line: string) => console.error(`hotplane host: ${line}`);
   const dataDir = path.resolve(values.data);
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  mkdirPrivate(dataDir);
   // Its admin token and artifact cache are its own: an older folder left open to others is narrowed.
   await chmod(dataDir, 0o700);
   const inprocRefusal = inprocRefusalFor(values['console-secret'] ?? []);
