@@ -97,6 +97,18 @@ function digestOf(id: string, revision: number, module: string, target: Target, 
   return changeDigest({ id, revision, module, fromVersion: target.fromVersion, fromSm3: target.fromSm3, toVersion: target.toVersion, toSm3: target.toSm3, plan });
 }
 
+/** The audit events of a new request, of any kind, in its own transaction: created, and submitted when it was. */
+export async function recordCreated(tx: DbTransaction, actor: AuditActor, row: ChangeRequest, details: Record<string, unknown>) {
+  await appendAuditEvent(tx, {
+    actor,
+    action: 'change.created',
+    targetType: 'change-request',
+    targetId: row.id,
+    details: { module: row.module, from: row.fromVersion, to: row.toVersion, ...details, digest: row.digest, ticket: row.ticket, reason: row.reason },
+  });
+  if (row.state === 'PendingApproval') await submitted(tx, actor, row);
+}
+
 export async function submitted(tx: DbTransaction, actor: AuditActor, row: ChangeRequest) {
   await appendAuditEvent(tx, { actor, action: 'change.submitted', targetType: 'change-request', targetId: row.id, details: { revision: row.revision, digest: row.digest } });
   await enqueueWebhookEvent(tx, 'approval-needed', {
@@ -134,14 +146,7 @@ export async function proposeChange(db: Db, actor: AuditActor, raw: ProposeInput
         submittedAt: input.submit ? now : null,
       },
     });
-    await appendAuditEvent(tx, {
-      actor,
-      action: 'change.created',
-      targetType: 'change-request',
-      targetId: id,
-      details: { module: row.module, from: row.fromVersion, to: row.toVersion, digest: row.digest, ticket: row.ticket, reason: row.reason },
-    });
-    if (input.submit) await submitted(tx, actor, row);
+    await recordCreated(tx, actor, row, {});
     return row;
   });
 }

@@ -7,7 +7,7 @@ import type { ChangeRequest } from '../db/generated/client';
 import type { Db, DbTransaction } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
 import type { DesiredModule, DesiredVersion } from '../host/types';
-import { nextRequestId, submitted, transitionOf } from './change-request';
+import { nextRequestId, recordCreated, transitionOf } from './change-request';
 import { ACTIVE_STATES, planSchema, type RolloutOutcome } from './change-request.types';
 import { changeDigest } from './digest';
 import { readDesiredModule, writeDesiredModule } from './fleet-bridge';
@@ -127,14 +127,7 @@ export async function proposeWholeChange(db: Db, actor: AuditActor, raw: Propose
         submittedAt: input.submit ? now : null,
       },
     });
-    await appendAuditEvent(tx, {
-      actor,
-      action: 'change.created',
-      targetType: 'change-request',
-      targetId: id,
-      details: { module: row.module, kind, from: row.fromVersion, to: row.toVersion, before, after, digest: row.digest, ticket: row.ticket, reason: row.reason },
-    });
-    if (input.submit) await submitted(tx, actor, row);
+    await recordCreated(tx, actor, row, { kind, before, after });
     return row;
   });
 }
