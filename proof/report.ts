@@ -64,7 +64,7 @@ function render(results: ProofResult[], short: boolean): string {
   out.push(...(misses.length + broken.length === 0 ? ['Nothing: every goal is met.'] : [...misses, ...broken]), '');
   for (const r of results) {
     out.push(`## ${r.title}`, '', `Ran ${(r.durationMs / 1000).toFixed(0)} s${r.short ? ' (short form)' : ''}.`, '', r.markdown.trim(), '');
-    if (r.name === 'attacks' && existsSync(THREAT_MODEL)) out.push(readFileSync(THREAT_MODEL, 'utf8').trim().replace(/^# /, '## '), '');
+    if (r.name === 'attacks' && existsSync(THREAT_MODEL)) out.push(readFileSync(THREAT_MODEL, 'utf8').trim().replace(/^(#+) /gm, '#$1 '), '');
     for (const plot of r.plots) out.push(`![${plot.caption}](report/${plot.file})`, '', `*${plot.caption}*`, '');
     const informative = r.figures.filter((f) => !f.goal);
     if (informative.length > 0) out.push(markdownTable(['Figure', 'Value'], informative.map((f) => [f.name, valueOf(f)])), '');
