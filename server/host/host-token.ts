@@ -12,18 +12,18 @@ export function tokenOnCommandLine(args: readonly string[]): string | null {
   return '--token puts the host token on the command line, where any local user can read it (ps, /proc/<pid>/cmdline): write it to a file only you can read (chmod 600 FILE) and pass --token-file FILE, or set HOTPLANE_HOST_TOKEN';
 }
 
-/** Refuses a file group or others may read or write: the token in it is as good as published. */
-export async function readTokenFile(file: string): Promise<string> {
+/** Refuses a file group or others may read or write: the token in it is as good as published (host and metrics tokens). */
+export async function readTokenFile(file: string, flag = '--token-file', what = 'the host token the console showed at registration'): Promise<string> {
   const info = await stat(file).catch((error: NodeJS.ErrnoException) => {
-    throw new Error(`--token-file ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
+    throw new Error(`${flag} ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
   });
-  if (!info.isFile()) throw new Error(`--token-file ${file} is not a regular file`);
+  if (!info.isFile()) throw new Error(`${flag} ${file} is not a regular file`);
   const mode = info.mode & 0o777;
   if (mode & 0o077) {
-    throw new Error(`--token-file ${file} can be read or written by others (mode ${mode.toString(8).padStart(4, '0')}): run chmod 600 ${file}`);
+    throw new Error(`${flag} ${file} can be read or written by others (mode ${mode.toString(8).padStart(4, '0')}): run chmod 600 ${file}`);
   }
   const token = (await readFile(file, 'utf8')).trim();
-  if (!token) throw new Error(`--token-file ${file} is empty: put the host token the console showed at registration in it`);
+  if (!token) throw new Error(`${flag} ${file} is empty: put ${what} in it`);
   return token;
 }
 
@@ -35,5 +35,13 @@ export async function resolveHostToken(tokenFile: string | undefined, env: NodeJ
   const fromEnv = env[HOST_TOKEN_ENV]?.trim();
   delete env[HOST_TOKEN_ENV];
   if (tokenFile) return readTokenFile(tokenFile);
+  return fromEnv || null;
+}
+
+// A scraper's token for /metrics: from a file (0600) or HOTPLANE_HOST_METRICS_TOKEN, never from the command line.
+export async function metricsToken(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
+  const fromEnv = env.HOTPLANE_HOST_METRICS_TOKEN?.trim();
+  delete env.HOTPLANE_HOST_METRICS_TOKEN;
+  if (file) return readTokenFile(file, '--metrics-token-file', 'the token your scraper sends');
   return fromEnv || null;
 }

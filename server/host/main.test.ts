@@ -97,3 +97,13 @@ test('attack: a token file that group or others can read is refused, naming the 
   assert.notEqual(result.code, 0);
   assert.ok(result.stderr.includes(`--token-file ${tokenFile} can be read or written by others (mode 0644): run chmod 600 ${tokenFile}`), result.stderr);
 });
+
+test('attack: a metrics token file that group or others can read is refused, naming the fix', async () => {
+  const artifacts = await exampleArtifacts();
+  const tokenFile = path.join(artifacts.tempDir(), 'metrics-token');
+  writeFileSync(tokenFile, 'scrape-me\n');
+  chmodSync(tokenFile, 0o644);
+  const result = await runHostExpectingFailure(['--metrics-token-file', tokenFile, '--data', artifacts.tempDir(), '--port', '0']);
+  assert.notEqual(result.code, 0);
+  assert.ok(result.stderr.includes(`--metrics-token-file ${tokenFile} can be read or written by others (mode 0644): run chmod 600 ${tokenFile}`), result.stderr);
+});

@@ -8,7 +8,7 @@ import { ControlPlaneAgent } from './agent';
 import { resolveCellLimits } from './cell-limits';
 import { ConsoleApprovals } from './console-approvals';
 import { Host } from './host';
-import { resolveHostToken, tokenOnCommandLine } from './host-token';
+import { metricsToken, resolveHostToken, tokenOnCommandLine } from './host-token';
 import { createHostHttpServer } from './http-server';
 import { inprocRefusalFor } from './inproc-guard';
 import { sandboxStatus } from './sandbox';
@@ -31,14 +31,6 @@ const HOST_OPTIONS = {
   'console-secret': { type: 'string', multiple: true },
   'metrics-token-file': { type: 'string' },
 } as const;
-
-// A scraper's token for /metrics: from a file (0600) or HOTPLANE_HOST_METRICS_TOKEN, never from the command line.
-async function metricsToken(file: string | undefined): Promise<string | null> {
-  const text = file ? await readFile(file, 'utf8') : process.env.HOTPLANE_HOST_METRICS_TOKEN;
-  const token = text?.trim();
-  if (file && !token) throw new Error(`--metrics-token-file ${file} is empty; write the token into it or leave the flag out`);
-  return token || null;
-}
 
 // The admin token guards pinning and the admin endpoints; it is created once and kept beside the host's data.
 async function adminToken(dataDir: string): Promise<string> {
