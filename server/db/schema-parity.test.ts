@@ -16,6 +16,7 @@ const SQLITE_TYPE: Record<string, string> = {
   Boolean: 'BOOLEAN',
   DateTime: 'DATETIME',
   Float: 'REAL',
+  Bytes: 'BLOB',
 };
 
 function prismaModels(schema: string) {

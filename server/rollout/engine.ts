@@ -6,6 +6,7 @@ import { config } from '../config';
 import type { ChangeRequest } from '../db/generated/client';
 import type { Db, DbTransaction } from '../db/client';
 import type { FleetMetrics } from '../fleet/metrics-store';
+import { fencedDb, type Fence } from '../cluster/fenced-db';
 import { analysisWindow, type CanaryHealth } from './analysis';
 import { approvalsLapsedBeforeTraffic, holdOnFailedApprovals } from './approval-recheck';
 import { planOf } from './change-request';
@@ -33,6 +34,8 @@ export interface RolloutEngineOptions {
   preflight?: PreflightRunner;
   consoleKey?: () => AuditSigner;
   log?: (line: string) => void;
+  /** Run first in every transaction the engine opens; throws when this replica is no longer the leader. */
+  fence?: Fence;
 }
 
 const PHASE_CONFIRM_LOOKBACK_MS = 3_600_000;
@@ -46,8 +49,10 @@ export class RolloutEngine {
   private timers: NodeJS.Timeout[] = [];
   private ticking: Promise<void> | null = null;
   private sending: Promise<unknown> | null = null;
+  private readonly db: Db;
 
   constructor(private readonly options: RolloutEngineOptions) {
+    this.db = options.fence ? fencedDb(options.db, options.fence) : options.db;
     this.settings = options.settings ?? loadRolloutSettings();
     this.preflight = options.preflight ?? probeProcessPreflight;
     this.consoleKey = options.consoleKey ?? consoleSigner;
@@ -77,14 +82,14 @@ export class RolloutEngine {
   }
 
   private sendWebhooks() {
-    this.sending ??= deliverDueWebhooks(this.options.db, { maxAttempts: this.settings.webhookMaxAttempts, retryMs: this.settings.webhookRetryMs })
+    this.sending ??= deliverDueWebhooks(this.db, { maxAttempts: this.settings.webhookMaxAttempts, retryMs: this.settings.webhookRetryMs })
       .catch((error: Error) => this.log(`webhooks: ${error.message}`))
       .finally(() => (this.sending = null));
     return this.sending;
   }
 
   private async pass() {
-    const { db } = this.options;
+    const { db } = this;
     const now = Date.now();
     const rows = await db.changeRequest.findMany({
       where: {
@@ -115,7 +120,7 @@ export class RolloutEngine {
 
   /** Runs `step` on the request as it is inside the transaction, if it is still in one of `states`. */
   private transact(id: string, states: ChangeState[], step: (t: Transition, row: ChangeRequest) => Promise<unknown>) {
-    return this.options.db.$transaction(async (tx) => {
+    return this.db.$transaction(async (tx) => {
       const row = await tx.changeRequest.findUniqueOrThrow({ where: { id } });
       if (!states.includes(row.state as ChangeState)) return;
       await step({ tx, actor: SYSTEM_ACTOR, now: Date.now(), settings: this.settings }, row);
@@ -126,12 +131,12 @@ export class RolloutEngine {
     if (this.preflights.has(id)) return;
     const run = (async () => {
       if (kind !== 'upgrade') {
-        await runWholeChange(this.options.db, id, { preflight: this.preflight, settings: this.settings });
+        await runWholeChange(this.db, id, { preflight: this.preflight, settings: this.settings });
         return;
       }
-      const row = await this.options.db.changeRequest.findUniqueOrThrow({ where: { id } });
-      const version = await this.options.db.moduleVersion.findUnique({ where: { moduleName_version: { moduleName: row.module, version: row.toVersion } } });
-      const stable = (await this.options.db.$transaction((tx) => readDesiredModule(tx, row.module)))?.versions.find((v) => v.version === row.fromVersion);
+      const row = await this.db.changeRequest.findUniqueOrThrow({ where: { id } });
+      const version = await this.db.moduleVersion.findUnique({ where: { moduleName_version: { moduleName: row.module, version: row.toVersion } } });
+      const stable = (await this.db.$transaction((tx) => readDesiredModule(tx, row.module)))?.versions.find((v) => v.version === row.fromVersion);
       const result: PreflightResult = version
         ? await this.preflight({
             module: row.module,
@@ -265,7 +270,7 @@ export class RolloutEngine {
 
   // Promotions, rollbacks and retirements are done when written; their confirmation only times them (evidence, benchmarks).
   private async confirmFinishedPhases() {
-    const { db } = this.options;
+    const { db } = this;
     const since = new Date(Date.now() - PHASE_CONFIRM_LOOKBACK_MS);
     const [phases, reviews] = await Promise.all([
       db.rolloutPhase.findMany({ where: { confirmedAt: null, generation: { not: null }, kind: { in: ['promote', 'rollback', 'retire'] }, startedAt: { gte: since } }, include: { changeRequest: { select: { module: true } } } }),
