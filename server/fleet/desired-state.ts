@@ -1,4 +1,5 @@
 import { canonicalJson } from '../audit/canonical-json';
+import { clusterBus } from '../cluster/cluster-bus';
 import type { DesiredModule as DesiredModuleRow } from '../db/generated/client';
 import type { DbTransaction } from '../db/client';
 import type { DesiredModule, DesiredState, DesiredVersion } from '../host/types';
@@ -69,5 +70,7 @@ export async function replaceDesiredModule(tx: DbTransaction, module: string, af
   }
   await recordDesiredVersionChanges(tx, module, before, after, now);
   const raised = await tx.fleetGeneration.update({ where: { id: GENERATION_ROW }, data: { generation: { increment: 1 }, updatedAt: now } });
+  // Every replica's waiting hosts learn it once the transaction commits (server/cluster/bus.ts).
+  await clusterBus().publish(tx, 'desired_changed', { generation: raised.generation });
   return { changed: true, generation: raised.generation, before, after };
 }

@@ -61,6 +61,8 @@ export class FleetMetrics {
   readonly memorySince: number;
   private readonly series = new Map<string, SeriesKey & { ring: SecondRing }>();
   private readonly open = new Map<string, OpenRollup>();
+  /** Seconds received here and not yet written for the other replicas (null: this process shares nothing). */
+  private outbox: { hostId: string; sample: MetricSample }[] | null = null;
 
   constructor(now = Date.now()) {
     this.memorySince = Math.floor(now / 1000);
@@ -72,15 +74,9 @@ export class FleetMetrics {
       const second = epochSecond(sample.second);
       if (second < nowSecond - ROLLUP_RETENTION_SECONDS || second > nowSecond + 60) continue;
       const totals = totalsOf(sample);
+      this.putSecond(hostId, sample, second, totals, nowSecond);
+      if (second > nowSecond - RING_SECONDS) this.outbox?.push({ hostId, sample });
       const seriesKey = keyOf(hostId, sample.module, sample.version);
-      if (second > nowSecond - RING_SECONDS) {
-        let entry = this.series.get(seriesKey);
-        if (!entry) {
-          entry = { hostId, module: sample.module, version: sample.version, ring: new SecondRing() };
-          this.series.set(seriesKey, entry);
-        }
-        entry.ring.put(second, totals);
-      }
       const start = second - (second % ROLLUP_SECONDS);
       const rollupKey = keyOf(seriesKey, start);
       const rollup = this.open.get(rollupKey);
@@ -92,6 +88,37 @@ export class FleetMetrics {
       }
     }
     this.forgetQuietSeries(nowSecond);
+  }
+
+  private putSecond(hostId: string, key: Omit<SeriesKey, 'hostId'>, second: number, totals: MetricTotals, nowSecond: number) {
+    if (second <= nowSecond - RING_SECONDS) return;
+    const seriesKey = keyOf(hostId, key.module, key.version);
+    let entry = this.series.get(seriesKey);
+    if (!entry) {
+      entry = { hostId, module: key.module, version: key.version, ring: new SecondRing() };
+      this.series.set(seriesKey, entry);
+    }
+    entry.ring.put(second, totals);
+  }
+
+  /** From now on, seconds recorded here are also kept for takeSharedSeconds (server/cluster/metrics-share.ts). */
+  shareSeconds() {
+    this.outbox ??= [];
+  }
+
+  takeSharedSeconds(): { hostId: string; sample: MetricSample }[] {
+    const taken = this.outbox ?? [];
+    if (this.outbox) this.outbox = [];
+    return taken;
+  }
+
+  /**
+   * Seconds another replica received, for the live charts and the analysis only: that replica writes their
+   * rollups. Taking the same second twice changes nothing.
+   */
+  absorb(hostId: string, seconds: readonly { module: string; version: string; second: number; totals: MetricTotals }[], now = Date.now()) {
+    const nowSecond = Math.floor(now / 1000);
+    for (const s of seconds) this.putSecond(hostId, s, s.second, s.totals, nowSecond);
   }
 
   private forgetQuietSeries(nowSecond: number) {
@@ -107,6 +134,7 @@ export class FleetMetrics {
 
   /** Drops a revoked host's seconds: charts, evidence and analysis no longer see what it said. */
   forgetHost(hostId: string) {
+    if (this.outbox) this.outbox = this.outbox.filter((s) => s.hostId !== hostId);
     for (const [key, entry] of this.series) if (entry.hostId === hostId) this.series.delete(key);
     for (const [key, rollup] of this.open) if (rollup.hostId === hostId) this.open.delete(key);
   }

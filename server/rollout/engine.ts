@@ -292,15 +292,3 @@ export class RolloutEngine {
     });
   }
 }
-
-const holder = globalThis as unknown as { hotplaneRolloutEngine?: RolloutEngine };
-
-/** The console's one engine, started from instrumentation.ts; a second call returns the first. */
-export function startRolloutEngine(options: RolloutEngineOptions): RolloutEngine {
-  holder.hotplaneRolloutEngine ??= new RolloutEngine(options).start();
-  return holder.hotplaneRolloutEngine;
-}
-
-export function runningRolloutEngine(): RolloutEngine | null {
-  return holder.hotplaneRolloutEngine ?? null;
-}
