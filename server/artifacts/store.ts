@@ -97,3 +97,10 @@ export async function storeArtifact(
 export async function removeStoredArtifact(stored: StoredArtifact) {
   await Promise.all(stored.placed.map((p) => rm(p, { force: true })));
 }
+
+/** Puts `bytes` at `target` (read-only, synced) unless a file is there already: same name, same digest, same bytes. */
+export async function storeFile(target: string, bytes: Uint8Array) {
+  if ((await stat(target).catch(() => null)) !== null) return;
+  await mkdir(path.dirname(target), { recursive: true });
+  await writeReadOnly(target, (tmp) => writeFile(tmp, bytes));
+}

@@ -11,6 +11,7 @@ import type { CheckResult } from './checks';
 import { receiveToTempFile, UploadTooLargeError } from './receive';
 import { identityProbe } from './identity-probe';
 import { withKeyedLocks } from './keyed-lock';
+import { keepArtifactBytes } from './shared-bytes';
 import { outOfSpace, removeStoredArtifact, storeArtifact, type StoredArtifact } from './store';
 import './audit-actions';
 import { verifyArtifact, type VerificationOutcome } from './verify-artifact';
@@ -86,7 +87,7 @@ export async function acceptUpload(db: Db, actor: AuditActor, input: UploadInput
     const m = verification.manifest!;
     // Verification ran without a lock (it is the slow part); storing and recording hold the artifact's digest and
     // the module version, and ask the registry again, so the second of two racing uploads is a clean 409.
-    return await withKeyedLocks([`sm3:${received.sm3}`, `version:${m.module}@${m.version}`], async () => {
+    return await withKeyedLocks(db, [`sm3:${received.sm3}`, `version:${m.module}@${m.version}`], async () => {
       const taken = await registryClash(db, m.module, m.version, received.sm3);
       if (taken) return recordConflict(db, actor, input, verification, taken);
       return recordAcceptance(db, actor, input, received, verification);
@@ -194,6 +195,7 @@ async function recordAcceptance(
   try {
     await db.$transaction(async (tx) => {
       await tx.module.upsert({ where: { name: m.module }, create: { name: m.module, class: m.class }, update: { class: m.class } });
+      await keepArtifactBytes(tx, received.sm3, { soPath: stored.paths.so, manifestBytes: input.manifestBytes, signatureBytes: input.signatureBytes });
       await tx.verificationReport.create({
         data: {
           id: reportId,

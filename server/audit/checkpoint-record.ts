@@ -13,7 +13,7 @@ export interface CheckpointRecordSummary {
   lastTime: string | null;
 }
 
-export async function recordCheckpoint(db: Db, checkpoint: AuditCheckpoint, lineHash: string): Promise<void> {
+export async function recordCheckpoint(db: Db, checkpoint: AuditCheckpoint, lineHash: string, line: string): Promise<void> {
   await db.auditCheckpointRecord.create({
     data: {
       seq: checkpoint.seq,
@@ -21,6 +21,7 @@ export async function recordCheckpoint(db: Db, checkpoint: AuditCheckpoint, line
       time: checkpoint.time,
       keyFingerprint: checkpoint.publicKeyFingerprint,
       algorithm: checkpointAlgorithm(checkpoint),
+      line,
     },
   });
 }

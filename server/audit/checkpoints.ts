@@ -15,6 +15,7 @@ import {
   signCheckpoint,
   type AuditCheckpoint,
 } from './checkpoint-format';
+import { appendRecordedCheckpoints } from './checkpoint-catch-up';
 import { checkpointRecordSummary, recordCheckpoint } from './checkpoint-record';
 import { readConsolePublicKey } from './console-key';
 import type { AuditProblem } from './problems';
@@ -67,6 +68,8 @@ export class AuditCheckpointer {
   #polling = false;
   /** Hash of the last line this process wrote or found: the file must not change behind its back. */
   #lastLineHash: string | undefined;
+  /** This process created the checkpoints file (a new replica), so an empty file is not an emptied one. */
+  #createdFile = false;
 
   constructor(options: AuditCheckpointerOptions) {
     this.#options = options;
@@ -101,6 +104,8 @@ export class AuditCheckpointer {
   }
 
   async #readLast(db: Db): Promise<LastCheckpoint> {
+    // Another replica may have checkpointed while this one did not lead: its lines come from the database first.
+    await appendRecordedCheckpoints(db, this.#options.checkpointFile, [this.#consoleSigner().publicKey], { lastLineHash: this.#lastLineHash, createdFile: this.#createdFile });
     const tail = await readCheckpointFileTail(this.#options.checkpointFile);
     const lineHash = tail?.lastLine ? sm3Hex(tail.lastLine) : GENESIS_CHECKPOINT_HASH;
     // Otherwise deleting or truncating the file while the console runs would make it re-sign a rewritten chain.
@@ -213,7 +218,7 @@ export class AuditCheckpointer {
     );
     await appendCheckpointLine(this.#options.checkpointFile, text, last.tornTail);
     this.#lastLineHash = sm3Hex(text);
-    await recordCheckpoint(db, checkpoint, this.#lastLineHash);
+    await recordCheckpoint(db, checkpoint, this.#lastLineHash, text);
     await this.#copyToSinks(text, checkpoint.seq);
     return checkpoint;
   }
@@ -232,6 +237,7 @@ export class AuditCheckpointer {
   async start(db: Db): Promise<void> {
     if (this.#timer) return;
     this.#consoleSigner();
+    this.#createdFile ||= (await readCheckpointFileTail(this.#options.checkpointFile)) === null;
     await ensureCheckpointFile(this.#options.checkpointFile);
     this.#db = db;
     const poll = this.#options.pollIntervalMs ?? Math.min(1000, this.#options.checkpointIntervalMs);
@@ -260,14 +266,18 @@ export class AuditCheckpointer {
     this.#timer.unref();
   }
 
-  /** Stops polling and, on a clean shutdown, covers the remaining events so none wait for the next start. */
-  async stop(): Promise<void> {
+  /**
+   * Stops polling and, on a clean shutdown, covers the remaining events so none wait for the next start. With
+   * `finalCheckpoint: false` (this replica lost the leader lease: another may sign already) it signs nothing more.
+   */
+  async stop({ finalCheckpoint = true } = {}): Promise<void> {
     if (!this.#timer || !this.#db) return;
     clearInterval(this.#timer);
     this.#timer = undefined;
     const db = this.#db;
     this.#db = undefined;
-    await this.checkpointNow(db);
+    if (finalCheckpoint) await this.checkpointNow(db);
+    else await this.#queue;
   }
 }
 

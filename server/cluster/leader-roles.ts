@@ -7,7 +7,12 @@ import type { Fence } from './fenced-db';
 
 export interface LeaderRole {
   name: string;
-  start(fence: Fence, epoch: number): Promise<{ stop(): Promise<void> }> | { stop(): Promise<void> };
+  /** `stop(how)`: `lost` means another replica may lead already, so nothing more may be written. */
+  start(fence: Fence, epoch: number): Promise<RunningRole> | RunningRole;
+}
+
+export interface RunningRole {
+  stop(how: 'lost' | 'stopping'): Promise<void>;
 }
 
 export interface LeaderRolesOptions {
@@ -21,7 +26,7 @@ export interface LeaderRolesOptions {
 
 export function startLeaderRoles(options: LeaderRolesOptions): LeaderLease {
   const log = options.log ?? ((line: string) => console.error(`hotplane cluster: ${line}`));
-  let running: { name: string; stop(): Promise<void> }[] = [];
+  let running: (RunningRole & { name: string })[] = [];
   const lease: LeaderLease = new LeaderLease({
     db: options.db,
     name: ROLLOUT_ENGINE_LEASE,
@@ -34,17 +39,18 @@ export function startLeaderRoles(options: LeaderRolesOptions): LeaderLease {
       const fence: Fence = (tx) => lease.fence(tx, epoch);
       for (const role of options.roles) {
         try {
-          running.push({ name: role.name, ...(await role.start(fence, epoch)) });
+          const started = await role.start(fence, epoch);
+          running.push({ name: role.name, stop: (how) => started.stop(how) });
         } catch (error) {
           log(`${role.name} did not start: ${(error as Error).message}`);
         }
       }
     },
-    onLoss: async (epoch) => {
+    onLoss: async (epoch, how) => {
       log(`replica ${options.replica} no longer leads (epoch ${epoch})`);
       const stopping = running;
       running = [];
-      await Promise.all(stopping.map((role) => role.stop().catch((error: Error) => log(`${role.name} stopping: ${error.message}`))));
+      await Promise.all(stopping.map((role) => role.stop(how).catch((error: Error) => log(`${role.name} stopping: ${error.message}`))));
     },
   });
   return lease.start();

@@ -21,7 +21,8 @@ export interface LeaseOptions {
   ttlMs?: number;
   renewMs?: number;
   onGain?: (epoch: number) => void | Promise<void>;
-  onLoss?: (epoch: number) => void | Promise<void>;
+  /** `lost`: another replica may lead already, write nothing more; `stopping`: still held until this returns. */
+  onLoss?: (epoch: number, how: 'lost' | 'stopping') => void | Promise<void>;
   log?: (line: string) => void;
   now?: () => number;
 }
@@ -83,7 +84,7 @@ export class LeaderLease {
     const epoch = this.#epoch!;
     this.#epoch = null;
     this.options.log?.(`lease ${this.options.name}: lost epoch ${epoch}`);
-    await this.options.onLoss?.(epoch);
+    await this.options.onLoss?.(epoch, 'lost');
   }
 
   async #renew(epoch: number): Promise<boolean> {
@@ -142,7 +143,7 @@ export class LeaderLease {
     const epoch = this.#epoch;
     if (epoch === null) return;
     this.#epoch = null;
-    await this.options.onLoss?.(epoch);
+    await this.options.onLoss?.(epoch, 'stopping');
     if (!resign) return;
     const { db, name, replica } = this.options;
     await db.$transaction(async (tx) => {

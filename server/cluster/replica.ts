@@ -36,7 +36,13 @@ export function startReplica(db: Db, metrics: FleetMetrics): Replica {
     replica: id,
     roles: [
       { name: 'rollout engine', start: (fence) => new RolloutEngine({ db, metrics, fence }).start() },
-      { name: 'audit checkpointer', start: async () => startConsoleCheckpointer(db) },
+      {
+        name: 'audit checkpointer',
+        start: async () => {
+          const checkpointer = await startConsoleCheckpointer(db);
+          return { stop: (how) => checkpointer.stop({ finalCheckpoint: how === 'stopping' }) };
+        },
+      },
     ],
   });
   holder.hotplaneReplica = {

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { db, type Db, type DbTransaction } from '../db/client';
 import { databaseLocked } from '../db/lock-wait';
 import { DOMAIN_ERROR_HTTP_STATUS, DomainError, DomainErrorCode } from '../errors';
+import { localArtifactPath } from '../artifacts/shared-bytes';
 import type { DesiredState } from '../host/types';
 import { currentGeneration, readDesiredState } from './desired-state';
 import { authenticateHost, revokedHostOf } from './hosts';
@@ -86,16 +87,18 @@ export async function serveArtifact(deps: FleetHttpDeps, request: Request, sm3: 
     const v = versions[0];
     return problem(DomainErrorCode.NotFound, `${v.moduleName} ${v.version} is revoked (${v.revokedReason ?? 'no reason given'}) and is never served`, 410);
   }
-  const file = await stat(accepted.storePath).catch(() => null);
+  // Any replica serves any accepted version: a file not in this replica's store is written from the database first.
+  const local = await localArtifactPath(deps.db, digest).catch((error: Error) => error);
+  const file = typeof local === 'string' ? await stat(local).catch(() => null) : null;
   // A lost file is the console's fault, but a stack trace per host poll helps nobody: the host fails that version
   // alone and shows this message; the rest of its desired state applies.
-  if (!file) {
+  if (typeof local !== 'string' || !file) {
     return problem(
       DomainErrorCode.Unavailable,
-      `the console's artifact store has lost the file of ${accepted.moduleName} ${accepted.version} (${accepted.storePath}): upload that version again, or move its traffic to another version`,
+      `the console has lost the bytes of ${accepted.moduleName} ${accepted.version} (${typeof local === 'string' ? local : local.message}): upload that version again, or move its traffic to another version`,
     );
   }
-  return new Response(Readable.toWeb(createReadStream(accepted.storePath)) as ReadableStream<Uint8Array>, {
+  return new Response(Readable.toWeb(createReadStream(local)) as ReadableStream<Uint8Array>, {
     headers: {
       'content-type': 'application/octet-stream',
       'content-length': String(file.size),

@@ -64,11 +64,12 @@ describe('one artifact that cannot be fetched', () => {
       await agent.syncOnce();
       assert.equal((await host.invoke('ledger', Buffer.from('balance alice'))).version, '1.1.0');
 
-      // The store loses edge-ledger's bytes; in the same breath edge-ledger is added (written here as if its change
+      // The store and the database lose edge-ledger's bytes; in the same breath edge-ledger is added (written here as if its change
       // request had applied just before the loss: a preflight would have caught the missing file) and on-call rolls
       // ledger back.
       const edge = await version('edge-ledger', '1.0.0');
       await rm(edge.storePath, { force: true });
+      await f.db.artifactBlob.delete({ where: { sm3: edge.sm3 } });
       await f.db.$transaction((tx) =>
         replaceDesiredModule(tx, 'edge-ledger', { module: 'edge-ledger', versions: [{ version: '1.0.0', sm3: edge.sm3, weight: 100, isolation: 'inproc' }] }, 'test'),
       );
@@ -84,7 +85,7 @@ describe('one artifact that cannot be fetched', () => {
 
       const failed = host.versionStatuses().find((s) => s.module === 'edge-ledger');
       assert.equal(failed?.phase, 'failed');
-      assert.match(failed?.reason ?? '', /could not fetch the artifact of edge-ledger 1\.0\.0 .*the console's artifact store has lost the file of edge-ledger 1\.0\.0/);
+      assert.match(failed?.reason ?? '', /could not fetch the artifact of edge-ledger 1\.0\.0 .*the console has lost the bytes of edge-ledger 1\.0\.0/);
       assert.equal((await host.invoke('edge-ledger', Buffer.from('balance alice'))).status, 503);
 
       for (let i = 0; i < 5; i += 1) await agent.syncOnce();

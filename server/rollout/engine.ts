@@ -1,3 +1,4 @@
+import { localArtifactPath } from '../artifacts/shared-bytes';
 import { SYSTEM_ACTOR } from '../audit/actor';
 import { appendAuditEvent } from '../audit/append';
 import { consoleSigner } from '../audit/signing/console-signer';
@@ -141,7 +142,7 @@ export class RolloutEngine {
         ? await this.preflight({
             module: row.module,
             version: row.toVersion,
-            path: version.storePath,
+            path: await localArtifactPath(this.db, version.sm3),
             sm3: row.toSm3,
             config: stable?.config ?? '',
             selfTestLimitMs: this.settings.preflightSelfTestMs,

@@ -1,3 +1,4 @@
+import { localArtifactPath } from '../artifacts/shared-bytes';
 import { appendAuditEvent } from '../audit/append';
 import { SYSTEM_ACTOR, type AuditActor } from '../audit/actor';
 import { canonicalJson } from '../audit/canonical-json';
@@ -162,7 +163,7 @@ async function preflightWholeChange(db: Db, row: ChangeRequest, preflight: Prefl
     if (before?.versions.some((b) => sameEntry(b, version))) continue;
     const found = await db.moduleVersion.findUnique({ where: { moduleName_version: { moduleName: row.module, version: version.version } } });
     if (!found) return { ok: false, report: `${row.module} ${version.version} is gone from the registry`, timings: {} };
-    const result = await preflight({ module: row.module, version: version.version, path: found.storePath, sm3: version.sm3, config: version.config ?? '', selfTestLimitMs });
+    const result = await preflight({ module: row.module, version: version.version, path: await localArtifactPath(db, found.sm3), sm3: version.sm3, config: version.config ?? '', selfTestLimitMs });
     if (!result.ok) return { ...result, report: `${version.version}: ${result.report}` };
     reports.push(`${version.version}: ${result.report}`);
     timings = result.timings;

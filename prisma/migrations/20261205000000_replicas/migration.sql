@@ -1,5 +1,6 @@
 -- Replicas (issue 9): the rollout engine's leader lease with its fencing epoch, per-second metrics shared between
--- replicas, artifact bytes in the database, and claims (the per-digest upload lock) that work across processes.
+-- replicas, artifact bytes in the database, claims (the per-digest upload lock) that work across processes, and
+-- each checkpoint line anchored in the database so a new leader's checkpoints file continues the same chain.
 
 CREATE TABLE "ClusterLease" (
     "name" TEXT NOT NULL PRIMARY KEY,
@@ -43,3 +44,5 @@ CREATE TABLE "ClusterClaim" (
     "owner" TEXT NOT NULL,
     "expiresAt" DATETIME NOT NULL
 );
+
+ALTER TABLE "AuditCheckpointRecord" ADD COLUMN "line" TEXT;
