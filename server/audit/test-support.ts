@@ -29,11 +29,11 @@ export interface TestTrail {
 }
 
 export function createTestTrail(
-  options: { checkpointEvery?: number; checkpointIntervalMs?: number; now?: () => Date; signer?: () => AuditSigner } = {},
+  options: { checkpointEvery?: number; checkpointIntervalMs?: number; now?: () => Date; signer?: () => AuditSigner; databaseUrl?: string } = {},
 ): TestTrail {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hotplane-audit-'));
   const dbFile = path.join(dir, 't.db');
-  const databaseUrl = testDatabaseUrl(dbFile);
+  const databaseUrl = options.databaseUrl ?? testDatabaseUrl(dbFile);
   const db = createDb(databaseUrl);
   const checkpointFile = path.join(dir, 'audit-checkpoints.jsonl');
   const keyFile = path.join(dir, 'keys', 'console-key.pem');

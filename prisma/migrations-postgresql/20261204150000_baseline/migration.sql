@@ -543,6 +543,9 @@ ALTER TABLE "EvidenceBundle" ADD CONSTRAINT "EvidenceBundle_changeRequestId_fkey
 ALTER TABLE "WebhookDelivery" ADD CONSTRAINT "WebhookDelivery_webhookId_fkey" FOREIGN KEY ("webhookId") REFERENCES "Webhook"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
 
+-- The fleet's one generation row (server/fleet/desired-state.ts).
+INSERT INTO "FleetGeneration" ("id", "generation", "updatedAt") VALUES (1, 0, CURRENT_TIMESTAMP);
+
 -- The audit trail and its checkpoint records are append-only: the database itself refuses to change or remove a
 -- row, whatever statement or connection tries (TRUNCATE skips row triggers, hence the statement trigger).
 CREATE FUNCTION "hotplane_append_only"() RETURNS trigger LANGUAGE plpgsql AS $$
