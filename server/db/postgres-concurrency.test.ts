@@ -52,9 +52,9 @@ describe('PostgreSQL: concurrent console processes', { skip: !postgresAvailable(
     // Serialised, each change saw the one before it on its module as its `before` (none read a stale state).
     const lastOf = new Map<string, string>();
     for (const result of [...results].sort((a, b) => a.generation - b.generation)) {
-      const module = result.after!.module;
-      assert.equal(result.before?.versions[0].version, lastOf.get(module), `generation ${result.generation}: ${module} changed from what it was`);
-      lastOf.set(module, result.after!.versions[0].version);
+      const name = result.after!.module;
+      assert.equal(result.before?.versions[0].version, lastOf.get(name), `generation ${result.generation}: ${name} changed from what it was`);
+      lastOf.set(name, result.after!.versions[0].version);
     }
     const state = await other.$transaction((tx) => readDesiredState(tx));
     assert.equal(state.generation, start + 40);
