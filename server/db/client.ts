@@ -41,3 +41,9 @@ export function db(): Db {
   holder.hotplaneDb ??= createDb(config().databaseUrl);
   return holder.hotplaneDb;
 }
+
+/** db(), once DATABASE_URL's migrations are applied: what start-up code and CLI commands await before first use. */
+export async function prepareDb(): Promise<Db> {
+  await prepareDatabase(config().databaseUrl);
+  return db();
+}
