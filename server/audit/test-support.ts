@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { createDb, type Db } from '../db/client';
-import { testDatabaseUrl } from '../testing/test-database';
+import { testDatabaseUrl, testsOnPostgres } from '../testing/test-database';
 import type { AuditActor } from './actor';
 import { appendAuditEvent } from './append';
 import { rowOf, readEventRow, type AuditEventRow } from './chain';
@@ -90,6 +90,9 @@ export async function buildCheckpointedTrail(trail: TestTrail, total: number, ev
     if (batch === every) await trail.checkpointer.checkpointNow(trail.db);
   }
 }
+
+/** The skip reason of tests that tamper through a direct SQLite connection, on the PostgreSQL pass. */
+export const SQLITE_ATTACKER = testsOnPostgres() && 'tampers through a direct SQLite connection (the verifier reads rows through Prisma alike on both dialects; PostgreSQL triggers: append.test.ts)';
 
 /** A direct connection that first removes the append-only and retention triggers, as someone with the database file could. */
 export function openAsAttacker(dbFile: string): Database.Database {
