@@ -9,7 +9,9 @@ import { verifyAuditTrail } from '../audit/verify';
 import { readDesiredState, replaceDesiredModule } from '../fleet/desired-state';
 import { postgresAvailable } from '../testing/postgres';
 import { freshPostgresDatabase } from '../testing/test-database';
+import { DomainErrorCode } from '../errors';
 import { createDb, prepareDatabase, type Db } from './client';
+import { CONFLICT_ATTEMPTS, WriteConflictError } from './postgres-client';
 
 describe('PostgreSQL: concurrent console processes', { skip: !postgresAvailable() && 'needs Debian postgresql and root' }, () => {
   let trail: TestTrail;
@@ -59,5 +61,38 @@ describe('PostgreSQL: concurrent console processes', { skip: !postgresAvailable(
     const state = await other.$transaction((tx) => readDesiredState(tx));
     assert.equal(state.generation, start + 40);
     assert.equal(state.modules.length, 4);
+  });
+
+  test('a deadlock between two clients is retried: both transactions commit', async () => {
+    await trail.db.module.createMany({ data: [{ name: 'dl-a', class: 'business' }, { name: 'dl-b', class: 'business' }] });
+    let attempts = 0;
+    let arrived = 0;
+    let bothHoldOne: () => void = () => undefined;
+    const barrier = new Promise<void>((resolve) => (bothHoldOne = resolve));
+    const cross = (db: Db, first: string, second: string) =>
+      db.$transaction(async (tx) => {
+        attempts += 1;
+        await tx.module.update({ where: { name: first }, data: { class: `by-${first}` } });
+        if (++arrived === 2) bothHoldOne();
+        await barrier;
+        await tx.module.update({ where: { name: second }, data: { class: `by-${first}` } });
+      });
+    await Promise.all([cross(trail.db, 'dl-a', 'dl-b'), cross(other, 'dl-b', 'dl-a')]);
+    assert.equal(attempts, 3, 'PostgreSQL aborted one of the two, which ran again');
+    const rows = await trail.db.module.findMany({ where: { name: { in: ['dl-a', 'dl-b'] } } });
+    assert.equal(new Set(rows.map((row) => row.class)).size, 1, 'the retried one committed last, whole');
+  });
+
+  test('a transaction that keeps losing conflicts is refused as unavailable (503) after a bounded number of tries', async () => {
+    let attempts = 0;
+    const conflict = Object.assign(new Error('could not serialize access due to concurrent update'), { code: 'P2034' });
+    await assert.rejects(
+      trail.db.$transaction(async () => {
+        attempts += 1;
+        throw conflict;
+      }),
+      (error: unknown) => error instanceof WriteConflictError && error.code === DomainErrorCode.Unavailable && /nothing was written, try again/.test(error.message),
+    );
+    assert.equal(attempts, CONFLICT_ATTEMPTS);
   });
 });
