@@ -1,6 +1,7 @@
 import { canonicalJson } from '../audit/canonical-json';
 import type { DesiredModule as DesiredModuleRow } from '../db/generated/client';
-import { dialectOfDb, type DbTransaction } from '../db/client';
+import type { DbTransaction } from '../db/client';
+import { lockRow } from '../db/row-locks';
 import type { DesiredModule, DesiredState, DesiredVersion } from '../host/types';
 import { recordDesiredVersionChanges } from './desired-history';
 
@@ -22,17 +23,10 @@ export async function currentGeneration(db: DbTransaction): Promise<number> {
   return row.generation;
 }
 
-// On SQLite the transaction's write lock orders changes. PostgreSQL's READ COMMITTED does not: a change locks the
-// generation row before it reads anything (so concurrent changes run one after another, each seeing the last), and
-// a reader holds it shared (so no change commits between its reading the generation and the modules).
-async function lockGenerationRow(tx: DbTransaction, mode: 'UPDATE' | 'SHARE'): Promise<void> {
-  if (dialectOfDb(tx) !== 'postgresql') return;
-  await tx.$executeRawUnsafe(`SELECT 1 FROM "FleetGeneration" WHERE id = ${GENERATION_ROW} FOR ${mode}`);
-}
-
 // Read in one transaction so the generation always names exactly the modules returned with it.
 export async function readDesiredState(tx: DbTransaction): Promise<DesiredState> {
-  await lockGenerationRow(tx, 'SHARE');
+  // On PostgreSQL no change commits between reading the generation and the modules (server/db/row-locks.ts).
+  await lockRow(tx, 'FleetGeneration', GENERATION_ROW, 'SHARE');
   const [generation, rows] = await Promise.all([currentGeneration(tx), tx.desiredModule.findMany({ orderBy: { module: 'asc' } })]);
   return { generation, modules: rows.map(desiredModuleOf) };
 }
@@ -60,7 +54,8 @@ export interface DesiredChange {
  * the caller appends its own audit event when `changed`.
  */
 export async function replaceDesiredModule(tx: DbTransaction, module: string, after: DesiredModule | null, updatedBy: string): Promise<DesiredChange> {
-  await lockGenerationRow(tx, 'UPDATE');
+  // On PostgreSQL concurrent changes run one after another, each seeing the last (server/db/row-locks.ts).
+  await lockRow(tx, 'FleetGeneration', GENERATION_ROW);
   const before = await readDesiredModule(tx, module);
   if (sameDesired(before, after)) return { changed: false, generation: await currentGeneration(tx), before, after };
   const now = new Date();
