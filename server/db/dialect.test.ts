@@ -10,7 +10,7 @@ test('DATABASE_URL selects the dialect: file: is SQLite, postgres:// and postgre
 });
 
 test('any other URL is refused at configuration time, naming both forms and without echoing a password', () => {
-  assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://root:hunter2@db/hotplane' }), (error: Error) => {
+  assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://root:hunter2@db/hotplane' } as unknown as NodeJS.ProcessEnv), (error: Error) => {
     assert.match(error.message, /names no supported database: use file:\/path\/to\/hotplane\.db \(SQLite\) or postgresql:\/\/.*PGPASSWORD/);
     assert.doesNotMatch(error.message, /hunter2/);
     return true;

@@ -14,3 +14,9 @@ export async function lockRow(tx: DbTransaction | Db, table: keyof typeof LOCKAB
   if (dialectOfDb(tx) !== 'postgresql') return;
   await tx.$executeRawUnsafe(`SELECT 1 FROM "${table}" WHERE "${LOCKABLE[table]}" = $1 FOR ${mode}`, key);
 }
+
+/** Takes a named lock until the transaction ends (PostgreSQL advisory lock), for sequences made from a count. */
+export async function lockName(tx: DbTransaction, name: string): Promise<void> {
+  if (dialectOfDb(tx) !== 'postgresql') return;
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${name}))`;
+}
