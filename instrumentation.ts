@@ -5,9 +5,11 @@
 export async function register() {
   if (process.env.NEXT_RUNTIME !== 'nodejs') return;
   const { startFleetServices } = await import('./server/fleet/services');
-  const { db } = await import('./server/db/client');
+  const { db, prepareDb } = await import('./server/db/client');
   const { startReplica } = await import('./server/cluster/replica');
   const { fleetMetrics } = await import('./server/fleet/metrics-store');
+  // On PostgreSQL migrations are asynchronous: applied here, before anything uses the database.
+  await prepareDb();
   // The console serves its pages and the audit trail even when the host cannot start; the reason is logged.
   await startFleetServices(db()).catch((error: Error) => console.error(`hotplane fleet: not started: ${error.message}`));
   startReplica(db(), fleetMetrics());

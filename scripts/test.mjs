@@ -35,6 +35,19 @@ function findTests(dir, found = []) {
 
 const bin = (name) => path.join('node_modules', '.bin', name);
 
+// A test touches the database when it opens one itself or through a fixture that does.
+const DATABASE_USE = /\bcreateDb\b|\bprepareDatabase\b|console-fixture|rollout-fixture|test-support|test-database|migrate-postgres/;
+function touchesDatabase(file) {
+  return DATABASE_USE.test(readFileSync(path.join(root, file), 'utf8'));
+}
+
+function count(result) {
+  const out = result.stdout ?? '';
+  totals.passed += Number(/^ℹ pass (\d+)/m.exec(out)?.[1] ?? 0);
+  totals.failed += Number(/^ℹ fail (\d+)/m.exec(out)?.[1] ?? 0);
+  if (result.status !== 0 && !/^ℹ fail [1-9]/m.test(out)) totals.failed += 1;
+}
+
 if (part === 'all' || part === 'unit') {
   run('build example modules', process.execPath, ['scripts/build-modules.mjs']);
   run('typecheck', bin('tsc'), ['--noEmit']);
@@ -43,10 +56,13 @@ if (part === 'all' || part === 'unit') {
   const unit = run('unit and integration tests', process.execPath, ['--conditions=react-server', '--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
     capture: true,
   });
-  const out = unit.stdout ?? '';
-  totals.passed += Number(/^ℹ pass (\d+)/m.exec(out)?.[1] ?? 0);
-  totals.failed += Number(/^ℹ fail (\d+)/m.exec(out)?.[1] ?? 0);
-  if (unit.status !== 0 && !/^ℹ fail [1-9]/m.test(out)) totals.failed += 1;
+  count(unit);
+  // The same database tests again on PostgreSQL (server/testing/test-database.ts gives each a private cluster).
+  const onPostgres = run('unit and integration tests on PostgreSQL', process.execPath, ['--conditions=react-server', '--import', 'tsx', '--test', '--test-reporter=spec', ...files.filter(touchesDatabase)], {
+    capture: true,
+    env: { HOTPLANE_TEST_DATABASE: 'postgresql' },
+  });
+  count(onPostgres);
 }
 
 if (part === 'all' || part === 'e2e') {

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { dialectOf } from './db/dialect';
 
 // Every setting Hotplane reads from the environment, in one place, resolved once per process.
 export interface HotplaneConfig {
@@ -93,6 +94,13 @@ function onOff(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean
 
 const DAY_MS = 86_400_000;
 
+/** DATABASE_URL, checked: SQLite (file:) or PostgreSQL (postgresql://), named clearly otherwise. */
+function databaseUrl(raw: string | undefined, dataDir: string): string {
+  const url = raw ?? `file:${path.join(dataDir, 'hotplane.db')}`;
+  dialectOf(url);
+  return url;
+}
+
 function retentionDays(raw: string | undefined): number {
   if (raw === undefined || raw === '') return MIN_AUDIT_RETENTION_DAYS;
   const days = Number(raw);
@@ -110,7 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HotplaneConfig
   const demoMode = env.HOTPLANE_DEMO !== '0';
   return {
     dataDir,
-    databaseUrl: env.DATABASE_URL ?? `file:${path.join(dataDir, 'hotplane.db')}`,
+    databaseUrl: databaseUrl(env.DATABASE_URL, dataDir),
     artifactStoreDir: path.resolve(env.HOTPLANE_ARTIFACT_DIR ?? path.join(dataDir, 'artifacts')),
     checkpointFile: path.resolve(env.HOTPLANE_CHECKPOINT_FILE ?? path.join(dataDir, 'audit-checkpoints.jsonl')),
     consoleKeyFile: path.resolve(env.HOTPLANE_CONSOLE_KEY ?? path.join(dataDir, 'console-key.pem')),

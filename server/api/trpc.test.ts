@@ -5,6 +5,7 @@ import { TRPCError } from '@trpc/server';
 import type { SessionUser } from '../auth/session';
 import { createDb, type Db } from '../db/client';
 import { createConsoleFixture, type ConsoleFixture } from '../testing/console-fixture';
+import { testsOnPostgres } from '../testing/test-database';
 import { holdWriteLock } from '../testing/sqlite-write-lock';
 import { appRouter } from './root';
 import { createCallerFactory } from './trpc';
@@ -15,7 +16,7 @@ import { createCallerFactory } from './trpc';
 const admin: SessionUser = { id: 'u-admin', name: 'admin', email: 'admin@test', roles: ['admin'], via: 'cookie' };
 const sameOrigin = new Headers({ origin: 'http://localhost:3000', host: 'localhost:3000' });
 
-describe('a mutation while another process holds the write lock', () => {
+describe('a mutation while another process holds the write lock', { skip: testsOnPostgres() && "SQLite's single write lock (PostgreSQL: server/db/postgres-concurrency.test.ts)" }, () => {
   let f: ConsoleFixture;
   let impatient: Db;
 

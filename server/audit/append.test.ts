@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import pg from 'pg';
+import { testsOnPostgres } from '../testing/test-database';
 import { SYSTEM_ACTOR } from './actor';
 import { appendAuditEvent, type AuditAction } from './append';
 import { GENESIS_PREV_HASH, hashAuditEvent, readEventRow } from './chain';
@@ -95,7 +97,8 @@ describe('append-only triggers', () => {
       (caught: { meta?: { driverAdapterError?: { cause?: { originalCode?: string; originalMessage?: string } } } }) => caught,
     );
     const cause = error.meta?.driverAdapterError?.cause;
-    assert.equal(cause?.originalCode, 'SQLITE_CONSTRAINT_TRIGGER');
+    // PostgreSQL: P0001, the code of a plpgsql RAISE EXCEPTION.
+    assert.equal(cause?.originalCode, testsOnPostgres() ? 'P0001' : 'SQLITE_CONSTRAINT_TRIGGER');
     return cause?.originalMessage ?? '';
   }
 
@@ -110,7 +113,7 @@ describe('append-only triggers', () => {
     assert.equal(await auditEvent.count(), 3);
   });
 
-  test('refuse UPDATE and DELETE through a raw SQLite connection', () => {
+  test('refuse UPDATE and DELETE through a raw SQLite connection', { skip: testsOnPostgres() && 'SQLite file connection; the PostgreSQL test follows' }, () => {
     const connection = new Database(trail.dbFile);
     try {
       assert.throws(() => connection.prepare('UPDATE "AuditEvent" SET targetId = ? WHERE seq = 1').run('x'), /append-only: UPDATE refused/);
@@ -118,6 +121,23 @@ describe('append-only triggers', () => {
       assert.equal((connection.prepare('SELECT count(*) AS n FROM "AuditEvent"').get() as { n: number }).n, 3);
     } finally {
       connection.close();
+    }
+  });
+
+  test('attack: UPDATE, DELETE and TRUNCATE through a raw PostgreSQL connection are refused', { skip: !testsOnPostgres() && 'PostgreSQL only' }, async () => {
+    const connection = new pg.Client({ connectionString: trail.databaseUrl });
+    await connection.connect();
+    try {
+      await assert.rejects(connection.query(`UPDATE "AuditEvent" SET "targetId" = 'x' WHERE seq = 1`), /audit events are append-only: UPDATE refused/);
+      await assert.rejects(connection.query('DELETE FROM "AuditEvent" WHERE seq = 1'), /retention period \(180 days\) cannot be deleted/);
+      await assert.rejects(connection.query('TRUNCATE "AuditEvent"'), /audit events are append-only: TRUNCATE refused/);
+      await assert.rejects(connection.query('TRUNCATE "AuditCheckpointRecord"'), /checkpoint records are append-only: TRUNCATE refused/);
+      // Dropping the blanket trigger (as a pruning procedure might) still leaves young events to retention.
+      await connection.query('DROP TRIGGER "AuditEvent_delete_2_no_delete" ON "AuditEvent"');
+      await assert.rejects(connection.query('DELETE FROM "AuditEvent"'), /retention period \(180 days\) cannot be deleted/);
+      assert.equal((await connection.query('SELECT count(*)::int AS n FROM "AuditEvent"')).rows[0].n, 3);
+    } finally {
+      await connection.end();
     }
   });
 });

@@ -1,4 +1,4 @@
-import type { DbTransaction } from '../db/client';
+import { dialectOfDb, type DbTransaction } from '../db/client';
 import type { AuditActor } from './actor';
 import { GENESIS_PREV_HASH, rowOf, type AuditEventRow } from './chain';
 import { canonicalJson, type JsonObject } from './canonical-json';
@@ -83,16 +83,21 @@ function checkInput(input: AuditEventInput): void {
   }
 }
 
+// Any constant, the same in every console process: the key of PostgreSQL's advisory lock on the chain head.
+const AUDIT_CHAIN_LOCK = 72_707_002;
+
 /**
  * Appends one event to the chain inside the caller's transaction, so the change it records and the record
- * commit or roll back together. Within one PrismaClient transactions are serialised; a second process
- * appending at the same moment loses on the seq primary key and its transaction fails rather than forking
- * the chain.
+ * commit or roll back together. On SQLite every transaction holds the one write lock (lock-wait.ts), so appends
+ * are serialised across processes. On PostgreSQL the transaction first takes an advisory lock held until it ends:
+ * the next appender, in any process, reads the head only once this one has committed or rolled back. Should
+ * anything append without it, it loses on the seq primary key rather than forking the chain.
  */
 export async function appendAuditEvent(tx: DbTransaction, input: AuditEventInput): Promise<AuditEventRow> {
   checkInput(input);
   // Canonicalising first turns an unserialisable detail into an error before anything is written.
   const details = JSON.parse(canonicalJson(input.details ?? {})) as JsonObject;
+  if (dialectOfDb(tx) === 'postgresql') await tx.$executeRaw`SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`;
   const head = await tx.auditEvent.findFirst({ orderBy: { seq: 'desc' }, select: { seq: true, hash: true } });
   const row = rowOf({
     seq: (head?.seq ?? 0) + 1,

@@ -2,8 +2,10 @@
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
+import { testsOnPostgres } from '../testing/test-database';
 import { applyAuditRetention } from './retention';
-import { appendTestEvents, createTestTrail, type TestTrail } from './test-support';
+import { appendTestEvents, createTestTrail, SQLITE_ATTACKER, type TestTrail } from './test-support';
 
 const YOUNG = /audit retention: events younger than the retention period \(180 days\) cannot be deleted/;
 
@@ -17,7 +19,7 @@ describe('audit retention', () => {
 
   const count = () => trail.db.auditEvent.count();
 
-  test('attack: deleting a young audit event through raw SQL is refused by retention, even with the append-only trigger dropped', async () => {
+  test('attack: deleting a young audit event through raw SQL is refused by retention, even with the append-only trigger dropped', { skip: SQLITE_ATTACKER }, async () => {
     const connection = new Database(trail.dbFile);
     try {
       assert.throws(() => connection.prepare('DELETE FROM "AuditEvent" WHERE seq = 2').run(), YOUNG);
@@ -44,7 +46,7 @@ describe('audit retention', () => {
     assert.equal(await count(), 3);
   });
 
-  test('a longer period set in the settings is enforced and named; shorter than 180 days is refused', async () => {
+  test('a longer period set in the settings is enforced and named; shorter than 180 days is refused', { skip: testsOnPostgres() && 'SQLite file; the PostgreSQL test follows' }, async () => {
     await applyAuditRetention(trail.db, 400);
     await applyAuditRetention(trail.db, 400);
     const connection = new Database(trail.dbFile);
@@ -54,6 +56,27 @@ describe('audit retention', () => {
       assert.throws(() => connection.prepare('DELETE FROM "AuditEvent" WHERE seq = 99').run(), /retention period \(400 days\) cannot be deleted/);
     } finally {
       connection.close();
+    }
+    await assert.rejects(applyAuditRetention(trail.db, 30), /at least|≥ 180/);
+  });
+
+  test('PostgreSQL: a longer period rewrites the retention function, enforced and named', { skip: !testsOnPostgres() && 'PostgreSQL only' }, async () => {
+    await applyAuditRetention(trail.db, 400);
+    await applyAuditRetention(trail.db, 400);
+    const connection = new pg.Client({ connectionString: trail.databaseUrl });
+    await connection.connect();
+    try {
+      const old = new Date(Date.now() - 300 * 86_400_000).toISOString();
+      await connection.query(
+        `INSERT INTO "AuditEvent" SELECT 99, $1, "actorId", "actorName", "actorRoles", "actorKeyFp", action, "targetType", "targetId", details, "prevHash", $2 FROM "AuditEvent" WHERE seq = 1`,
+        [old, '9'.repeat(64)],
+      );
+      await assert.rejects(connection.query('DELETE FROM "AuditEvent" WHERE seq = 99'), /retention period \(400 days\) cannot be deleted/);
+      await applyAuditRetention(trail.db, 180);
+      // Past 180 days the blanket append-only trigger still refuses it.
+      await assert.rejects(connection.query('DELETE FROM "AuditEvent" WHERE seq = 99'), /audit events are append-only: DELETE refused/);
+    } finally {
+      await connection.end();
     }
     await assert.rejects(applyAuditRetention(trail.db, 30), /at least|≥ 180/);
   });

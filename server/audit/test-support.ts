@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { createDb, type Db } from '../db/client';
+import { testDatabaseUrl, testsOnPostgres } from '../testing/test-database';
 import type { AuditActor } from './actor';
 import { appendAuditEvent } from './append';
 import { rowOf, readEventRow, type AuditEventRow } from './chain';
@@ -15,7 +16,9 @@ export const TEST_ACTOR: AuditActor = { id: 'u-ops', name: 'ops@example.cn', rol
 
 export interface TestTrail {
   dir: string;
+  /** The SQLite file (tests that tamper through a direct SQLite connection run on SQLite only). */
   dbFile: string;
+  databaseUrl: string;
   db: Db;
   checkpointFile: string;
   keyFile: string;
@@ -26,11 +29,12 @@ export interface TestTrail {
 }
 
 export function createTestTrail(
-  options: { checkpointEvery?: number; checkpointIntervalMs?: number; now?: () => Date; signer?: () => AuditSigner } = {},
+  options: { checkpointEvery?: number; checkpointIntervalMs?: number; now?: () => Date; signer?: () => AuditSigner; databaseUrl?: string } = {},
 ): TestTrail {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hotplane-audit-'));
   const dbFile = path.join(dir, 't.db');
-  const db = createDb(`file:${dbFile}`);
+  const databaseUrl = options.databaseUrl ?? testDatabaseUrl(dbFile);
+  const db = createDb(databaseUrl);
   const checkpointFile = path.join(dir, 'audit-checkpoints.jsonl');
   const keyFile = path.join(dir, 'keys', 'console-key.pem');
   let opened: AuditSigner | undefined;
@@ -46,6 +50,7 @@ export function createTestTrail(
   return {
     dir,
     dbFile,
+    databaseUrl,
     db,
     checkpointFile,
     keyFile,
@@ -85,6 +90,9 @@ export async function buildCheckpointedTrail(trail: TestTrail, total: number, ev
     if (batch === every) await trail.checkpointer.checkpointNow(trail.db);
   }
 }
+
+/** The skip reason of tests that tamper through a direct SQLite connection, on the PostgreSQL pass. */
+export const SQLITE_ATTACKER = testsOnPostgres() && 'tampers through a direct SQLite connection (the verifier reads rows through Prisma alike on both dialects; PostgreSQL triggers: append.test.ts)';
 
 /** A direct connection that first removes the append-only and retention triggers, as someone with the database file could. */
 export function openAsAttacker(dbFile: string): Database.Database {

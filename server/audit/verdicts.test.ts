@@ -11,7 +11,7 @@ import { generateSm2KeyPair } from '../crypto/sm2';
 import { AuditCheckpointer } from './checkpoints';
 import { consolePublicKeyFile } from './console-key';
 import { sm2Signer } from './signing/file-signer';
-import { buildCheckpointedTrail, createTestTrail, openAsAttacker, readRow, recomputeChainFrom, writeRow, type TestTrail } from './test-support';
+import { buildCheckpointedTrail, createTestTrail, openAsAttacker, readRow, recomputeChainFrom, writeRow, type TestTrail, SQLITE_ATTACKER } from './test-support';
 
 const BIN = fileURLToPath(new URL('../../bin/hotplane.js', import.meta.url));
 
@@ -21,7 +21,7 @@ function auditCli(trail: TestTrail, args: string[]) {
     env: {
       ...process.env,
       HOTPLANE_DATA_DIR: trail.dir,
-      DATABASE_URL: `file:${trail.dbFile}`,
+      DATABASE_URL: trail.databaseUrl,
       HOTPLANE_CHECKPOINT_FILE: trail.checkpointFile,
       HOTPLANE_CONSOLE_KEY: trail.keyFile,
       HOTPLANE_PKCS11_MODULE: '',
@@ -61,7 +61,7 @@ describe('hotplane audit verify: coverage and trust anchor', () => {
     }
   });
 
-  test('attack: a console key replaced in the data folder, with the chain recomputed and checkpoints re-signed, fails against the real key', async () => {
+  test('attack: a console key replaced in the data folder, with the chain recomputed and checkpoints re-signed, fails against the real key', { skip: SQLITE_ATTACKER }, async () => {
     const trail = createTestTrail();
     try {
       await buildCheckpointedTrail(trail, 100, 50);

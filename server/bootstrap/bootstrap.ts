@@ -3,20 +3,20 @@ import { appendAuditEvent } from '../audit/append';
 import { SYSTEM_ACTOR } from '../audit/actor';
 import { createUser } from '../auth/users';
 import { config } from '../config';
-import { db } from '../db/client';
+import { prepareDb } from '../db/client';
 import { seedDemo } from '../demo/seed';
 import { createAuditCheckpointer } from '../audit/checkpoints';
 import { consoleFilesOf, secureConsoleFiles } from '../secrets-at-rest';
 
 export class BootstrapRefused extends Error {}
 
-// Runs before the console serves: migrations (via db()), then the first accounts on an empty database.
+// Runs before the console serves: migrations (prepareDb), then the first accounts on an empty database.
 export async function bootstrapConsole(log: (line: string) => void = console.log) {
   const settings = config();
   for (const fix of secureConsoleFiles(consoleFilesOf(settings))) {
     log(`narrowed who may read ${fix}`);
   }
-  const prisma = db();
+  const prisma = await prepareDb();
   const users = await prisma.user.count();
   if (users === 0) {
     if (settings.demoMode) {

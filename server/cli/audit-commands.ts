@@ -5,7 +5,7 @@ import { SYSTEM_ACTOR, type AuditActor } from '../audit/actor';
 import { exportConsoleTrail, verifyConsoleTrail } from '../audit/console-trail';
 import { AUDIT_EXPORT_FILES, verifyExportedTrail } from '../audit/export';
 import type { AuditVerification } from '../audit/verify';
-import { db } from '../db/client';
+import { prepareDb } from '../db/client';
 import { CliUsageError, parseCommandArgs, requireOption } from './args';
 
 const CLI_ACTOR: AuditActor = { ...SYSTEM_ACTOR, id: 'cli', name: `hotplane CLI (${os.userInfo().username})` };
@@ -84,12 +84,12 @@ export async function auditCommand(args: string[]) {
   const [sub, ...rest] = args;
   if (sub === 'verify') {
     const { values } = parseCommandArgs(rest, ANCHOR_OPTIONS, 0);
-    const result = await verifyConsoleTrail(db(), { publicKeyFile: values['public-key'], fingerprint: values.fingerprint, checkpointFile: values.checkpoints });
+    const result = await verifyConsoleTrail(await prepareDb(), { publicKeyFile: values['public-key'], fingerprint: values.fingerprint, checkpointFile: values.checkpoints });
     return printVerification(result, result.anchor);
   }
   if (sub === 'export') {
     const { values } = parseCommandArgs(rest, { out: { type: 'string' } }, 0);
-    const { dir, manifest } = await exportConsoleTrail(db(), CLI_ACTOR, path.resolve(requireOption(values, 'out')));
+    const { dir, manifest } = await exportConsoleTrail(await prepareDb(), CLI_ACTOR, path.resolve(requireOption(values, 'out')));
     console.log(`exported ${manifest.eventCount} events (head seq ${manifest.headSeq}) and ${manifest.checkpointLines ?? 0} checkpoints to ${dir}`);
     return 0;
   }

@@ -1,5 +1,6 @@
 import { approveCommand } from './approve-command';
 import { auditCommand } from './audit-commands';
+import { dbCommand } from './db-commands';
 import { inspectCommand } from './inspect-command';
 import { keygenCommand, manifestCommand, signCommand } from './signing-commands';
 import { pushCommand } from './push-command';
@@ -26,6 +27,9 @@ const USAGE = `hotplane — signed hot upgrades of native modules
   hotplane host --control-plane URL --token-file FILE [--data DIR] [--port 7400] [--host-id ID]
                                                        run a runtime host that pulls its desired state from the console
   hotplane audit export --out DIR                      JSONL events + checkpoints for auditors
+  hotplane db migrate-to-postgres --from file:DB --to postgresql://USER@HOST:PORT/NAME
+                                                       copy a SQLite console database into an empty PostgreSQL one,
+                                                       audit trail verified before and after (password: PGPASSWORD)
   hotplane audit verify-export <dir|bundle.json> [--public-key P | --fingerprint HEX]
                                                        verify a signed export (or a console download) offline
 
@@ -40,6 +44,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   push: pushCommand,
   approve: approveCommand,
   audit: auditCommand,
+  db: dbCommand,
   host: async (args) => {
     const { runHost } = await import('../host/main');
     await runHost(args);

@@ -47,6 +47,11 @@ export function databaseLocked(error: unknown): DomainError | null {
       'the database is locked by another connection (a backup, the sqlite3 shell, a second console?): this change queued behind other writes waiting for it and was refused; nothing was written, try again',
     );
   }
+  // PostgreSQL: a statement outside a transaction that lost a serialization or deadlock conflict (transactions are
+  // retried first, postgres-client.ts).
+  if (e?.code === 'P2034') {
+    return new DomainError(DomainErrorCode.Unavailable, 'the database refused this change because a concurrent change conflicted with it: nothing was written, try again');
+  }
   const message = e?.code === DomainErrorCode.Unavailable && typeof e.message === 'string' ? /the database is locked .*/.exec(e.message)?.[0] : undefined;
   return message ? new DomainError(DomainErrorCode.Unavailable, message) : null;
 }

@@ -5,38 +5,10 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { applyMigrations, listMigrations } from './migrate';
+import { prismaModels, SQLITE_TYPE } from './schema-models';
 
 // The migrations are written by hand (the schema engine is not downloadable everywhere), so this test is what
 // keeps them equal to schema.prisma: every model a table, every scalar field a column of the matching type.
-
-const SQLITE_TYPE: Record<string, string> = {
-  String: 'TEXT',
-  Int: 'INTEGER',
-  BigInt: 'BIGINT',
-  Boolean: 'BOOLEAN',
-  DateTime: 'DATETIME',
-  Float: 'REAL',
-  Bytes: 'BLOB',
-};
-
-function prismaModels(schema: string) {
-  const models: { table: string; fields: { column: string; type: string; optional: boolean }[] }[] = [];
-  for (const match of schema.matchAll(/^model (\w+) \{([\s\S]*?)^\}/gm)) {
-    const [, name, body] = match;
-    const map = /@@map\("(\w+)"\)/.exec(body)?.[1];
-    const fields = body
-      .split('\n')
-      .map((line) => line.trim())
-      .filter((line) => /^\w+\s+\w+[?[\]]*/.test(line) && !line.startsWith('@@'))
-      .map((line) => {
-        const [column, rawType] = line.split(/\s+/);
-        return { column, type: rawType.replace(/[?[\]]/g, ''), optional: rawType.endsWith('?'), list: rawType.endsWith('[]') };
-      })
-      .filter((field) => field.type in SQLITE_TYPE && !field.list);
-    models.push({ table: map ?? name, fields });
-  }
-  return models;
-}
 
 describe('migrations and schema.prisma agree', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hotplane-parity-'));

@@ -2,6 +2,7 @@ import { canonicalJson } from '../audit/canonical-json';
 import { clusterBus } from '../cluster/cluster-bus';
 import type { DesiredModule as DesiredModuleRow } from '../db/generated/client';
 import type { DbTransaction } from '../db/client';
+import { lockRow } from '../db/row-locks';
 import type { DesiredModule, DesiredState, DesiredVersion } from '../host/types';
 import { recordDesiredVersionChanges } from './desired-history';
 
@@ -25,6 +26,8 @@ export async function currentGeneration(db: DbTransaction): Promise<number> {
 
 // Read in one transaction so the generation always names exactly the modules returned with it.
 export async function readDesiredState(tx: DbTransaction): Promise<DesiredState> {
+  // On PostgreSQL no change commits between reading the generation and the modules (server/db/row-locks.ts).
+  await lockRow(tx, 'FleetGeneration', GENERATION_ROW, 'SHARE');
   const [generation, rows] = await Promise.all([currentGeneration(tx), tx.desiredModule.findMany({ orderBy: { module: 'asc' } })]);
   return { generation, modules: rows.map(desiredModuleOf) };
 }
@@ -52,6 +55,8 @@ export interface DesiredChange {
  * the caller appends its own audit event when `changed`.
  */
 export async function replaceDesiredModule(tx: DbTransaction, module: string, after: DesiredModule | null, updatedBy: string): Promise<DesiredChange> {
+  // On PostgreSQL concurrent changes run one after another, each seeing the last (server/db/row-locks.ts).
+  await lockRow(tx, 'FleetGeneration', GENERATION_ROW);
   const before = await readDesiredModule(tx, module);
   if (sameDesired(before, after)) return { changed: false, generation: await currentGeneration(tx), before, after };
   const now = new Date();

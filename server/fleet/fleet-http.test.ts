@@ -12,6 +12,7 @@ import type { HostReport, MetricSample } from '../host/types';
 import { putLiveApproved } from '../testing/approved-desired';
 import { createConsoleFixture, type ConsoleFixture } from '../testing/console-fixture';
 import { holdWriteLock } from '../testing/sqlite-write-lock';
+import { testsOnPostgres } from '../testing/test-database';
 import { acceptReport, serveArtifact, serveDesiredState } from './fleet-http';
 import { moduleMetrics } from './metrics-query';
 import { FleetMetrics } from './metrics-store';
@@ -216,7 +217,7 @@ describe('the hosts’ HTTP contract: desired state, artifacts, reports', () => 
     assert.deepEqual((await f.db.host.findUniqueOrThrow({ where: { id: 'edge-1' } })).lastSeenAt, seen);
   });
 
-  it('answers a report 503 with the lock’s own words while another process holds the write lock, and keeps none of it', async () => {
+  it('answers a report 503 with the lock’s own words while another process holds the write lock, and keeps none of it', { skip: testsOnPostgres() && "SQLite's single write lock" }, async () => {
     const file = path.join(f.dataDir, 'hotplane.db');
     // The same file, with a wait short enough for a test; the console's own client would wait 10 s.
     const impatient = createDb(`file:${file}`, { lockWaitMs: 300 });

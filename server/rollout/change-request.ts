@@ -11,6 +11,7 @@ import { editInput, proposeInput, type ChangeState, type EditInput, type Propose
 import { changeDigest } from './digest';
 import { readDesiredModule, stableVersionOf } from './fleet-bridge';
 import { nextState, TransitionRefused, type ChangeEvent } from './state-machine';
+import { lockName, lockRow } from '../db/row-locks';
 import { enqueueWebhookEvent } from './webhooks';
 
 // Proposing, editing, submitting and cancelling change requests. Every write re-derives the digest, and an edit
@@ -50,6 +51,7 @@ export function transitionOf(row: Pick<ChangeRequest, 'state'>, event: ChangeEve
 }
 
 export async function loadChangeRequest(tx: DbTransaction | Db, id: string): Promise<ChangeRequest> {
+  await lockRow(tx, 'ChangeRequest', id);
   const row = await tx.changeRequest.findUnique({ where: { id } });
   if (!row) throw new DomainError(DomainErrorCode.NotFound, `no change request "${id}"`);
   return row;
@@ -90,6 +92,7 @@ async function resolveTarget(db: Db, module: string, toVersion: string, plan: Ro
 }
 
 export async function nextRequestId(tx: DbTransaction): Promise<string> {
+  await lockName(tx, 'ChangeRequest.id');
   return `cr-${(await tx.changeRequest.count()) + 1}`;
 }
 

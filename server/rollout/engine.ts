@@ -22,6 +22,7 @@ import { stepProgress, type StepVerdict } from './state-machine';
 import { clearHandOff, confirmStep, enterStep, failPreflight, passStep, retirePrevious, rollBack, type Transition } from './transitions';
 import { deliverDueWebhooks } from './webhooks';
 import { runWholeChange } from './whole-change';
+import { lockRow } from '../db/row-locks';
 
 // The rollout engine: one loop per control plane. Each tick reads every running rollout from the database and
 // moves it at most one transition, written with its audit event in one transaction. It keeps nothing that
@@ -122,6 +123,7 @@ export class RolloutEngine {
   /** Runs `step` on the request as it is inside the transaction, if it is still in one of `states`. */
   private transact(id: string, states: ChangeState[], step: (t: Transition, row: ChangeRequest) => Promise<unknown>) {
     return this.db.$transaction(async (tx) => {
+      await lockRow(tx, 'ChangeRequest', id);
       const row = await tx.changeRequest.findUniqueOrThrow({ where: { id } });
       if (!states.includes(row.state as ChangeState)) return;
       await step({ tx, actor: SYSTEM_ACTOR, now: Date.now(), settings: this.settings }, row);

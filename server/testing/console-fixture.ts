@@ -6,7 +6,8 @@ import { Readable } from 'node:stream';
 import { createReadStream } from 'node:fs';
 import type { AuditActor } from '../audit/actor';
 import { generateSm2KeyPair, signSm2, type Sm2KeyPair } from '../crypto';
-import { createDb, type Db } from '../db/client';
+import { createDb, prepareDatabase, type Db } from '../db/client';
+import { testDatabaseUrl, testsOnPostgres } from './test-database';
 import { createManifest } from '../artifacts/create-manifest';
 import { inspectElf } from '../artifacts/elf';
 import type { ModuleClass } from '../artifacts/manifest';
@@ -15,10 +16,11 @@ import { registerSigner } from '../signers/registry';
 import { createAuditCheckpointer } from '../audit/checkpoints';
 import { buildExampleModules, exampleModulePath } from '../demo/example-modules';
 
-// A real console state for integration tests: its own data folder and SQLite file, the example modules
+// A real console state for integration tests: its own data folder and database (test-database.ts), the example modules
 // built by gcc, and a registered SM2 signer. Must be created before anything calls config().
 export interface ConsoleFixture {
   dataDir: string;
+  databaseUrl: string;
   db: Db;
   actor: AuditActor;
   signerKeys: Sm2KeyPair;
@@ -49,8 +51,12 @@ export interface ArtifactPaths {
 export async function createConsoleFixture(env: Record<string, string> = {}): Promise<ConsoleFixture> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hotplane-test-'));
   // Separation-of-duties settings are off unless a test turns them on, so each test fails for what it tests.
-  Object.assign(process.env, { HOTPLANE_DATA_DIR: dataDir, HOTPLANE_DEMO: '0', HOTPLANE_MIN_APPROVER_ROLE_AGE_MS: '0', HOTPLANE_ROLE_GRANT_CONFIRMATION: '0', ...env });
-  const db = createDb(`file:${path.join(dataDir, 'hotplane.db')}`);
+  const databaseUrl = testDatabaseUrl(path.join(dataDir, 'hotplane.db'));
+  // On PostgreSQL the database is not in the data folder: config() and child processes find it through DATABASE_URL.
+  const database = testsOnPostgres() ? { DATABASE_URL: databaseUrl } : {};
+  Object.assign(process.env, { HOTPLANE_DATA_DIR: dataDir, HOTPLANE_DEMO: '0', HOTPLANE_MIN_APPROVER_ROLE_AGE_MS: '0', HOTPLANE_ROLE_GRANT_CONFIRMATION: '0', ...database, ...env });
+  await prepareDatabase(databaseUrl);
+  const db = createDb(databaseUrl);
   const actor: AuditActor = { id: 'test-operator', name: 'operator@test', roles: ['operator'] };
   const signerKeys = generateSm2KeyPair();
   await registerSigner(db, { id: 'test-admin', name: 'admin@test', roles: ['admin'] }, {
@@ -71,6 +77,7 @@ export async function createConsoleFixture(env: Record<string, string> = {}): Pr
 
   const fixture: ConsoleFixture = {
     dataDir,
+    databaseUrl,
     db,
     actor,
     signerKeys,

@@ -32,13 +32,24 @@ function asPostgres(args: string[], options: { quiet?: boolean } = {}) {
 }
 
 export async function startPostgresCluster(): Promise<PostgresCluster> {
+  return launchCluster(await freePort());
+}
+
+/** The same, for callers that cannot wait (a test database URL asked for synchronously): the port is found by a child. */
+export function startPostgresClusterSync(): PostgresCluster {
+  const port = Number(
+    execFileSync(process.execPath, ['-e', "const s = require('net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); })"], { encoding: 'utf8' }),
+  );
+  return launchCluster(port);
+}
+
+function launchCluster(port: number): PostgresCluster {
   if (!postgresAvailable()) {
     throw new Error(`PostgreSQL tests need Debian's postgresql package (${POSTGRES_BIN}/initdb) and root to run it as the postgres user: apt-get install -y postgresql`);
   }
   const folder = mkdtempSync(path.join(os.tmpdir(), 'hotplane-pg-'));
   chmodSync(folder, 0o700);
   execFileSync('chown', ['postgres', folder]);
-  const port = await freePort();
   const data = path.join(folder, 'cluster');
   asPostgres([path.join(POSTGRES_BIN, 'initdb'), '-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync'], { quiet: true });
   const start = () =>

@@ -1,0 +1,31 @@
+import { randomBytes } from 'node:crypto';
+import { startPostgresClusterSync, type PostgresCluster } from './postgres';
+
+// The database tests run on: SQLite by default, PostgreSQL when HOTPLANE_TEST_DATABASE=postgresql (scripts/test.mjs
+// runs the database tests a second time so). On PostgreSQL each test process starts one private cluster on first
+// use, each fixture gets a fresh database in it, and the cluster is destroyed when the process exits.
+
+export function testsOnPostgres(): boolean {
+  return process.env.HOTPLANE_TEST_DATABASE === 'postgresql';
+}
+
+let cluster: PostgresCluster | undefined;
+
+function processCluster(): PostgresCluster {
+  if (!cluster) {
+    const started = startPostgresClusterSync();
+    cluster = started;
+    process.once('exit', () => started.destroy());
+  }
+  return cluster;
+}
+
+/** A fresh database in this process's private PostgreSQL cluster. */
+export function freshPostgresDatabase(): string {
+  return processCluster().createDatabase(`t_${randomBytes(6).toString('hex')}`);
+}
+
+/** The URL of a fresh test database: `sqliteFile` on SQLite, a new database in the private cluster on PostgreSQL. */
+export function testDatabaseUrl(sqliteFile: string): string {
+  return testsOnPostgres() ? freshPostgresDatabase() : `file:${sqliteFile}`;
+}
