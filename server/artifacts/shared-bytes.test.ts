@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { before, describe, it } from 'node:test';
 import { config } from '../config';
 import { digestArtifactFile } from '../crypto/digest';
+import { fixtureDatabaseUrl } from '../testing/test-database';
 import { createDb, type Db } from '../db/client';
 import { createConsoleFixture, type ArtifactPaths, type ConsoleFixture } from '../testing/console-fixture';
 import { withKeyedLocks } from './keyed-lock';
@@ -19,7 +20,7 @@ describe('artifacts shared between replicas', () => {
 
   before(async () => {
     f = await createConsoleFixture();
-    replicaB = createDb(`file:${path.join(f.dataDir, 'hotplane.db')}`);
+    replicaB = createDb(fixtureDatabaseUrl(f.dataDir));
   });
 
   const upload = async (db: Db, artifact: ArtifactPaths) =>

@@ -6,7 +6,10 @@ import { readCheckpointLines } from '../audit/checkpoint-file';
 import { appendTestEvents, createTestTrail } from '../audit/test-support';
 import { verifyAuditTrail } from '../audit/verify';
 import { sm3Hex } from '../crypto/digest';
-import { createDb, type Db } from '../db/client';
+import { createDb, prepareDatabase, type Db } from '../db/client';
+import { testDatabaseUrl } from '../testing/test-database';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import { waitFor } from '../testing/wait-for';
 import { LeaderLease } from './lease';
 
@@ -16,8 +19,10 @@ import { LeaderLease } from './lease';
 
 describe('audit checkpoints with two replicas', () => {
   it('only the leader checkpoints; after a takeover the new leader continues; records stay one increasing sequence', async () => {
-    const trail = createTestTrail();
-    const dbB: Db = createDb(`file:${trail.dbFile}`);
+    const databaseUrl = testDatabaseUrl(path.join(mkdtempSync(path.join(os.tmpdir(), 'hotplane-replicas-')), 't.db'));
+    await prepareDatabase(databaseUrl);
+    const trail = createTestTrail({ databaseUrl });
+    const dbB: Db = createDb(databaseUrl);
     const files = { a: trail.checkpointFile, b: path.join(trail.dir, 'replica-b-checkpoints.jsonl') };
     const checkpointer = (file: string) => new AuditCheckpointer({ checkpointFile: file, signer: trail.signer, checkpointEvery: 5, checkpointIntervalMs: 60_000, pollIntervalMs: 50 });
     const replica = (name: string, db: Db, file: string) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fixtureDatabaseUrl } from '../testing/test-database';
 import { createDb, type Db } from '../db/client';
 import { FleetMetrics } from '../fleet/metrics-store';
 import { readDesiredModule } from '../fleet/desired-state';
@@ -61,7 +61,7 @@ describe('rollout engine across two replicas', () => {
   }
 
   it('the other replica takes over a killed leader within 5 s, every transition is written once, and the stale leader is refused', async () => {
-    const dbB = createDb(`file:${path.join(r.f.dataDir, 'hotplane.db')}`);
+    const dbB = createDb(fixtureDatabaseUrl(r.f.dataDir));
     const logsA: string[] = [];
     const logsB: string[] = [];
     const a = replica('replica-a', r.f.db, logsA);

@@ -3,13 +3,15 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { createDb, type Db } from '../db/client';
+import { createDb, prepareDatabase, type Db } from '../db/client';
+import { testDatabaseUrl } from '../testing/test-database';
 import { LeaderLease, StaleLeaderError } from './lease';
 
-// Two replicas are two Db clients on one SQLite file, each with its own lease object; time is driven by hand.
+// Two replicas are two Db clients on one database (SQLite file, or PostgreSQL with HOTPLANE_TEST_DATABASE=postgresql), each with its own lease object; time is driven by hand.
 
-function replicas() {
-  const url = `file:${path.join(mkdtempSync(path.join(os.tmpdir(), 'hotplane-lease-')), 'hotplane.db')}`;
+async function replicas() {
+  const url = testDatabaseUrl(path.join(mkdtempSync(path.join(os.tmpdir(), 'hotplane-lease-')), 'hotplane.db'));
+  await prepareDatabase(url);
   return [createDb(url), createDb(url)] as const;
 }
 
@@ -31,7 +33,7 @@ const elections = (db: Db) =>
 
 describe('leader lease', () => {
   it('one of two replicas leads; the other takes over only once the lease expired, with a higher epoch, each election audited once', async () => {
-    const [dbA, dbB] = replicas();
+    const [dbA, dbB] = await replicas();
     const clock = { now: Date.parse('2026-12-05T00:00:00Z') };
     const events: string[] = [];
     const a = lease(dbA, 'A', clock, events);
@@ -53,7 +55,7 @@ describe('leader lease', () => {
   });
 
   it('attack: a paused old leader that wakes after a takeover cannot commit a fenced write', async () => {
-    const [dbA, dbB] = replicas();
+    const [dbA, dbB] = await replicas();
     const clock = { now: Date.parse('2026-12-05T00:00:00Z') };
     const a = lease(dbA, 'A', clock);
     const b = lease(dbB, 'B', clock);
@@ -75,7 +77,7 @@ describe('leader lease', () => {
   });
 
   it('a replica that resigns hands over at once, audited', async () => {
-    const [dbA, dbB] = replicas();
+    const [dbA, dbB] = await replicas();
     const clock = { now: Date.parse('2026-12-05T00:00:00Z') };
     const a = lease(dbA, 'A', clock);
     const b = lease(dbB, 'B', clock);

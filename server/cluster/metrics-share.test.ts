@@ -3,7 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { createDb } from '../db/client';
+import { createDb, prepareDatabase } from '../db/client';
+import { testDatabaseUrl } from '../testing/test-database';
 import type { MetricSample } from '../host/types';
 import { FleetMetrics } from '../fleet/metrics-store';
 import { InProcessBus } from './bus';
@@ -20,8 +21,9 @@ function sample(second: number, fields: Partial<MetricSample> = {}): MetricSampl
   };
 }
 
-function twoReplicas() {
-  const url = `file:${path.join(mkdtempSync(path.join(os.tmpdir(), 'hotplane-share-')), 'hotplane.db')}`;
+async function twoReplicas() {
+  const url = testDatabaseUrl(path.join(mkdtempSync(path.join(os.tmpdir(), 'hotplane-share-')), 'hotplane.db'));
+  await prepareDatabase(url);
   const bus = new InProcessBus('shared-process');
   const make = (replica: string) => {
     const db = createDb(url);
@@ -33,7 +35,7 @@ function twoReplicas() {
 
 describe('per-second metrics shared between replicas', () => {
   it('the leader judges every host, whichever replica its reports reached; rollups are written once, by the replica that received them', async () => {
-    const [a, b] = twoReplicas();
+    const [a, b] = await twoReplicas();
     const t = nowSecond() - 2;
     a.metrics.record('host-1', [sample(t, { requests: 30, ok: 27, errors5xx: 3 })]);
     b.metrics.record('host-2', [sample(t, { requests: 10, ok: 10 }), sample(t - 1)]);
@@ -56,7 +58,7 @@ describe('per-second metrics shared between replicas', () => {
   });
 
   it('a new second reaches the other replica within about a second through the bus', async () => {
-    const [a, b] = twoReplicas();
+    const [a, b] = await twoReplicas();
     a.share.start();
     b.share.start();
     try {
@@ -72,7 +74,7 @@ describe('per-second metrics shared between replicas', () => {
   });
 
   it("attack: a revoked host's seconds are not read back into any replica from the shared table", async () => {
-    const [a, b] = twoReplicas();
+    const [a, b] = await twoReplicas();
     const t = nowSecond() - 1;
     a.metrics.record('host-x', [sample(t)]);
     await a.share.write();

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startPostgresClusterSync, type PostgresCluster } from './postgres';
 
@@ -28,4 +29,9 @@ export function freshPostgresDatabase(): string {
 /** The URL of a fresh test database: `sqliteFile` on SQLite, a new database in the private cluster on PostgreSQL. */
 export function testDatabaseUrl(sqliteFile: string): string {
   return testsOnPostgres() ? freshPostgresDatabase() : `file:${sqliteFile}`;
+}
+
+/** The database a console fixture made in `dataDir`, for a second client on it (a second console replica). */
+export function fixtureDatabaseUrl(dataDir: string): string {
+  return testsOnPostgres() ? process.env.DATABASE_URL! : `file:${path.join(dataDir, 'hotplane.db')}`;
 }
