@@ -122,7 +122,7 @@ test('attack: the embedded host runs as nobody from its own folder, with none of
     else process.env.BETTER_AUTH_SECRET = saved;
   });
   const supervisor = await new EmbeddedHostSupervisor({
-    db, hostDir, projectRoot: process.cwd(), consolePort: 1, hostPort: 2, log: () => {}, entry,
+    db, hostDir, projectRoot: process.cwd(), fleetPort: 1, caCertificatePem: 'CA', hostPort: 2, log: () => {}, entry,
     runAs: { uid: SANDBOX_UID, gid: SANDBOX_GID },
     consoleSecrets: secrets,
   }).start();

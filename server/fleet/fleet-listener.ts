@@ -105,12 +105,14 @@ export async function startFleetListener(options: FleetListenerOptions): Promise
 
   /** The host a connection's certificate names, or why it names none. */
   const hostOfSocket = (socket: TLSSocket): { host: AuthenticatedHost; serial: string } | { problem: string } => {
+    // A connection cut meanwhile (a revocation) has no peer certificate left to show.
+    if (socket.destroyed) return { problem: 'the connection was closed by the console (a revocation?): reconnect' };
     if (!socket.authorized) {
-      const sent = Object.keys(socket.getPeerCertificate()).length > 0;
+      const sent = Object.keys(socket.getPeerCertificate() ?? {}).length > 0;
       const why = sent ? String(socket.authorizationError) : 'no client certificate was sent';
       return { problem: `the fleet API needs a client certificate of this console's CA (${why}): enrol the host (hotplane host --join-token-file FILE --console-ca FILE)` };
     }
-    const certificate = socket.getPeerCertificate();
+    const certificate = socket.getPeerCertificate() ?? {};
     const serial = certificate.serialNumber?.toUpperCase() ?? '';
     const hostId = hostIdOfSan(certificate.subjectaltname, ca.trustDomain);
     if (!hostId) return { problem: `the client certificate names no host of trust domain ${ca.trustDomain} (URI SAN spiffe://${ca.trustDomain}/host/<id>)` };
@@ -132,7 +134,7 @@ export async function startFleetListener(options: FleetListenerOptions): Promise
         const hostId = hostIdOfSan(socket.getPeerCertificate().subjectaltname, ca.trustDomain) ?? 'unknown';
         void db
           .$transaction((tx) => auditReportProblem(tx, { id: hostId, name: hostId }, 'host.connection_refused', { reason: identity.problem }))
-          .catch(() => undefined)
+          .catch((error: Error) => options.log(`auditing a refused connection: ${error.message}`))
           .finally(() => socket.destroy());
       }
       return;

@@ -5,11 +5,12 @@ import type { AuditActor } from '../audit/actor';
 import type { Db } from '../db/client';
 import { startFleetListener, type FleetListener } from '../fleet/fleet-listener';
 import { registerHost, writeEmbeddedJoinToken } from '../fleet/hosts';
-import { loadOrCreateFleetCa, type FleetCa } from '../fleet/identity/ca';
+import { issueHostCertificate, loadOrCreateFleetCa, type FleetCa } from '../fleet/identity/ca';
 import { enrolHost } from '../fleet/identity/enrolment';
-import { certificateRequestPem, newKeyPair } from '../fleet/identity/x509';
+import { certificateRequestPem, newKeyPair, privateKeyPem } from '../fleet/identity/x509';
 import type { FleetMetrics } from '../fleet/metrics-store';
 import { FleetTransport } from '../host/fleet-transport';
+import { ensurePrivateDir } from '../secrets-at-rest';
 
 // Host identity for tests: a throwaway CA, the real fleet listener on loopback, and hosts enrolled through its real
 // enrolment endpoint with the real host transport (fleet-transport.ts).
@@ -30,6 +31,17 @@ export async function enrolWithoutTls(db: Db, hostId: string, ca?: FleetCa) {
   const keys = await newKeyPair();
   const joinToken = readFileSync(tokenFile, 'utf8').trim();
   return enrolHost(db, ca ?? (await testFleetCa()), { joinToken, csr: await certificateRequestPem(keys, hostId) });
+}
+
+/** Writes a host identity (key, certificate of `ca`, pinned CA) into a host data folder, as an enrolment would. */
+export async function provisionHostIdentity(dataDir: string, ca: FleetCa, hostId: string) {
+  const keys = await newKeyPair();
+  const issued = await issueHostCertificate(ca, hostId, await certificateRequestPem(keys, hostId));
+  const dir = FleetTransport.folder(dataDir);
+  ensurePrivateDir(dir);
+  writeFileSync(path.join(dir, 'host-key.pem'), await privateKeyPem(keys.privateKey), { mode: 0o600 });
+  writeFileSync(path.join(dir, 'host-cert.pem'), issued.pem, { mode: 0o600 });
+  writeFileSync(path.join(dir, 'console-ca.pem'), ca.certificatePem, { mode: 0o600 });
 }
 
 export interface TestHostClient {
@@ -61,7 +73,7 @@ export async function startTestFleet(db: Db, metrics: FleetMetrics, options: { h
     bind: '127.0.0.1',
     serverNames: ['127.0.0.1'],
     hostCertHours: options.hostCertHours ?? 24,
-    log: () => undefined,
+    log: (line) => console.error(`fleet listener: ${line}`),
   });
   const url = `https://127.0.0.1:${listener.port}`;
   const clients: FleetTransport[] = [];
