@@ -104,7 +104,8 @@ export async function startFleetListener(options: FleetListenerOptions): Promise
   });
 
   /** The host a connection's certificate names, or why it names none. */
-  const hostOfSocket = (socket: TLSSocket): { host: AuthenticatedHost; serial: string } | { problem: string } => {
+  type Identity = { host: AuthenticatedHost; serial: string } | { problem: string; revokedHostId?: string };
+  const hostOfSocket = (socket: TLSSocket): Identity => {
     // A connection cut meanwhile (a revocation) has no peer certificate left to show.
     if (socket.destroyed) return { problem: 'the connection was closed by the console (a revocation?): reconnect' };
     if (!socket.authorized) {
@@ -116,7 +117,7 @@ export async function startFleetListener(options: FleetListenerOptions): Promise
     const serial = certificate.serialNumber?.toUpperCase() ?? '';
     const hostId = hostIdOfSan(certificate.subjectaltname, ca.trustDomain);
     if (!hostId) return { problem: `the client certificate names no host of trust domain ${ca.trustDomain} (URI SAN spiffe://${ca.trustDomain}/host/<id>)` };
-    if (denied.has(serial)) return { problem: `certificate ${serial} of host "${hostId}" is revoked: enrol the host again with a new join token` };
+    if (denied.has(serial)) return { problem: `certificate ${serial} of host "${hostId}" is revoked: enrol the host again with a new join token`, revokedHostId: hostId };
     if (Date.parse(certificate.valid_to) <= Date.now()) return { problem: `certificate ${serial} of host "${hostId}" expired at ${certificate.valid_to}: enrol the host again` };
     return { host: { id: hostId, name: hostId }, serial };
   };
@@ -130,8 +131,9 @@ export async function startFleetListener(options: FleetListenerOptions): Promise
   server.on('secureConnection', (socket: TLSSocket) => {
     const identity = hostOfSocket(socket);
     if (!('host' in identity)) {
-      if (socket.authorized && identity.problem.includes('revoked')) {
-        const hostId = hostIdOfSan(socket.getPeerCertificate().subjectaltname, ca.trustDomain) ?? 'unknown';
+      // A revoked certificate is cut here, audited (at most once a minute per host); other refusals are answered per request.
+      const hostId = identity.revokedHostId;
+      if (hostId) {
         void db
           .$transaction((tx) => auditReportProblem(tx, { id: hostId, name: hostId }, 'host.connection_refused', { reason: identity.problem }))
           .catch((error: Error) => options.log(`auditing a refused connection: ${error.message}`))
