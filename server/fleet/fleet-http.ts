@@ -41,8 +41,9 @@ function etagMatches(header: string | null, etag: string): boolean {
   });
 }
 
-export function serveDesiredState(deps: FleetHttpDeps, host: AuthenticatedHost, request: Request): Promise<Response> {
-  return answerDomainErrors(() => desiredStateResponse(deps, host, request));
+// Every host gets the same desired state today; the host is here for what is per host (zones, long polls).
+export function serveDesiredState(deps: FleetHttpDeps, _host: AuthenticatedHost, request: Request): Promise<Response> {
+  return answerDomainErrors(() => desiredStateResponse(deps, request));
 }
 
 // The tag names the generation and how many versions are revoked: a revocation changes no generation, but the
@@ -63,7 +64,7 @@ async function withSignerSerials(tx: DbTransaction, state: DesiredState): Promis
   };
 }
 
-async function desiredStateResponse(deps: FleetHttpDeps, _host: AuthenticatedHost, request: Request): Promise<Response> {
+async function desiredStateResponse(deps: FleetHttpDeps, request: Request): Promise<Response> {
   // The cheap path: two small reads answer an unchanged poll.
   const headers = { 'cache-control': 'no-cache' };
   const tag = await desiredStateTag(deps.db);
