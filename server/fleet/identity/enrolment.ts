@@ -24,11 +24,40 @@ export interface HostCertificateGrant {
 
 const ENROLMENT_ACTOR: AuditActor = { id: 'enrolment', name: 'unauthenticated enrolment request', roles: [] };
 
+// The enrolment route answers anyone: someone guessing tokens must not be able to flood the audit trail, so each
+// (address, host) pair's refusals are audited at most once a minute, with how many went unrecorded since.
+const REFUSAL_AUDIT_EVERY_MS = 60_000;
+const MAX_TRACKED_REFUSALS = 10_000;
+const lastRefusal = new Map<string, { at: number; unrecorded: number }>();
+
+function refusalDue(key: string, now: number): { due: boolean; unrecorded: number } {
+  const last = lastRefusal.get(key);
+  if (last && now - last.at < REFUSAL_AUDIT_EVERY_MS) {
+    last.unrecorded += 1;
+    return { due: false, unrecorded: 0 };
+  }
+  if (lastRefusal.size >= MAX_TRACKED_REFUSALS) {
+    for (const [k, v] of lastRefusal) if (now - v.at >= REFUSAL_AUDIT_EVERY_MS) lastRefusal.delete(k);
+  }
+  lastRefusal.set(key, { at: now, unrecorded: 0 });
+  return { due: true, unrecorded: last?.unrecorded ?? 0 };
+}
+
 // A refusal is audited in its own transaction (nothing else changes) and answered 401 with what to do.
 async function refuse(db: Db, hostId: string | null, reason: string, remote: string | undefined): Promise<never> {
-  await db.$transaction((tx) =>
-    appendAuditEvent(tx, { actor: ENROLMENT_ACTOR, action: 'host.enrolment_refused', targetType: 'host', targetId: hostId ?? 'unknown', details: { reason, remote: remote ?? null } }),
-  );
+  const targetId = hostId ?? 'unknown';
+  const { due, unrecorded } = refusalDue(`${remote ?? '?'} ${targetId}`, Date.now());
+  if (due) {
+    await db.$transaction((tx) =>
+      appendAuditEvent(tx, {
+        actor: ENROLMENT_ACTOR,
+        action: 'host.enrolment_refused',
+        targetType: 'host',
+        targetId,
+        details: { reason, remote: remote ?? null, unrecordedSincePrevious: unrecorded },
+      }),
+    );
+  }
   throw new DomainError(DomainErrorCode.Unauthenticated, reason);
 }
 
