@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { request as httpsRequest, Agent } from 'node:https';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, mock } from 'node:test';
 import { connect } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { createConsoleFixture, type ConsoleFixture } from '../../testing/console-fixture';
@@ -89,6 +89,25 @@ describe('host identity by mutual TLS', () => {
     assert.equal(await f.db.hostCertificate.count({ where: { hostId: 'edge-renew' } }), 2);
     assert.equal(await f.db.auditEvent.count({ where: { action: 'host.certificate_renewed', targetId: 'edge-renew' } }), 1);
     assert.equal((await host.fetch('/api/fleet/desired-state')).status, 200);
+  });
+
+  it('renews in the background at two thirds of the lifetime, not before', async () => {
+    const host = await fleet.enrol(admin, 'edge-timer');
+    const issued = () => f.db.hostCertificate.count({ where: { hostId: 'edge-timer' } });
+    const renewals = mock.method(host.transport, 'renew');
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      host.transport.startRenewal();
+      // Issued 5 minutes back-dated (clock skew) for 24 h: two thirds fall 16 h 3 min 20 s after the CA signed it.
+      mock.timers.tick(15.9 * 3_600_000);
+      assert.equal(renewals.mock.callCount(), 0, 'renewed before two thirds of the lifetime');
+      mock.timers.tick(0.2 * 3_600_000);
+      assert.equal(renewals.mock.callCount(), 1);
+    } finally {
+      mock.timers.reset();
+    }
+    await waitFor('the background renewal', async () => (await issued()) === 2);
+    host.transport.stop();
   });
 
   it('attack: a request without a client certificate is refused with what to do; only enrolment answers it', async () => {
