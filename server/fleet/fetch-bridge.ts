@@ -4,7 +4,13 @@ import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 
 // Fetch-style handlers (Request → Response, as the fleet handlers are) on node:http(s) servers.
 
-export function requestOf(req: IncomingMessage, origin: string): Request {
+// The request's signal aborts when the client goes away before its answer (a revoked host's socket cut included), as
+// Next's does: a held long poll ends with it.
+export function requestOf(req: IncomingMessage, res: ServerResponse, origin: string): Request {
+  const gone = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) gone.abort();
+  });
   const headers = new Headers();
   for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
@@ -13,6 +19,7 @@ export function requestOf(req: IncomingMessage, origin: string): Request {
     headers,
     body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
     duplex: hasBody ? 'half' : undefined,
+    signal: gone.signal,
   } as RequestInit);
 }
 

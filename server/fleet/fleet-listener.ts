@@ -174,7 +174,7 @@ export async function startFleetListener(options: FleetListenerOptions): Promise
 
   async function route(req: IncomingMessage, res: ServerResponse, host: AuthenticatedHost, url: URL) {
     const deps = { db, metrics: options.metrics };
-    const request = () => requestOf(req, `https://${req.headers.host ?? 'fleet'}`);
+    const request = () => requestOf(req, res, `https://${req.headers.host ?? 'fleet'}`);
     if (url.pathname === FLEET_PATHS.renew && req.method === 'POST') {
       const body = await readJson(req, MAX_ENROLMENT_BYTES);
       return json(res, 200, await renewHostCertificate(db, ca, host.id, text(body, 'csr'), options.hostCertHours));

@@ -7,7 +7,7 @@ import { requestOf, sendResponse } from './fetch-bridge';
 export async function serveFetchHandler(handle: (request: Request) => Promise<Response>) {
   const server = createServer((req, res) => {
     const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    handle(requestOf(req, origin))
+    handle(requestOf(req, res, origin))
       .then((response) => sendResponse(req, res, response))
       .catch((error: Error) => {
         res.writeHead(500, { 'content-type': 'text/plain' });
