@@ -65,12 +65,12 @@ test('an auditor sees hosts and the runtime but cannot change either', async ({ 
   await expect(page.getByRole('button', { name: 'Propose this change' })).toHaveCount(0);
 });
 
-test('an admin registers a remote host and gets its token once', async ({ page }) => {
+test('an admin registers a remote host and gets its one-time join token once', async ({ page }) => {
   await signIn(page, 'admin');
   await page.getByRole('link', { name: 'Hosts' }).click();
   await page.getByLabel('Host name').fill('edge-e2e');
   await page.getByRole('button', { name: 'Register host' }).click();
-  await expect(page.getByTestId('new-host-token')).toHaveText(/^hph_/);
+  await expect(page.getByTestId('new-host-token')).toHaveText(/^hpj_/);
   const row = page.locator('tr[data-host="edge-e2e"]');
   await expect(row).toContainText('never reported');
   page.once('dialog', (dialog) => dialog.accept());

@@ -53,7 +53,7 @@ try {
   const c = await startFaultConsole(f, { versions: UPLOADS, stable: STABLE });
   running.unshift(c);
   const host = await startFaultHost({
-    root: process.cwd(), dataDir: `${f.dataDir}-host`, controlPlane: c.fleetOrigin, hostId: c.hostId, token: c.hostToken,
+    root: process.cwd(), dataDir: `${f.dataDir}-host`, controlPlane: c.fleetOrigin, consoleCaFile: c.consoleCaFile, hostId: c.hostId, joinToken: c.joinToken,
     cellMemoryMiB: CELL_CAPS.memoryMiB, cellOpenFiles: CELL_CAPS.openFiles,
   });
   running.unshift(host);

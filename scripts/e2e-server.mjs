@@ -18,8 +18,9 @@ const env = {
   HOTPLANE_DEMO: '1',
   HOTPLANE_DEMO_PASSWORD: process.env.HOTPLANE_DEMO_PASSWORD ?? 'e2e-demo-password',
   HOTPLANE_PUBLIC_ORIGIN: `http://localhost:${port}`,
-  // Its own embedded-host port, so two e2e runs on different console ports never collide.
+  // Its own embedded-host and fleet ports, so two e2e runs on different console ports never collide.
   HOTPLANE_HOST_PORT: process.env.HOTPLANE_HOST_PORT ?? String(Number(port) + 4000),
+  HOTPLANE_FLEET_PORT: process.env.HOTPLANE_FLEET_PORT ?? String(Number(port) + 4100),
 };
 const boot = spawnSync(process.execPath, ['--conditions=react-server', '--import', 'tsx', 'server/bootstrap/main.ts'], { cwd: root, env, stdio: 'inherit' });
 if (boot.status !== 0) process.exit(boot.status ?? 1);

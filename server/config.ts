@@ -39,6 +39,8 @@ export interface HotplaneConfig {
   auditAnchorWebhook: string | undefined;
   /** Limits on what one host's report may claim (server/fleet/report-bounds.ts, docs/fleet.md#report-bounds). */
   reportBounds: ReportBoundsConfig;
+  /** The fleet API's own TLS listener, requiring host client certificates (server/fleet/fleet-listener.ts). */
+  fleet: FleetIdentityConfig;
   /** Hosts whose canary verdicts must pass for a step to pass; 0 = every host that had enough requests. */
   analysisHostQuorum: number;
 }
@@ -50,6 +52,19 @@ export interface ReportBoundsConfig {
   maxSeriesPerHost: number;
   /** How long after leaving the desired state a version may still be reported on (draining, resident). */
   retiredGraceSeconds: number;
+}
+
+export interface FleetIdentityConfig {
+  port: number;
+  bind: string;
+  /** The CA's certificate and key in one 0600 file; replicas point it at one shared secret mount. */
+  caFile: string;
+  /** Host certificates name spiffe://<trustDomain>/host/<id>. */
+  trustDomain: string;
+  /** DNS names and IP addresses on the listener's own certificate: what hosts dial. */
+  serverNames: string[];
+  hostCertHours: number;
+  joinTokenMinutes: number;
 }
 
 export interface AuditPkcs11Config {
@@ -110,6 +125,14 @@ function retentionDays(raw: string | undefined): number {
   return days;
 }
 
+function trustDomain(raw: string | undefined): string {
+  const domain = raw?.trim() || 'hotplane.local';
+  if (!/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/.test(domain)) {
+    throw new Error(`HOTPLANE_TRUST_DOMAIN=${raw}: a trust domain is a lower-case DNS-like name such as hotplane.local`);
+  }
+  return domain;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): HotplaneConfig {
   const dataDir = path.resolve(env.HOTPLANE_DATA_DIR ?? 'data');
   const forbidden = env.HOTPLANE_FORBIDDEN_EXPORTS
@@ -158,6 +181,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HotplaneConfig
       maxSeriesPerReport: positiveInt('HOTPLANE_REPORT_MAX_SERIES', 200, env),
       maxSeriesPerHost: positiveInt('HOTPLANE_HOST_MAX_SERIES', 200, env),
       retiredGraceSeconds: positiveInt('HOTPLANE_REPORT_RETIRED_GRACE_SECONDS', 1_800, env),
+    },
+    fleet: {
+      port: positiveInt('HOTPLANE_FLEET_PORT', 7443, env),
+      bind: env.HOTPLANE_FLEET_BIND || '0.0.0.0',
+      caFile: path.resolve(env.HOTPLANE_FLEET_CA_FILE ?? path.join(dataDir, 'fleet-ca', 'fleet-ca.pem')),
+      trustDomain: trustDomain(env.HOTPLANE_TRUST_DOMAIN),
+      serverNames: (env.HOTPLANE_FLEET_SERVER_NAMES || 'localhost,127.0.0.1').split(',').map((n) => n.trim()).filter(Boolean),
+      hostCertHours: positiveInt('HOTPLANE_HOST_CERT_HOURS', 24, env),
+      joinTokenMinutes: positiveInt('HOTPLANE_JOIN_TOKEN_MINUTES', 60, env),
     },
     analysisHostQuorum: env.HOTPLANE_ANALYSIS_HOST_QUORUM === '0' ? 0 : positiveInt('HOTPLANE_ANALYSIS_HOST_QUORUM', 0, env),
   };

@@ -122,7 +122,7 @@ test('attack: the embedded host runs as nobody from its own folder, with none of
     else process.env.BETTER_AUTH_SECRET = saved;
   });
   const supervisor = await new EmbeddedHostSupervisor({
-    db, hostDir, projectRoot: process.cwd(), consolePort: 1, hostPort: 2, log: () => {}, entry,
+    db, hostDir, projectRoot: process.cwd(), fleetPort: 1, caCertificatePem: 'CA', hostPort: 2, log: () => {}, entry,
     runAs: { uid: SANDBOX_UID, gid: SANDBOX_GID },
     consoleSecrets: secrets,
   }).start();
@@ -135,8 +135,9 @@ test('attack: the embedded host runs as nobody from its own folder, with none of
   for (const file of secrets) assert.equal(probe.tried[file], 'EACCES', `${file}: ${probe.tried[file]}`);
   assert.ok(!probe.env.includes('BETTER_AUTH_SECRET'), 'the console environment stays with the console');
   assert.ok(!probe.env.includes('HOTPLANE_DATA_DIR'));
-  assert.equal(statSync(hostDir).uid, SANDBOX_UID, 'the host folder, token included, belongs to the host user');
-  assert.equal(statSync(path.join(hostDir, 'token')).uid, SANDBOX_UID);
+  assert.equal(statSync(hostDir).uid, SANDBOX_UID, 'the host folder, join token included, belongs to the host user');
+  assert.equal(statSync(path.join(hostDir, 'join-token')).uid, SANDBOX_UID);
+  assert.equal(mode(path.join(hostDir, 'join-token')), '600');
   assert.equal(mode(hostDir), '700');
   assert.ok(!hostDir.startsWith(`${dataDir}${path.sep}`), 'the host folder is not inside the console data folder');
 });

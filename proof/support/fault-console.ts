@@ -1,8 +1,6 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import type { AuditActor } from '../../server/audit/actor';
 import { generateSm2KeyPair, signSm2 } from '../../server/crypto';
-import { acceptReport, serveArtifact, serveDesiredState } from '../../server/fleet/fleet-http';
+import { startFleetListener, type FleetListener } from '../../server/fleet/fleet-listener';
 import { registerHost } from '../../server/fleet/hosts';
 import { readDesiredModule } from '../../server/fleet/desired-state';
 import { FleetMetrics } from '../../server/fleet/metrics-store';
@@ -18,13 +16,13 @@ import { startRollout } from '../../server/rollout/operate';
 import { loadRolloutSettings } from '../../server/rollout/settings';
 import { registerSigningKey } from '../../server/rollout/signing-keys';
 import type { ConsoleFixture } from '../../server/testing/console-fixture';
+import { testFleetCa } from '../../server/testing/host-identity';
 import { waitFor } from '../../server/testing/wait-for';
-import { toRequest, writeResponse } from './web-bridge';
 
 // The console side of the fault proof, in this process: a real database and artifact store (the integration-test
-// fixture: SQLite file, SM2 signer, uploads through the real verification pipeline), the hosts' HTTP routes served
-// by the very handlers Next mounts (fleet-http.ts), and the rollout engine with its real canary analysis. The
-// fleet routes can go down and come back on the same port, as a console restart would look to a host.
+// fixture: SQLite file, SM2 signer, uploads through the real verification pipeline), the fleet listener the console
+// runs (mutual TLS, fleet-listener.ts), and the rollout engine with its real canary analysis. The fleet listener
+// can go down and come back on the same port, as a console restart would look to a host.
 
 export const LEDGER_ACCOUNTS = Array.from({ length: 20 }, (_, i) => `acct-${String(i).padStart(2, '0')}`);
 export const OPENING_BALANCE = 1_000_000;
@@ -34,8 +32,10 @@ export interface FaultConsole {
   f: ConsoleFixture;
   operator: AuditActor;
   fleetOrigin: string;
+  /** The fleet CA certificate the host pins (--console-ca). */
+  consoleCaFile: string;
   hostId: string;
-  hostToken: string;
+  joinToken: string;
   /** The module's weights, through an approved change request, as an operator proposes them on the module page. */
   setWeights(weights: Record<string, number>): Promise<void>;
   /** Proposes, approves and starts a canary of `version` at `weight` %; resolves with the request id. */
@@ -70,7 +70,7 @@ export async function startFaultConsole(f: ConsoleFixture, options: { versions: 
   await f.db.user.create({ data: { id: approver.id, email: approver.name, name: 'Fault proof approver', roles: 'approver', emailVerified: true } });
   await registerSigningKey(f.db, approver, { publicKey: approverKeys.publicKeyPem, label: 'fault proof' });
   const admin: AuditActor = { id: 'admin-faults', name: 'admin@faults', roles: ['admin'] };
-  const { id: hostId, token: hostToken } = await registerHost(f.db, admin, { name: 'faults-host' });
+  const { id: hostId, joinToken } = await registerHost(f.db, admin, { name: 'faults-host' });
 
   const metrics = new FleetMetrics();
   // The proof rolls back one faulty canary after another on purpose: the module's breaker (3 failures in a row)
@@ -78,34 +78,14 @@ export async function startFaultConsole(f: ConsoleFixture, options: { versions: 
   const settings = { ...loadRolloutSettings(), tickMs: 100, snapshotSeconds: 1, breaker: { ...DEFAULT_BREAKER, consecutiveFailures: 1_000, failureShare: 1.1 } };
   const engine = new RolloutEngine({ db: f.db, metrics, settings, log: (line) => console.error(`rollout engine: ${line}`) }).start();
 
-  const deps = { db: f.db, metrics };
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((req, res) => {
-    const request = toRequest(req, `http://${req.headers.host}`);
-    const { pathname } = new URL(request.url);
-    const artifact = /^\/api\/fleet\/artifacts\/([^/]+)$/.exec(pathname);
-    const handled = pathname === '/api/fleet/desired-state' ? serveDesiredState(deps, request)
-      : pathname === '/api/fleet/report' ? acceptReport(deps, request)
-      : artifact ? serveArtifact(deps, request, artifact[1])
-      : Promise.resolve(Response.json({ error: 'not found' }, { status: 404 }));
-    handled
-      .then((response) => writeResponse(res, response))
-      // What Next does with a route handler that throws: a 500 whose body says nothing; the message goes to the log.
-      .catch((error: Error) => {
-        console.error(`fleet route ${pathname}: ${error.message}`);
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' }).end('Internal Server Error');
-        else res.destroy();
-      });
-  });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  const fleetDown = () => {
-    for (const socket of sockets) socket.destroy();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
+  const ca = await testFleetCa();
+  const listen = (port: number) =>
+    startFleetListener({ db: f.db, metrics, ca, port, bind: '127.0.0.1', serverNames: ['127.0.0.1'], hostCertHours: 24, log: (line) => console.error(`fleet listener: ${line}`) });
+  let listener: FleetListener | null = await listen(0);
+  const port = listener.port;
+  const fleetDown = async () => {
+    await listener?.close();
+    listener = null;
   };
 
   const sign = (digest: string) => Buffer.from(signSm2(approvalMessage(digest), approverKeys.privateKeyPem)).toString('hex');
@@ -127,9 +107,10 @@ export async function startFaultConsole(f: ConsoleFixture, options: { versions: 
   return {
     f,
     operator,
-    fleetOrigin: `http://127.0.0.1:${port}`,
+    fleetOrigin: `https://127.0.0.1:${port}`,
+    consoleCaFile: ca.certFile,
     hostId,
-    hostToken,
+    joinToken,
     setWeights,
     async startCanary(version, weight) {
       const proposed = await proposeChange(f.db, operator, {
@@ -151,10 +132,12 @@ export async function startFaultConsole(f: ConsoleFixture, options: { versions: 
         return { state: row.state, outcome: row.outcome ? (JSON.parse(row.outcome) as RolloutOutcome) : null };
       }, { timeoutMs, everyMs: 100 }),
     fleetDown,
-    fleetUp: () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)),
+    fleetUp: async () => {
+      listener = await listen(port);
+    },
     async stop() {
       await engine.stop();
-      if (server.listening) await fleetDown();
+      await fleetDown();
     },
   };
 }

@@ -37,8 +37,9 @@ export interface FaultHostOptions {
   root: string;
   dataDir: string;
   controlPlane: string;
+  consoleCaFile: string;
   hostId: string;
-  token: string;
+  joinToken: string;
   cellMemoryMiB: number;
   cellOpenFiles: number;
 }
@@ -52,10 +53,10 @@ export async function startFaultHost(options: FaultHostOptions): Promise<FaultHo
   async function launch() {
     child = spawn(process.execPath, [
       '--conditions=react-server', '--import', 'tsx', 'server/host/main.ts',
-      '--control-plane', options.controlPlane, '--host-id', options.hostId,
+      '--control-plane', options.controlPlane, '--console-ca', options.consoleCaFile, '--host-id', options.hostId,
       '--data', options.dataDir, '--port', String(port), '--access-log', 'off',
       '--cell-memory-mib', String(options.cellMemoryMiB), '--cell-open-files', String(options.cellOpenFiles),
-    ], { cwd: options.root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOTPLANE_HOST_TOKEN: options.token } });
+    ], { cwd: options.root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOTPLANE_JOIN_TOKEN: options.joinToken } });
     child.stderr!.setEncoding('utf8').on('data', (text: string) => {
       lines.push(...text.split('\n').filter(Boolean));
       if (lines.length > 400) lines.splice(0, lines.length - 400);

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -10,6 +10,7 @@ import { toRequest, writeResponse } from './web-bridge';
 // behind node:http, on a fresh data folder bootstrapped in demo mode. Chosen over `next start` because those
 // handlers are the whole server side of every request checked here (there is no middleware), and because a proof
 // must test the sources as they are, within its time limit, rather than a .next build that may be stale or missing.
+// The fleet API is the console's own TLS listener (server/fleet/fleet-listener.ts), started here as services.ts does.
 
 type Handler = (request: Request, context: { params: Promise<Record<string, string>> }) => Response | Promise<Response>;
 
@@ -21,6 +22,9 @@ interface Route {
 export interface LoopbackConsole {
   origin: string;
   port: number;
+  /** The fleet listener (mutual TLS) and its CA certificate, for hosts (--control-plane, --console-ca). */
+  fleetUrl: string;
+  consoleCaFile: string;
   dataDir: string;
   demoPassword: string;
   db: Db;
@@ -28,23 +32,17 @@ export interface LoopbackConsole {
 }
 
 async function loadRoutes(): Promise<Route[]> {
-  const [authRoute, trpcRoute, upload, auditExport, desired, report, artifact] = await Promise.all([
+  const [authRoute, trpcRoute, upload, auditExport] = await Promise.all([
     import('../../app/api/auth/[...all]/route'),
     import('../../app/api/trpc/[trpc]/route'),
     import('../../app/api/artifacts/route'),
     import('../../app/api/audit/export/route'),
-    import('../../app/api/fleet/desired-state/route'),
-    import('../../app/api/fleet/report/route'),
-    import('../../app/api/fleet/artifacts/[sm3]/route'),
   ]);
   return [
     { pattern: /^\/api\/auth\//, methods: { GET: authRoute.GET, POST: authRoute.POST } },
     { pattern: /^\/api\/trpc\/[^/]+$/, methods: { GET: trpcRoute.GET, POST: trpcRoute.POST } },
     { pattern: /^\/api\/artifacts$/, methods: { POST: upload.POST } },
     { pattern: /^\/api\/audit\/export$/, methods: { GET: auditExport.GET, POST: auditExport.POST } },
-    { pattern: /^\/api\/fleet\/desired-state$/, methods: { GET: desired.GET } },
-    { pattern: /^\/api\/fleet\/report$/, methods: { POST: report.POST } },
-    { pattern: /^\/api\/fleet\/artifacts\/(?<sm3>[^/]+)$/, methods: { GET: artifact.GET as Handler } },
   ];
 }
 
@@ -70,6 +68,17 @@ export async function startLoopbackConsole(env: Record<string, string> = {}): Pr
   const { db } = await import('../../server/db/client');
   await bootstrapConsole(() => undefined);
   const routes = await loadRoutes();
+  const { config } = await import('../../server/config');
+  const { loadOrCreateFleetCa } = await import('../../server/fleet/identity/ca');
+  const { startFleetListener } = await import('../../server/fleet/fleet-listener');
+  const { fleetMetrics } = await import('../../server/fleet/metrics-store');
+  const ca = await loadOrCreateFleetCa(config().fleet.caFile, config().fleet.trustDomain);
+  const consoleCaFile = path.join(dataDir, 'fleet-ca.crt');
+  writeFileSync(consoleCaFile, ca.certificatePem);
+  const fleet = await startFleetListener({
+    db: db(), metrics: fleetMetrics(), ca, port: 0, bind: '127.0.0.1', serverNames: ['127.0.0.1'], hostCertHours: 24,
+    log: (line) => console.error(`loopback console: fleet: ${line}`),
+  });
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const pathname = (req.url ?? '/').split('?')[0];
@@ -94,10 +103,13 @@ export async function startLoopbackConsole(env: Record<string, string> = {}): Pr
   return {
     origin,
     port,
+    fleetUrl: `https://127.0.0.1:${fleet.port}`,
+    consoleCaFile,
     dataDir,
     demoPassword,
     db: db(),
     async close() {
+      await fleet.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await db().$disconnect();

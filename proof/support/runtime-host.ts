@@ -16,7 +16,7 @@ export interface RuntimeHost {
 }
 
 /** Starts the host and waits until `module` answers with something other than "not loaded yet" (404/503). */
-export async function startRuntimeHost(options: { consoleOrigin: string; token: string; hostId: string; dir: string; module: string; readyWithinMs: number }): Promise<RuntimeHost> {
+export async function startRuntimeHost(options: { fleetUrl: string; consoleCaFile: string; joinToken: string; hostId: string; dir: string; module: string; readyWithinMs: number }): Promise<RuntimeHost> {
   const port = await freePort();
   const accessLogFile = path.join(options.dir, 'access.log');
   const stderr: string[] = [];
@@ -24,10 +24,10 @@ export async function startRuntimeHost(options: { consoleOrigin: string; token: 
     process.execPath,
     [
       '--conditions=react-server', '--import', 'tsx', 'server/host/main.ts',
-      '--control-plane', options.consoleOrigin, '--host-id', options.hostId,
+      '--control-plane', options.fleetUrl, '--console-ca', options.consoleCaFile, '--host-id', options.hostId,
       '--data', path.join(options.dir, 'data'), '--port', String(port), '--access-log', accessLogFile,
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOTPLANE_HOST_TOKEN: options.token } },
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOTPLANE_JOIN_TOKEN: options.joinToken } },
   );
   child.stderr?.setEncoding('utf8').on('data', (text: string) => stderr.push(text));
   const host: RuntimeHost = {

@@ -24,8 +24,10 @@ const USAGE = `hotplane — signed hot upgrades of native modules
   hotplane audit verify [--checkpoints F] [--public-key P | --fingerprint HEX]
                                                        check the chain, checkpoints and their coverage; exit 0 intact and
                                                        anchored, 1 naming the first bad seq, 3 unanchored or tail uncovered
-  hotplane host --control-plane URL --token-file FILE [--data DIR] [--port 7400] [--host-id ID]
+  hotplane host --control-plane https://CONSOLE:7443 --console-ca FILE --join-token-file FILE [--data DIR] [--port 7400]
                                                        run a runtime host that pulls its desired state from the console
+                                                       (the join token enrols it once; then its certificate, renewed)
+  hotplane fleet-ca                                    print the console's fleet CA certificate (for --console-ca)
   hotplane audit export --out DIR                      JSONL events + checkpoints for auditors
   hotplane db migrate-to-postgres --from file:DB --to postgresql://USER@HOST:PORT/NAME
                                                        copy a SQLite console database into an empty PostgreSQL one,
@@ -45,6 +47,13 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   approve: approveCommand,
   audit: auditCommand,
   db: dbCommand,
+  'fleet-ca': async () => {
+    const { config } = await import('../config');
+    const { loadOrCreateFleetCa } = await import('../fleet/identity/ca');
+    const settings = config().fleet;
+    process.stdout.write((await loadOrCreateFleetCa(settings.caFile, settings.trustDomain)).certificatePem);
+    return 0;
+  },
   host: async (args) => {
     const { runHost } = await import('../host/main');
     await runHost(args);

@@ -7,6 +7,15 @@ declare module '../audit/append' {
     'runtime.version_isolated': true;
     'runtime.demo_traffic_changed': true;
     'host.revoked': true;
+    /** An admin created a one-time join token for a host (docs/fleet.md#host-identity). */
+    'host.join_token_created': true;
+    /** A host enrolled with its join token and got its first client certificate; details carry the serial. */
+    'host.enrolled': true;
+    /** An enrolment refused: unknown, reused or expired join token (details say which). */
+    'host.enrolment_refused': true;
+    'host.certificate_renewed': true;
+    /** A TLS connection with a revoked or unknown host's certificate, cut at the fleet listener. */
+    'host.connection_refused': true;
     'host.process_crashed': true;
     'host.version_crashed': true;
     'host.version_failed': true;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createConsoleFixture, type ConsoleFixture } from '../testing/console-fixture';
@@ -52,7 +52,7 @@ describe('crash-marker exclusion (recorded) and the supervisor that acts on it',
       const result = await f.upload(await f.signedArtifact({ so: f.modulePath('ledger', version), module: 'ledger', version }));
       assert.equal(result.outcome, 'accepted', result.message);
     }
-    await f.db.host.create({ data: { id: 'embedded', name: 'embedded', tokenHash: 'x' } });
+    await f.db.host.create({ data: { id: 'embedded', name: 'embedded' } });
     await putLiveApproved(f.db, f.actor, {
       module: 'ledger',
       versions: [{ version: '1.0.0', weight: 80, isolation: 'inproc' }, { version: '1.1.0', weight: 20, isolation: 'inproc' }],
@@ -92,7 +92,7 @@ describe('crash-marker exclusion (recorded) and the supervisor that acts on it',
 
   // A stand-in host (the real one has its own tests in server/host/): its first run dies of SIGSEGV with the
   // marker naming ledger 1.0.0, the second stays up.
-  it('restarts a crashed host after 1 s with the culprit isolated, and keeps its token across restarts', async () => {
+  it('restarts a crashed host after 1 s with the culprit isolated; its join token goes by a 0600 file, never its command line', async () => {
     const hostDir = path.join(f.dataDir, 'host');
     const runs = path.join(f.work, 'runs');
     const entry = path.join(f.work, 'stand-in-host.mjs');
@@ -101,7 +101,7 @@ describe('crash-marker exclusion (recorded) and the supervisor that acts on it',
       [
         "import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';",
         'const flag = (name) => process.argv[process.argv.indexOf(name) + 1];',
-        `appendFileSync(${JSON.stringify(runs)}, readFileSync(flag('--token-file'), 'utf8').trim() + '\\n');`,
+        `appendFileSync(${JSON.stringify(runs)}, readFileSync(flag('--join-token-file'), 'utf8').trim() + '\\n');`,
         `if (readFileSync(${JSON.stringify(runs)}, 'utf8').trim().split('\\n').length === 1) {`,
         "  writeFileSync(flag('--crash-marker'), 'ledger@1.0.0');",
         "  process.kill(process.pid, 'SIGSEGV');",
@@ -109,7 +109,7 @@ describe('crash-marker exclusion (recorded) and the supervisor that acts on it',
       ].join('\n'),
     );
     const logs: string[] = [];
-    supervisor = await new EmbeddedHostSupervisor({ db: f.db, hostDir, projectRoot: process.cwd(), consolePort: 1, hostPort: 2, log: (l) => logs.push(l), entry }).start();
+    supervisor = await new EmbeddedHostSupervisor({ db: f.db, hostDir, projectRoot: process.cwd(), fleetPort: 1, caCertificatePem: 'CA', hostPort: 2, log: (l) => logs.push(l), entry }).start();
     const deadline = Date.now() + 15_000;
     const started = () => (existsSync(runs) ? readFileSync(runs, 'utf8').trim().split('\n') : []);
     const restarted = () => supervisor!.status().state === 'running' && started().length === 2;
@@ -121,7 +121,9 @@ describe('crash-marker exclusion (recorded) and the supervisor that acts on it',
     const tokens = started();
     assert.equal(tokens[0], tokens[1]);
     const commandLine = readFileSync(`/proc/${supervisor.status().pid}/cmdline`, 'utf8');
-    assert.ok(commandLine.includes('--token-file') && !commandLine.includes(tokens[0]), 'the embedded host gets its token by a file, never on its command line');
-    assert.equal(readFileSync(path.join(hostDir, 'token'), 'utf8').trim(), tokens[0]);
+    assert.match(tokens[0], /^hpj_/);
+    assert.ok(commandLine.includes('--join-token-file') && !commandLine.includes(tokens[0]), 'the embedded host gets its join token by a file, never on its command line');
+    assert.equal(readFileSync(path.join(hostDir, 'join-token'), 'utf8').trim(), tokens[0]);
+    assert.equal(statSync(path.join(hostDir, 'join-token')).mode & 0o777, 0o600);
   });
 });

@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Db } from '../db/client';
 import { describeExit, recordHostDeath, restartDelayMs, type HostExit } from './crash-exclusion';
-import { EMBEDDED_HOST_ID, ensureEmbeddedHostToken } from './hosts';
+import { EMBEDDED_HOST_ID, writeEmbeddedJoinToken } from './hosts';
 import { mkdirPrivate } from '../secrets-at-rest';
 
 // The console's own runtime host: a child process started with the same flags a remote host uses, restarted
@@ -12,10 +12,12 @@ import { mkdirPrivate } from '../secrets-at-rest';
 
 export interface EmbeddedHostOptions {
   db: Db;
-  /** The host's data folder (HOTPLANE_HOST_DATA_DIR, beside the console's): token, crash marker, artifact cache, persisted desired state. */
+  /** The host's data folder (HOTPLANE_HOST_DATA_DIR, beside the console's): identity, crash marker, artifact cache, persisted desired state. */
   hostDir: string;
   projectRoot: string;
-  consolePort: number;
+  /** The fleet listener's port on this machine, and its CA certificate (the host pins it). */
+  fleetPort: number;
+  caCertificatePem: string;
   hostPort: number;
   log: (line: string) => void;
   /** The host program; tests substitute a stand-in that crashes on cue. */
@@ -31,6 +33,8 @@ export interface EmbeddedHostOptions {
 }
 
 const HOST_ENTRY = path.join('server', 'host', 'main.ts');
+const JOIN_TOKEN_FILE = 'join-token';
+const CA_FILE = 'console-ca.pem';
 
 // Uptime after which a death counts as a fresh failure again rather than part of a crash loop.
 const STABLE_AFTER_MS = 60_000;
@@ -48,7 +52,7 @@ export function embeddedHostEnv(env: NodeJS.ProcessEnv, hostDir: string): NodeJS
 }
 
 // Everything in the host's folder belongs to the host's user: files a console running as root wrote there (the
-// token, an older install's cache) included.
+// join token, an older install's cache) included.
 function handOver(dir: string, owner: { uid: number; gid: number }) {
   chownSync(dir, owner.uid, owner.gid);
   for (const entry of readdirSync(dir)) {
@@ -58,15 +62,16 @@ function handOver(dir: string, owner: { uid: number; gid: number }) {
   }
 }
 
-// The token goes by its 0600 file (written by ensureEmbeddedHostToken), never on the command line.
-export function embeddedHostArgs(options: { hostDir: string; consolePort: number; hostPort: number; entry?: string; consoleSecrets?: string[] }): string[] {
+// The join token goes by its 0600 file (written by writeEmbeddedJoinToken), never on the command line.
+export function embeddedHostArgs(options: { hostDir: string; fleetPort: number; hostPort: number; entry?: string; consoleSecrets?: string[] }): string[] {
   return [
     '--conditions=react-server',
     '--import',
     'tsx',
     options.entry ?? HOST_ENTRY,
-    '--control-plane', `http://127.0.0.1:${options.consolePort}`,
-    '--token-file', path.join(options.hostDir, 'token'),
+    '--control-plane', `https://127.0.0.1:${options.fleetPort}`,
+    '--console-ca', path.join(options.hostDir, CA_FILE),
+    '--join-token-file', path.join(options.hostDir, JOIN_TOKEN_FILE),
     '--data', options.hostDir,
     '--port', String(options.hostPort),
     '--host-id', EMBEDDED_HOST_ID,
@@ -130,8 +135,10 @@ export class EmbeddedHostSupervisor {
 
   async start() {
     mkdirPrivate(this.options.hostDir);
-    await ensureEmbeddedHostToken(this.options.db, path.join(this.options.hostDir, 'token'), this.invokeUrl);
-    // After the token is written: the host reads it from its file, as its own user.
+    // Used only when the host has no valid certificate of this CA (its first start, or after a reset); else it expires unused.
+    await writeEmbeddedJoinToken(this.options.db, path.join(this.options.hostDir, JOIN_TOKEN_FILE), this.invokeUrl);
+    await writeFile(path.join(this.options.hostDir, CA_FILE), this.options.caCertificatePem, { mode: 0o644 });
+    // After the files are written: the host reads them, as its own user.
     if (this.options.runAs) handOver(this.options.hostDir, this.options.runAs);
     await stopStaleHost(this.pidFile, this.options.hostDir);
     this.spawnHost();

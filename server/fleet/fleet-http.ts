@@ -8,14 +8,13 @@ import { DOMAIN_ERROR_HTTP_STATUS, DomainError, DomainErrorCode } from '../error
 import { localArtifactPath } from '../artifacts/shared-bytes';
 import type { DesiredState } from '../host/types';
 import { currentGeneration, readDesiredState } from './desired-state';
-import { authenticateHost, revokedHostOf } from './hosts';
 import { fleetMetrics, type FleetMetrics } from './metrics-store';
 import { ReportRefusal } from './report-bounds';
-import { auditReportProblem, ingestHostReport } from './report-intake';
+import { ingestHostReport } from './report-intake';
 import { hostReportSchema, MAX_REPORT_BYTES } from './report-schema';
 
-// The hosts' side of the console (docs/fleet.md): pull the desired state, fetch artifacts, push reports.
-// Authenticated by host tokens only, never by cookies, so no browser can be made to call these.
+// The hosts' side of the console (docs/fleet.md): pull the desired state, fetch artifacts, push reports. Served
+// only by the fleet listener (fleet-listener.ts), which hands each handler the host its client certificate names.
 
 export interface FleetHttpDeps {
   db: Db;
@@ -24,12 +23,15 @@ export interface FleetHttpDeps {
 
 export const consoleFleetDeps = (): FleetHttpDeps => ({ db: db(), metrics: fleetMetrics() });
 
+/** The host a request comes from: its certificate's URI SAN, checked against the deny-list and the hosts table. */
+export interface AuthenticatedHost {
+  id: string;
+  name: string;
+}
+
 function problem(code: DomainErrorCode, message: string, status = DOMAIN_ERROR_HTTP_STATUS[code]) {
   return Response.json({ error: code, message }, { status });
 }
-
-const unauthenticated = () =>
-  problem(DomainErrorCode.Unauthenticated, 'send Authorization: Bearer <host token> of a registered, unrevoked host');
 
 // If-None-Match may list several tags, weak or strong, or be "*".
 function etagMatches(header: string | null, etag: string): boolean {
@@ -40,7 +42,8 @@ function etagMatches(header: string | null, etag: string): boolean {
   });
 }
 
-export function serveDesiredState(deps: FleetHttpDeps, request: Request): Promise<Response> {
+// Every host gets the same desired state today; the host is here for what is per host (zones, long polls).
+export function serveDesiredState(deps: FleetHttpDeps, _host: AuthenticatedHost, request: Request): Promise<Response> {
   return answerDomainErrors(() => desiredStateResponse(deps, request));
 }
 
@@ -63,7 +66,6 @@ async function withSignerSerials(tx: DbTransaction, state: DesiredState): Promis
 }
 
 async function desiredStateResponse(deps: FleetHttpDeps, request: Request): Promise<Response> {
-  if (!(await authenticateHost(deps.db, request.headers))) return unauthenticated();
   // The cheap path: two small reads answer an unchanged poll.
   const headers = { 'cache-control': 'no-cache' };
   const tag = await desiredStateTag(deps.db);
@@ -76,8 +78,7 @@ async function desiredStateResponse(deps: FleetHttpDeps, request: Request): Prom
   return Response.json(state, { headers: { ...headers, etag } });
 }
 
-export async function serveArtifact(deps: FleetHttpDeps, request: Request, sm3: string): Promise<Response> {
-  if (!(await authenticateHost(deps.db, request.headers))) return unauthenticated();
+export async function serveArtifact(deps: FleetHttpDeps, _host: AuthenticatedHost, sm3: string): Promise<Response> {
   const digest = sm3.toLowerCase();
   if (!/^[0-9a-f]{64}$/.test(digest)) return problem(DomainErrorCode.NotFound, `"${sm3}" is not an SM3 digest`);
   const versions = await deps.db.moduleVersion.findMany({ where: { sm3: digest } });
@@ -129,9 +130,7 @@ async function readLimitedText(request: Request, limit: number): Promise<string 
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export async function acceptReport(deps: FleetHttpDeps, request: Request): Promise<Response> {
-  const host = await authenticateHost(deps.db, request.headers);
-  if (!host) return refuseUnauthenticatedReport(deps, request);
+export async function acceptReport(deps: FleetHttpDeps, host: AuthenticatedHost, request: Request): Promise<Response> {
   const tooLarge = () => problem(DomainErrorCode.PayloadTooLarge, `a report is at most ${MAX_REPORT_BYTES} bytes (MAX_REPORT_BYTES); report more often`);
   if (Number(request.headers.get('content-length') ?? 0) > MAX_REPORT_BYTES) return tooLarge();
   const text = await readLimitedText(request, MAX_REPORT_BYTES);
@@ -147,16 +146,9 @@ export async function acceptReport(deps: FleetHttpDeps, request: Request): Promi
     const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || 'report'}: ${i.message}`);
     return problem(DomainErrorCode.InvalidInput, `not a HostReport: ${issues.join('; ')}`);
   }
-  return answerDomainErrors(async () => Response.json(await ingestHostReport(deps.db, deps.metrics, host, parsed.data)));
-}
-
-// A revoked host's reports are refused and say why; the refusal is audited (at most once a minute per host).
-async function refuseUnauthenticatedReport(deps: FleetHttpDeps, request: Request): Promise<Response> {
-  const revoked = await revokedHostOf(deps.db, request.headers);
-  if (!revoked) return unauthenticated();
-  const message = `host "${revoked.id}" was revoked at ${revoked.revokedAt!.toISOString()}: its reports are refused; register it again for a new token`;
-  await deps.db.$transaction((tx) => auditReportProblem(tx, revoked, 'host.report_refused', { status: 401, reason: message }));
-  return problem(DomainErrorCode.Unauthenticated, message);
+  // Whose report it is, the certificate says: a host id in the body is overwritten, never believed.
+  const report = { ...parsed.data, hostId: host.id };
+  return answerDomainErrors(async () => Response.json(await ingestHostReport(deps.db, deps.metrics, host, report)));
 }
 
 // A domain refusal (a database locked elsewhere included) is answered with its status and words; a host retries a

@@ -4,25 +4,25 @@ import type { ReportBoundsConfig } from '../config';
 import type { DesiredModule, HostEvent, HostReport, MetricSample } from '../host/types';
 import { reportedCrash } from '../rollout/fleet-bridge';
 import { createConsoleFixture, type ConsoleFixture } from '../testing/console-fixture';
+import { waitFor } from '../testing/wait-for';
 import { replaceDesiredModule } from './desired-state';
-import { acceptReport } from './fleet-http';
-import { registerHost, revokeHost } from './hosts';
+import { startTestFleet, type TestFleet, type TestHostClient } from '../testing/host-identity';
+import { revokeHost } from './hosts';
 import { FleetMetrics } from './metrics-store';
 import { ingestHostReport } from './report-intake';
-import { serveFetchHandler } from './test-http';
 
-// Host reports are untrusted input (docs/fleet.md#report-bounds): each attack below is what someone holding a host
-// token could send, over real HTTP to the console's report route, against a real SQLite file.
+// Host reports are untrusted input (docs/fleet.md#report-bounds): each attack below is what someone holding a host's
+// key and certificate could send, over real mutual TLS to the fleet listener's report route, against a real SQLite file.
 
 const DEFAULT_RPS_CAP = 50_000;
 
 describe('host reports are bounded: versions, timestamps, counts, series, revoked hosts', () => {
   let f: ConsoleFixture;
-  let server: Awaited<ReturnType<typeof serveFetchHandler>>;
+  let fleet: TestFleet;
   const metrics = new FleetMetrics();
-  const tokens: Record<string, string> = {};
+  const clients: Record<string, TestHostClient> = {};
   const post = (hostId: string, report: HostReport) =>
-    fetch(`${server.url}/api/fleet/report`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[hostId]}` }, body: JSON.stringify(report) });
+    clients[hostId].fetch('/api/fleet/report', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(report) });
 
   const ledger: DesiredModule = {
     module: 'ledger',
@@ -48,12 +48,11 @@ describe('host reports are bounded: versions, timestamps, counts, series, revoke
 
   before(async () => {
     f = await createConsoleFixture();
-    for (const name of ['edge-1', 'edge-2', 'edge-3', 'edge-4', 'edge-5', 'edge-6']) tokens[name] = (await registerHost(f.db, f.actor, { name })).token;
+    fleet = await startTestFleet(f.db, metrics);
+    for (const name of ['edge-1', 'edge-2', 'edge-3', 'edge-4', 'edge-5', 'edge-6']) clients[name] = await fleet.enrol(f.actor, name);
     await setDesired(ledger);
-    const deps = { db: f.db, metrics };
-    server = await serveFetchHandler((request) => acceptReport(deps, request));
   });
-  after(() => server.close());
+  after(() => fleet.close());
 
   it('attack: a forged report claiming 200,000 OK canary requests in one second is refused whole, naming the requests/s cap', async () => {
     const before = await hostRow('edge-1');
@@ -92,7 +91,7 @@ describe('host reports are bounded: versions, timestamps, counts, series, revoke
     assert.equal(await f.db.$transaction((tx) => reportedCrash(tx, 'ledger', '1.1.0', laterRollout)), null, 'a rollout started after the clamp window does not see it');
   });
 
-  it('attack: a revoked host’s report is refused with the reason, and its earlier crash reports no longer count', async () => {
+  it('attack: a revoked host’s report is refused (its certificate cut at the listener, audited), and its earlier crash reports no longer count', async () => {
     const since = new Date(Date.now() - 60_000);
     const crash: HostEvent = { time: new Date().toISOString(), module: 'ledger', version: '1.1.0', kind: 'crashed', message: 'forged crash' };
     assert.equal((await post('edge-3', report('edge-3', { events: [crash] }))).status, 200);
@@ -103,11 +102,19 @@ describe('host reports are bounded: versions, timestamps, counts, series, revoke
     await revokeHost(f.db, f.actor, 'edge-3', metrics);
     assert.equal(metrics.seriesOf('edge-3').size, 0, 'its seconds are gone from what charts, evidence and analysis read');
     const events = await f.db.hostEvent.count();
-    const response = await post('edge-3', report('edge-3', { events: [crash] }));
-    assert.equal(response.status, 401);
-    assert.match(((await response.json()) as { message: string }).message, /^host "edge-3" was revoked at .*: its reports are refused/);
+    const response = await post('edge-3', report('edge-3', { events: [crash] })).catch(() => null);
+    if (response) {
+      assert.equal(response.status, 401);
+      assert.match(((await response.json()) as { message: string }).message, /^certificate [0-9A-F]+ of host "edge-3" is revoked/);
+    }
     assert.equal(await f.db.hostEvent.count(), events, 'nothing of it was stored');
-    assert.match(JSON.parse((await refusals('edge-3')).at(-1)!.details).reason, /was revoked/);
+    // A request racing the cut may go out on the closing connection and fail; the host's next poll connects anew.
+    const cut = await waitFor('the refused connection to be audited', async () => {
+      await post('edge-3', report('edge-3', { events: [crash] })).catch(() => null);
+      return f.db.auditEvent.findFirst({ where: { action: 'host.connection_refused', targetId: 'edge-3' } });
+    });
+    assert.equal(await f.db.hostEvent.count(), events, 'nothing of it was stored');
+    assert.match(JSON.parse(cut.details).reason, /is revoked: enrol the host again/);
     assert.equal(await f.db.$transaction((tx) => reportedCrash(tx, 'ledger', '1.1.0', since)), null, 'its earlier crash reports no longer roll anything back');
     await assert.rejects(ingestHostReport(f.db, metrics, { id: 'edge-3', name: 'edge-3' }, report('edge-3', { events: [crash] })), /was revoked: its reports are refused/, 'refused inside the intake too');
   });

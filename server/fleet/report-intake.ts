@@ -59,7 +59,7 @@ function refusalDue(hostId: string, action: ReportProblem, now: number): { due: 
   return { due: true, unrecorded: last?.suppressed ?? 0 };
 }
 
-type ReportProblem = 'host.report_refused' | 'host.report_items_ignored';
+type ReportProblem = 'host.report_refused' | 'host.report_items_ignored' | 'host.connection_refused';
 
 /** Audits a refused or partly ignored report inside `tx` (the transaction that keeps the rest, if any). */
 export async function auditReportProblem(tx: DbTransaction, host: { id: string; name: string }, action: ReportProblem, details: Record<string, string | number | string[]>, now = Date.now()) {
@@ -79,7 +79,7 @@ export async function ingestHostReport(
   if (report.hostId !== host.id) {
     throw new DomainError(
       DomainErrorCode.InvalidInput,
-      `this token belongs to host "${host.id}" but the report names "${report.hostId}": start the host with --host-id ${host.id}`,
+      `this certificate belongs to host "${host.id}" but the report names "${report.hostId}": start the host with --host-id ${host.id}`,
     );
   }
   let outcome;

@@ -3,18 +3,21 @@ import type { Db } from '../db/client';
 import { projectRoot } from '../paths';
 import { DemoTraffic } from './demo-traffic';
 import { EmbeddedHostSupervisor } from './embedded-host';
+import { startFleetListener, type FleetListener } from './fleet-listener';
+import { loadOrCreateFleetCa } from './identity/ca';
 import { fleetMetrics } from './metrics-store';
 import { SANDBOX_GID, SANDBOX_UID } from '../host/sandbox';
 import { consoleFilesOf, consoleSecretFiles } from '../secrets-at-rest';
 
-// The fleet's background work in the console process, started once from instrumentation.ts: the embedded host
-// and its demo traffic, and the timers that write closed metric windows and prune old facts.
+// The fleet's background work in the console process, started once from instrumentation.ts: the fleet API's TLS
+// listener, the embedded host and its demo traffic, and the timers that write closed metric windows and prune old facts.
 
 const FLUSH_EVERY_MS = 10_000;
 const PRUNE_EVERY_MS = 10 * 60_000;
 const HOST_EVENT_RETENTION_MS = 30 * 86_400_000;
 
 interface FleetServices {
+  listener: FleetListener;
   supervisor: EmbeddedHostSupervisor | null;
   demoTraffic: DemoTraffic | null;
 }
@@ -30,13 +33,27 @@ async function start(db: Db, log: (line: string) => void): Promise<FleetServices
     void metrics.pruneRollups(db).catch(report('pruning metric rollups'));
     void db.hostEvent.deleteMany({ where: { time: { lt: new Date(Date.now() - HOST_EVENT_RETENTION_MS) } } }).catch(report('pruning host events'));
   }, PRUNE_EVERY_MS).unref();
-  if (!settings.embeddedHost) return { supervisor: null, demoTraffic: null };
+  const ca = await loadOrCreateFleetCa(settings.fleet.caFile, settings.fleet.trustDomain);
+  const listener = await startFleetListener({
+    db,
+    metrics,
+    ca,
+    port: settings.fleet.port,
+    bind: settings.fleet.bind,
+    serverNames: settings.fleet.serverNames,
+    hostCertHours: settings.fleet.hostCertHours,
+    log,
+  });
+  log(`fleet API (mutual TLS) on port ${listener.port}`);
+  process.once('exit', () => listener.server.close());
+  if (!settings.embeddedHost) return { listener, supervisor: null, demoTraffic: null };
 
   const supervisor = await new EmbeddedHostSupervisor({
     db,
     hostDir: settings.hostDataDir,
     projectRoot: projectRoot(),
-    consolePort: settings.consolePort,
+    fleetPort: listener.port,
+    caCertificatePem: ca.certificatePem,
     hostPort: settings.hostPort,
     log,
     // Outside the console's trust boundary: its own folder and, when the console is root, its own user.
@@ -45,7 +62,7 @@ async function start(db: Db, log: (line: string) => void): Promise<FleetServices
   }).start();
   process.once('exit', () => supervisor.stop());
   const demoTraffic = new DemoTraffic({ db, invokeUrl: supervisor.invokeUrl, enabled: settings.demoMode }).start();
-  return { supervisor, demoTraffic };
+  return { listener, supervisor, demoTraffic };
 }
 
 export function startFleetServices(db: Db, log: (line: string) => void = (line) => console.error(`hotplane fleet: ${line}`)) {

@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ControlPlaneAgent } from '../host/agent';
+import type { FleetFetch } from '../host/fleet-transport';
 import { Host } from '../host/host';
 import type { HostReport } from '../host/types';
 import { rollbackModule } from '../rollout/rollback';
@@ -10,19 +11,17 @@ import { loadRolloutSettings } from '../rollout/settings';
 import { compileLedger } from '../testing/compile-ledger';
 import { putLiveApproved } from '../testing/approved-desired';
 import { createConsoleFixture, type ConsoleFixture } from '../testing/console-fixture';
+import { startTestFleet, type TestFleet, type TestHostClient } from '../testing/host-identity';
 import { waitFor } from '../testing/wait-for';
 import { replaceDesiredModule } from './desired-state';
-import { acceptReport, serveArtifact, serveDesiredState } from './fleet-http';
-import { registerHost } from './hosts';
 import { FleetMetrics } from './metrics-store';
-import { serveFetchHandler } from './test-http';
 
-// A real host and its agent against the console's own fleet routes over loopback HTTP, with one artifact the
-// console's store has lost.
+// A real host and its agent against the console's own fleet listener over loopback mutual TLS, with one artifact
+// the console's store has lost.
 describe('one artifact that cannot be fetched', () => {
   let f: ConsoleFixture;
-  let server: Awaited<ReturnType<typeof serveFetchHandler>>;
-  let token: string;
+  let fleet: TestFleet;
+  let client: TestHostClient;
   const reports: HostReport[] = [];
 
   before(async () => {
@@ -35,19 +34,16 @@ describe('one artifact that cannot be fetched', () => {
     const edge = await compileLedger(f.work, { file: 'edge-ledger-1.0.0.so', version: '1.0.0', name: 'edge-ledger' });
     const accepted = await f.upload(await f.signedArtifact({ so: edge, module: 'edge-ledger', version: '1.0.0' }));
     assert.equal(accepted.outcome, 'accepted', accepted.message);
-    const deps = { db: f.db, metrics: new FleetMetrics() };
-    server = await serveFetchHandler(async (request) => {
-      const { pathname } = new URL(request.url);
-      if (pathname === '/api/fleet/desired-state') return serveDesiredState(deps, request);
-      if (pathname === '/api/fleet/report') {
-        reports.push((await request.clone().json()) as HostReport);
-        return acceptReport(deps, request);
-      }
-      return serveArtifact(deps, request, pathname.split('/').at(-1)!);
-    });
-    ({ token } = await registerHost(f.db, f.actor, { name: 'edge-1' }));
+    fleet = await startTestFleet(f.db, new FleetMetrics());
+    client = await fleet.enrol(f.actor, 'edge-1');
   });
-  after(() => server.close());
+  after(() => fleet.close());
+
+  // What the host sends is kept for the assertions, then goes over mutual TLS as usual.
+  const recordingFetch: FleetFetch = (url, init) => {
+    if (String(url).endsWith('/api/fleet/report') && init?.body) reports.push(JSON.parse(init.body) as HostReport);
+    return client.transport.fetch(url, init);
+  };
 
   const version = (module: string, v: string) => f.db.moduleVersion.findUniqueOrThrow({ where: { moduleName_version: { moduleName: module, version: v } } });
 
@@ -59,7 +55,7 @@ describe('one artifact that cannot be fetched', () => {
     const lines: string[] = [];
     // As server/host/main.ts wires them: the host fetches artifacts through its agent.
     const host: Host = new Host({ hostId: 'edge-1', dataDir, fetchArtifact: (sm3) => agent.fetchArtifact(sm3) }).start();
-    const agent = new ControlPlaneAgent(host, { controlPlane: server.url, token, dataDir, log: (line) => lines.push(line) });
+    const agent = new ControlPlaneAgent(host, { controlPlane: fleet.url, fetch: recordingFetch, dataDir, log: (line) => lines.push(line) });
     try {
       await agent.syncOnce();
       assert.equal((await host.invoke('ledger', Buffer.from('balance alice'))).version, '1.1.0');

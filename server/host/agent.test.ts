@@ -56,7 +56,7 @@ test('an artifact that could not be fetched fails its version alone, and the sta
       return createReadStream(artifacts.artifactPath(sm3));
     },
   });
-  const agent = new ControlPlaneAgent(host, { controlPlane: origin, token: 't', dataDir });
+  const agent = new ControlPlaneAgent(host, { controlPlane: origin, fetch, dataDir });
   try {
     await agent.syncOnce();
     assert.equal(host.generation, 1, 'the rest of the state applied');
@@ -79,7 +79,7 @@ test('an artifact that could not be fetched fails its version alone, and the sta
 test('a refused report fails the sync with the console’s own words, and its samples go out with the next one', async () => {
   const dataDir = artifacts.tempDir();
   const host = new Host({ dataDir, fetchArtifact: async (sm3) => createReadStream(artifacts.artifactPath(sm3)) }).start();
-  const agent = new ControlPlaneAgent(host, { controlPlane: origin, token: 't', dataDir });
+  const agent = new ControlPlaneAgent(host, { controlPlane: origin, fetch, dataDir });
   try {
     await agent.syncOnce();
     await host.invoke('ledger', Buffer.from('balance alice'));

@@ -2,6 +2,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ArtifactFetcher } from './artifact-cache';
 import type { ConsoleApprovals } from './console-approvals';
+import type { FleetFetch } from './fleet-transport';
 import type { Host } from './host';
 import type { DesiredState, HostReport } from './types';
 
@@ -15,7 +16,8 @@ const MAX_UNSENT_EVENTS = 500;
 
 export interface AgentOptions {
   controlPlane: string;
-  token: string;
+  /** How requests reach the console: fleet-transport.ts's fetch over mutual TLS, which names the host. */
+  fetch: FleetFetch;
   dataDir: string;
   /** Told every desired state the console sends, so the local admin can only use versions the console approved. */
   approvals?: ConsoleApprovals;
@@ -51,12 +53,8 @@ export class ControlPlaneAgent {
     this.stateFile = path.join(options.dataDir, 'desired-state.json');
   }
 
-  private headers(extra: Record<string, string> = {}) {
-    return { authorization: `Bearer ${this.options.token}`, ...extra };
-  }
-
   readonly fetchArtifact: ArtifactFetcher = async (sm3) => {
-    const response = await fetch(new URL(`/api/fleet/artifacts/${sm3}`, this.options.controlPlane), { headers: this.headers() });
+    const response = await this.options.fetch(new URL(`/api/fleet/artifacts/${sm3}`, this.options.controlPlane));
     if (!response.ok || !response.body) throw new Error(`console answered ${response.status}${await saying(response)}`);
     return response.body;
   };
@@ -86,8 +84,8 @@ export class ControlPlaneAgent {
   async syncOnce(): Promise<void> {
     // After a local override the host no longer runs what the ETag stands for: ask for the whole state again.
     const overridden = this.host.locallyOverridden;
-    const response = await fetch(new URL('/api/fleet/desired-state', this.options.controlPlane), {
-      headers: this.headers(this.etag && !overridden ? { 'if-none-match': this.etag } : {}),
+    const response = await this.options.fetch(new URL('/api/fleet/desired-state', this.options.controlPlane), {
+      headers: this.etag && !overridden ? { 'if-none-match': this.etag } : {},
     });
     let notApplied: ApplyError | null = null;
     let applied = false;
@@ -122,9 +120,9 @@ export class ControlPlaneAgent {
     report.metrics = [...this.unsent.metrics, ...report.metrics].slice(-MAX_UNSENT_SAMPLES);
     report.events = [...this.unsent.events, ...report.events].slice(-MAX_UNSENT_EVENTS);
     this.unsent = { metrics: report.metrics, events: report.events };
-    const pushed = await fetch(new URL('/api/fleet/report', this.options.controlPlane), {
+    const pushed = await this.options.fetch(new URL('/api/fleet/report', this.options.controlPlane), {
       method: 'POST',
-      headers: this.headers({ 'content-type': 'application/json' }),
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify(report),
     });
     if (!pushed.ok) {

@@ -107,7 +107,7 @@ describe('host agent: pulls desired state, keeps serving it while the console is
 
     let agent: ControlPlaneAgent | null = null;
     const first = new Host({ dataDir, hostId: 'h1', fetchArtifact: (sm3) => agent!.fetchArtifact(sm3) }).start();
-    agent = new ControlPlaneAgent(first, { controlPlane: consoleUrl, token: 't', dataDir });
+    agent = new ControlPlaneAgent(first, { controlPlane: consoleUrl, fetch, dataDir });
     await agent.syncOnce();
     assert.equal(first.generation, 7);
     assert.equal((await first.invoke('ledger', Buffer.from('balance alice'))).status, 200);
@@ -116,7 +116,7 @@ describe('host agent: pulls desired state, keeps serving it while the console is
     consoleServer.close();
 
     const second = new Host({ dataDir, hostId: 'h1' }).start();
-    const offline = new ControlPlaneAgent(second, { controlPlane: consoleUrl, token: 't', dataDir });
+    const offline = new ControlPlaneAgent(second, { controlPlane: consoleUrl, fetch, dataDir });
     await offline.restorePersistedState();
     const answer = await second.invoke('ledger', Buffer.from('transfer alice bob 5'));
     assert.equal(answer.status, 200);

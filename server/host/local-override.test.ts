@@ -57,7 +57,7 @@ async function startHost() {
   const dataDir = artifacts.tempDir();
   const host = new Host({ dataDir, fetchArtifact: async (sm3) => createReadStream(artifacts.artifactPath(sm3)) }).start();
   const approvals = await new ConsoleApprovals(path.join(dataDir, 'console-approved.json')).load();
-  const agent = new ControlPlaneAgent(host, { controlPlane: consoleOrigin, token: 't', dataDir, approvals });
+  const agent = new ControlPlaneAgent(host, { controlPlane: consoleOrigin, fetch, dataDir, approvals });
   const server = createHostHttpServer({ host, adminToken: ADMIN, approvals });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -5,7 +5,12 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { embeddedHostArgs } from '../fleet/embedded-host';
+import { registerHost } from '../fleet/hosts';
+import { FleetMetrics } from '../fleet/metrics-store';
+import { createConsoleFixture } from '../testing/console-fixture';
+import { provisionHostIdentity, startTestFleet, testFleetCa } from '../testing/host-identity';
 import { freePort } from '../testing/processes';
+import { waitFor } from '../testing/wait-for';
 import { exampleArtifacts } from './testing';
 import type { DesiredState } from './types';
 
@@ -23,9 +28,9 @@ test('a host restarted without its console serves the persisted state, and opens
   mkdirSync(path.join(dataDir, 'artifacts'));
   copyFileSync(artifacts.artifactPath(version.sm3), path.join(dataDir, 'artifacts', `${version.sm3}.so`));
   const [port, deadConsole] = [await freePort(), await freePort()];
-  const tokenFile = path.join(artifacts.tempDir(), 'host-token');
-  writeFileSync(tokenFile, 'hph_secret-token-of-this-host\n', { mode: 0o600 });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/host/main.ts', '--control-plane', `http://127.0.0.1:${deadConsole}`, '--token-file', tokenFile,
+  // Enrolled before (its certificate in its folder), so it needs the console for nothing at start.
+  await provisionHostIdentity(dataDir, await testFleetCa(), 'edge-1');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/host/main.ts', '--control-plane', `https://127.0.0.1:${deadConsole}`,
     '--data', dataDir, '--port', String(port), '--access-log', 'off'], { cwd: ROOT, stdio: 'ignore' });
   try {
     let first: { status: number; body: string } | null = null;
@@ -44,21 +49,21 @@ test('a host restarted without its console serves the persisted state, and opens
   }
 });
 
-test('attack: the host token is not visible in /proc/<pid>/cmdline, given by file (the embedded host’s way) or by HOTPLANE_HOST_TOKEN', async () => {
+test('attack: the join token is not visible in /proc/<pid>/cmdline, given by file (the embedded host’s way) or by HOTPLANE_JOIN_TOKEN; both real hosts enrol', async () => {
+  const f = await createConsoleFixture();
+  const fleet = await startTestFleet(f.db, new FleetMetrics());
   const artifacts = await exampleArtifacts();
-  const secret = 'hph_secret-token-of-this-host';
+  const admin = { id: 'u-admin', name: 'admin@test', roles: ['admin'] };
+  const [byFileToken, byEnvToken] = [(await registerHost(f.db, admin, { name: 'edge-file' })).joinToken, (await registerHost(f.db, admin, { name: 'edge-env' })).joinToken];
   const hostDir = artifacts.tempDir();
-  writeFileSync(path.join(hostDir, 'token'), `${secret}\n`, { mode: 0o600 });
-  const [deadConsole, filePort, envPort] = [await freePort(), await freePort(), await freePort()];
-  const embeddedArgs = embeddedHostArgs({ hostDir, consolePort: deadConsole, hostPort: filePort });
-  const byFile = spawn(process.execPath, embeddedArgs, { cwd: ROOT, stdio: 'ignore' });
-  const byEnv = spawn(process.execPath, ['--import', 'tsx', 'server/host/main.ts', '--control-plane', `http://127.0.0.1:${deadConsole}`, '--data', artifacts.tempDir(), '--port', String(envPort), '--access-log', 'off'], {
-    cwd: ROOT,
-    stdio: 'ignore',
-    env: { ...process.env, HOTPLANE_HOST_TOKEN: secret },
-  });
+  writeFileSync(path.join(hostDir, 'join-token'), `${byFileToken}\n`, { mode: 0o600 });
+  writeFileSync(path.join(hostDir, 'console-ca.pem'), fleet.ca.certificatePem);
+  const [filePort, envPort] = [await freePort(), await freePort()];
+  const byFile = spawn(process.execPath, embeddedHostArgs({ hostDir, fleetPort: fleet.listener.port, hostPort: filePort }), { cwd: ROOT, stdio: 'ignore' });
+  const byEnv = spawn(process.execPath, ['--import', 'tsx', 'server/host/main.ts', '--control-plane', fleet.url, '--console-ca', fleet.ca.certFile, '--data', artifacts.tempDir(),
+    '--port', String(envPort), '--access-log', 'off'], { cwd: ROOT, stdio: 'ignore', env: { ...process.env, HOTPLANE_JOIN_TOKEN: byEnvToken } });
   try {
-    for (const [child, port] of [[byFile, filePort], [byEnv, envPort]] as const) {
+    for (const [child, port, secret] of [[byFile, filePort, byFileToken], [byEnv, envPort, byEnvToken]] as const) {
       while (!(await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false))) {
         if (child.exitCode !== null) assert.fail(`the host exited with ${child.exitCode}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
@@ -66,10 +71,15 @@ test('attack: the host token is not visible in /proc/<pid>/cmdline, given by fil
       const commandLine = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8');
       assert.ok(!commandLine.includes(secret), `the token is on the command line: ${commandLine.replaceAll('\0', ' ')}`);
     }
-    assert.ok(readFileSync(`/proc/${byFile.pid}/cmdline`, 'utf8').includes(`--token-file\0${path.join(hostDir, 'token')}`));
+    assert.ok(readFileSync(`/proc/${byFile.pid}/cmdline`, 'utf8').includes(`--join-token-file\0${path.join(hostDir, 'join-token')}`));
+    for (const hostId of ['edge-file', 'edge-env']) {
+      await waitFor(`${hostId} to report over mutual TLS`, async () => (await f.db.host.findUniqueOrThrow({ where: { id: hostId } })).lastSeenAt);
+      assert.equal(await f.db.hostCertificate.count({ where: { hostId } }), 1);
+    }
   } finally {
     byFile.kill('SIGKILL');
     byEnv.kill('SIGKILL');
+    await fleet.close();
   }
 });
 
@@ -80,22 +90,30 @@ function runHostExpectingFailure(args: string[], env: NodeJS.ProcessEnv = proces
   return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
 }
 
-test('attack: the host token is never taken from the command line, where ps shows it to every local user', async () => {
-  const result = await runHostExpectingFailure(['--control-plane', 'http://127.0.0.1:1', '--token', 'hph_visible', '--port', '0']);
+test('attack: a join token is never taken from the command line, where ps shows it to every local user', async () => {
+  const result = await runHostExpectingFailure(['--control-plane', 'https://127.0.0.1:1', '--join-token', 'hpj_visible', '--port', '0']);
   assert.notEqual(result.code, 0);
-  assert.match(result.stderr, /--token puts the host token on the command line, where any local user can read it .*pass --token-file FILE, or set HOTPLANE_HOST_TOKEN/);
-  const inline = await runHostExpectingFailure(['--control-plane', 'http://127.0.0.1:1', '--token=hph_visible', '--port', '0']);
-  assert.match(inline.stderr, /--token puts the host token on the command line/);
+  assert.match(result.stderr, /--join-token puts a secret on the command line, where any local user can read it .*pass --join-token-file FILE, or set HOTPLANE_JOIN_TOKEN/);
+  const inline = await runHostExpectingFailure(['--control-plane', 'https://127.0.0.1:1', '--token=hph_visible', '--port', '0']);
+  assert.match(inline.stderr, /--token puts a secret on the command line/);
 });
 
-test('attack: a token file that group or others can read is refused, naming the fix', async () => {
+test('attack: a join token file that group or others can read is refused, naming the fix', async () => {
   const artifacts = await exampleArtifacts();
-  const tokenFile = path.join(artifacts.tempDir(), 'host-token');
-  writeFileSync(tokenFile, 'hph_shared\n');
+  const tokenFile = path.join(artifacts.tempDir(), 'join-token');
+  writeFileSync(tokenFile, 'hpj_shared\n');
   chmodSync(tokenFile, 0o644);
-  const result = await runHostExpectingFailure(['--control-plane', 'http://127.0.0.1:1', '--token-file', tokenFile, '--data', artifacts.tempDir(), '--port', '0']);
+  const ca = await testFleetCa();
+  const result = await runHostExpectingFailure(['--control-plane', 'https://127.0.0.1:1', '--console-ca', ca.certFile, '--join-token-file', tokenFile, '--data', artifacts.tempDir(), '--port', '0']);
   assert.notEqual(result.code, 0);
-  assert.ok(result.stderr.includes(`--token-file ${tokenFile} can be read or written by others (mode 0644): run chmod 600 ${tokenFile}`), result.stderr);
+  assert.ok(result.stderr.includes(`--join-token-file ${tokenFile} can be read or written by others (mode 0644): run chmod 600 ${tokenFile}`), result.stderr);
+});
+
+test('a host pointed at the fleet API over plain HTTP is refused with the fix', async () => {
+  const artifacts = await exampleArtifacts();
+  const result = await runHostExpectingFailure(['--control-plane', 'http://127.0.0.1:1', '--data', artifacts.tempDir(), '--port', '0']);
+  assert.notEqual(result.code, 0);
+  assert.match(result.stderr, /the fleet API is served over TLS only; give its https:\/\/ URL/);
 });
 
 test('attack: a metrics token file that group or others can read is refused, naming the fix', async () => {

@@ -8,20 +8,24 @@ import { ControlPlaneAgent } from './agent';
 import { resolveCellLimits } from './cell-limits';
 import { ConsoleApprovals } from './console-approvals';
 import { Host } from './host';
-import { metricsToken, resolveHostToken, tokenOnCommandLine } from './host-token';
+import { FleetTransport } from './fleet-transport';
+import { joinTokenSource, metricsToken, tokenOnCommandLine } from './host-token';
 import { createHostHttpServer } from './http-server';
 import { inprocRefusalFor } from './inproc-guard';
 import { sandboxStatus } from './sandbox';
 import { mkdirPrivate } from '../secrets-at-rest';
 
-// `hotplane host --control-plane URL --token-file FILE --data DIR --port P` (or the token in HOTPLANE_HOST_TOKEN):
-// one runtime host, standalone or started by the console (server/fleet/embedded-host.ts) with the same flags.
+// `hotplane host --control-plane https://CONSOLE:7443 --console-ca FILE --join-token-file FILE --data DIR --port P`
+// (or the join token in HOTPLANE_JOIN_TOKEN): one runtime host, standalone or started by the console
+// (server/fleet/embedded-host.ts) with the same flags. The join token is read only to enrol (docs/fleet.md#host-identity).
 const HOST_OPTIONS = {
   'control-plane': { type: 'string' },
-  'token-file': { type: 'string' },
+  'console-ca': { type: 'string' },
+  'join-token-file': { type: 'string' },
   data: { type: 'string', default: 'data/host' },
   port: { type: 'string', default: '7400' },
   bind: { type: 'string', default: '127.0.0.1' },
+  // Without a console; with one, the id its certificate names.
   'host-id': { type: 'string', default: 'host' },
   'crash-marker': { type: 'string' },
   'access-log': { type: 'string', default: 'stdout' },
@@ -46,8 +50,7 @@ export async function runHost(args: string[]): Promise<void> {
   const onCommandLine = tokenOnCommandLine(args);
   if (onCommandLine) throw new Error(onCommandLine);
   const { values } = parseArgs({ args, options: HOST_OPTIONS, strict: true });
-  const token = await resolveHostToken(values['token-file']);
-  if (values['control-plane'] && !token) throw new Error('--control-plane needs the host token: pass --token-file FILE (mode 600) or set HOTPLANE_HOST_TOKEN');
+  const joinToken = joinTokenSource(values['join-token-file']);
   const log = (line: string) => console.error(`hotplane host: ${line}`);
   const dataDir = path.resolve(values.data);
   mkdirPrivate(dataDir);
@@ -58,9 +61,14 @@ export async function runHost(args: string[]): Promise<void> {
   const sandbox = sandboxStatus();
   log(sandbox.sandboxed ? `process cells sandboxed: ${sandbox.detail}` : `WARNING: ${sandbox.detail}`);
 
+  const controlPlane = values['control-plane'];
+  if (controlPlane && new URL(controlPlane).protocol !== 'https:') throw new Error(`--control-plane ${controlPlane}: the fleet API is served over TLS only; give its https:// URL (port 7443 by default)`);
+  const transport = controlPlane
+    ? await FleetTransport.open({ consoleUrl: controlPlane, dataDir, consoleCaFile: values['console-ca'], joinToken, log })
+    : null;
   let agent: ControlPlaneAgent | null = null;
   const host = new Host({
-    hostId: values['host-id'],
+    hostId: transport?.hostId ?? values['host-id'],
     dataDir,
     crashMarkerFile: values['crash-marker'],
     cellLimits: resolveCellLimits({ memoryMiB: values['cell-memory-mib'], openFiles: values['cell-open-files'] }),
@@ -71,9 +79,9 @@ export async function runHost(args: string[]): Promise<void> {
     },
     onEvent: (event) => log(`${event.module}${event.version ? ` ${event.version}` : ''} ${event.kind}: ${event.message}`),
   }).start();
-  const approvals = values['control-plane'] && token ? await new ConsoleApprovals(path.join(dataDir, 'console-approved.json')).load() : undefined;
-  if (values['control-plane'] && token) {
-    agent = new ControlPlaneAgent(host, { controlPlane: values['control-plane'], token, dataDir, log, approvals });
+  const approvals = transport ? await new ConsoleApprovals(path.join(dataDir, 'console-approved.json')).load() : undefined;
+  if (controlPlane && transport) {
+    agent = new ControlPlaneAgent(host, { controlPlane, fetch: transport.fetch, dataDir, log, approvals });
   }
 
   const accessLog = createAccessLog({ destination: values['access-log'] === 'off' ? null : values['access-log'] });
@@ -95,10 +103,12 @@ export async function runHost(args: string[]): Promise<void> {
   await new Promise<void>((resolve) => server.listen(Number(values.port), values.bind, resolve));
   log(`invoke API on http://${values.bind}:${values.port}/v1/invoke/<module>`);
   agent?.start();
+  transport?.startRenewal();
 
   async function shutdown(signal: string) {
     log(`${signal}: draining and stopping`);
     agent?.stop();
+    transport?.stop();
     server.close();
     await host.stop({ drain: true });
     await accessLog.flush();

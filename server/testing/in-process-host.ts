@@ -4,13 +4,14 @@ import path from 'node:path';
 import type { Db } from '../db/client';
 import { demoRequestSource } from '../fleet/demo-requests';
 import { readDesiredState } from '../fleet/desired-state';
-import { EMBEDDED_HOST_ID, ensureEmbeddedHostToken } from '../fleet/hosts';
+import { EMBEDDED_HOST_ID } from '../fleet/hosts';
 import type { FleetMetrics } from '../fleet/metrics-store';
 import { ingestHostReport } from '../fleet/report-intake';
 import { Host } from '../host/host';
+import { enrolWithoutTls } from './host-identity';
 
 // A real runtime host (real cells, real modules) wired to a test console without HTTP: it pulls the desired
-// state and pushes its reports through the same functions the /api/fleet routes call, only more often, and a
+// state and pushes its reports through the same functions the fleet listener calls, only more often, and a
 // traffic generator calls its invoke path as applications would.
 
 export interface InProcessHost {
@@ -26,7 +27,7 @@ export interface InProcessHost {
 
 export async function startInProcessHost(db: Db, metrics: FleetMetrics, options: { syncMs?: number; reportMs?: number; trafficModule?: string } = {}): Promise<InProcessHost> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hotplane-test-host-'));
-  await ensureEmbeddedHostToken(db, path.join(dataDir, 'token'), 'http://127.0.0.1:0');
+  await enrolWithoutTls(db, EMBEDDED_HOST_ID);
   const host = new Host({
     hostId: EMBEDDED_HOST_ID,
     dataDir,

@@ -16,7 +16,7 @@ export function HostsView({ canManage, canSwitchDemoTraffic }: { canManage: bool
   const register = useMutation(
     trpc.fleet.registerHost.mutationOptions({
       onSuccess: (host) => {
-        setIssued({ name: host.name, token: host.token });
+        setIssued({ name: host.name, token: host.joinToken });
         return refreshHosts();
       },
     }),
@@ -92,14 +92,16 @@ export function HostsView({ canManage, canSwitchDemoTraffic }: { canManage: bool
           {issued && (
             <div className="notice stack" role="status">
               <span>
-                Copy this token now, it is shown only once: <code data-testid="new-host-token">{issued.token}</code>
+                Copy this join token now, it is shown only once and enrols the host once, within the hour:{' '}
+                <code data-testid="new-host-token">{issued.token}</code>
               </span>
               <span className="small">
-                Save it in a file only the host&apos;s user can read (<code>chmod 600 host-token</code>), then start the host with{' '}
+                Save it in a file only the host&apos;s user can read (<code>chmod 600 join-token</code>), copy the console&apos;s fleet CA
+                certificate (<code>npx hotplane fleet-ca</code> on the console) to the host, then start it with{' '}
                 <code>
-                  npx hotplane host --control-plane {typeof window === 'undefined' ? '' : window.location.origin} --token-file host-token --host-id {issued.name}
+                  npx hotplane host --control-plane https://{typeof window === 'undefined' ? '' : window.location.hostname}:7443 --console-ca fleet-ca.pem --join-token-file join-token
                 </code>{' '}
-                (or set <code>HOTPLANE_HOST_TOKEN</code>; never put the token on the command line, where <code>ps</code> shows it).
+                (or set <code>HOTPLANE_JOIN_TOKEN</code>; never put the token on the command line, where <code>ps</code> shows it).
               </span>
             </div>
           )}

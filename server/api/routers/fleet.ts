@@ -1,6 +1,7 @@
 import 'server-only';
 import { z } from 'zod';
 import { actorOf } from '../../auth/session';
+import { config } from '../../config';
 import { switchDemoTraffic } from '../../fleet/demo-traffic';
 import { registerHost, registerHostInput, revokeHost } from '../../fleet/hosts';
 import { moduleMetrics, moduleMetricsInput } from '../../fleet/metrics-query';
@@ -32,6 +33,7 @@ export const fleetRouter = createRouter({
     .input(z.object({ enabled: z.boolean() }))
     .mutation(async ({ ctx, input }) => switchDemoTraffic(ctx.db, actorOf(ctx.user), (await runningFleetServices())?.demoTraffic ?? null, input.enabled)),
 
-  registerHost: manageFleet.input(registerHostInput).mutation(({ ctx, input }) => registerHost(ctx.db, actorOf(ctx.user), input)),
+  // Creates the host and its one-time join token (only its hash is kept; it expires, HOTPLANE_JOIN_TOKEN_MINUTES).
+  registerHost: manageFleet.input(registerHostInput).mutation(({ ctx, input }) => registerHost(ctx.db, actorOf(ctx.user), input, config().fleet.joinTokenMinutes)),
   revokeHost: manageFleet.input(z.object({ hostId: z.string().min(1) })).mutation(({ ctx, input }) => revokeHost(ctx.db, actorOf(ctx.user), input.hostId)),
 });
