@@ -1,7 +1,7 @@
 import { canonicalJson } from '../audit/canonical-json';
 import type { DesiredModule as DesiredModuleRow } from '../db/generated/client';
 import type { DbTransaction } from '../db/client';
-import type { DesiredModule, DesiredState, DesiredVersion } from '../host/types';
+import type { DesiredModule, DesiredState, DesiredVersion } from '../protocol';
 import { recordDesiredVersionChanges } from './desired-history';
 
 // The fleet-wide desired state: one DesiredModule row per module and one generation counter, raised by

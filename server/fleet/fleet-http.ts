@@ -5,13 +5,13 @@ import { Readable } from 'node:stream';
 import { db, type Db, type DbTransaction } from '../db/client';
 import { databaseLocked } from '../db/lock-wait';
 import { DOMAIN_ERROR_HTTP_STATUS, DomainError, DomainErrorCode } from '../errors';
-import type { DesiredState } from '../host/types';
+import type { DesiredState } from '../protocol';
 import { currentGeneration, readDesiredState } from './desired-state';
 import { authenticateHost, revokedHostOf } from './hosts';
 import { fleetMetrics, type FleetMetrics } from './metrics-store';
 import { ReportRefusal } from './report-bounds';
 import { auditReportProblem, ingestHostReport } from './report-intake';
-import { hostReportSchema, MAX_REPORT_BYTES } from './report-schema';
+import { hostReportSchema, MAX_REPORT_BYTES } from '../protocol';
 
 // The hosts' side of the console (docs/fleet.md): pull the desired state, fetch artifacts, push reports.
 // Authenticated by host tokens only, never by cookies, so no browser can be made to call these.

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ControlPlaneAgent } from '../host/agent';
 import { Host } from '../host/host';
-import type { HostReport } from '../host/types';
+import type { HostReport } from '../protocol';
 import { rollbackModule } from '../rollout/rollback';
 import { loadRolloutSettings } from '../rollout/settings';
 import { compileLedger } from '../testing/compile-ledger';

@@ -5,7 +5,7 @@ import type { CellLimits } from './cell-limits';
 import { InprocCell } from './inproc-cell';
 import { ProcessCell } from './process-cell';
 import type { SandboxSettings } from './sandbox';
-import type { Isolation } from './types';
+import type { Isolation } from '../protocol';
 
 export type CellFailureKind = 'timeout' | 'crashed' | 'not-run' | 'closed';
 

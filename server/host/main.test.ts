@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { embeddedHostArgs } from '../fleet/embedded-host';
 import { freePort } from '../testing/processes';
 import { exampleArtifacts } from './testing';
-import type { DesiredState } from './types';
+import type { DesiredState } from '../protocol';
 
 // `hotplane host` restarted on its data folder while the console is unreachable: it serves its persisted desired
 // state, and its invoke API opens only once that state is loaded.

@@ -14,10 +14,11 @@ import { inprocRefusalFor } from './inproc-guard';
 import { sandboxStatus } from './sandbox';
 import { mkdirPrivate } from '../secrets-at-rest';
 
-// `hotplane host --control-plane URL --token-file FILE --data DIR --port P` (or the token in HOTPLANE_HOST_TOKEN):
+// `hotplane host --console URL[,URL…] (or --control-plane URL) --token-file FILE --data DIR --port P` (or the token in HOTPLANE_HOST_TOKEN):
 // one runtime host, standalone or started by the console (server/fleet/embedded-host.ts) with the same flags.
 const HOST_OPTIONS = {
-  'control-plane': { type: 'string' },
+  'control-plane': { type: 'string', multiple: true },
+  console: { type: 'string', multiple: true },
   'token-file': { type: 'string' },
   data: { type: 'string', default: 'data/host' },
   port: { type: 'string', default: '7400' },
@@ -47,7 +48,9 @@ export async function runHost(args: string[]): Promise<void> {
   if (onCommandLine) throw new Error(onCommandLine);
   const { values } = parseArgs({ args, options: HOST_OPTIONS, strict: true });
   const token = await resolveHostToken(values['token-file']);
-  if (values['control-plane'] && !token) throw new Error('--control-plane needs the host token: pass --token-file FILE (mode 600) or set HOTPLANE_HOST_TOKEN');
+  // Several consoles (repeat the flag, or separate them by commas): the agent fails over between them.
+  const consoles = [...(values.console ?? []), ...(values['control-plane'] ?? [])];
+  if (consoles.length > 0 && !token) throw new Error('--control-plane needs the host token: pass --token-file FILE (mode 600) or set HOTPLANE_HOST_TOKEN');
   const log = (line: string) => console.error(`hotplane host: ${line}`);
   const dataDir = path.resolve(values.data);
   mkdirPrivate(dataDir);
@@ -71,9 +74,9 @@ export async function runHost(args: string[]): Promise<void> {
     },
     onEvent: (event) => log(`${event.module}${event.version ? ` ${event.version}` : ''} ${event.kind}: ${event.message}`),
   }).start();
-  const approvals = values['control-plane'] && token ? await new ConsoleApprovals(path.join(dataDir, 'console-approved.json')).load() : undefined;
-  if (values['control-plane'] && token) {
-    agent = new ControlPlaneAgent(host, { controlPlane: values['control-plane'], token, dataDir, log, approvals });
+  const approvals = consoles.length > 0 && token ? await new ConsoleApprovals(path.join(dataDir, 'console-approved.json')).load() : undefined;
+  if (consoles.length > 0 && token) {
+    agent = new ControlPlaneAgent(host, { controlPlane: consoles, token, dataDir, log, approvals });
   }
 
   const accessLog = createAccessLog({ destination: values['access-log'] === 'off' ? null : values['access-log'] });

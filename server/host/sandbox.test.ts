@@ -22,7 +22,7 @@ import { createCell, type Cell } from './cell.ts';
 import { Host } from './host.ts';
 import { inprocRefusalFor } from './inproc-guard.ts';
 import { decideSandbox, SANDBOX_UID, SandboxUnavailableError, type SandboxSettings } from './sandbox.ts';
-import type { DesiredVersion } from './types.ts';
+import type { DesiredVersion } from '../protocol/index.ts';
 
 const TIMEOUT_MS = 10_000;
 const env = (values: Record<string, string>) => values as unknown as NodeJS.ProcessEnv;
