@@ -2,6 +2,7 @@ import { canonicalJson } from '../audit/canonical-json';
 import type { DesiredModule as DesiredModuleRow } from '../db/generated/client';
 import type { DbTransaction } from '../db/client';
 import type { DesiredModule, DesiredState, DesiredVersion } from '../protocol';
+import { nudgeDesiredStateWatch } from './desired-changes';
 import { recordDesiredVersionChanges } from './desired-history';
 
 // The fleet-wide desired state: one DesiredModule row per module and one generation counter, raised by
@@ -69,5 +70,7 @@ export async function replaceDesiredModule(tx: DbTransaction, module: string, af
   }
   await recordDesiredVersionChanges(tx, module, before, after, now);
   const raised = await tx.fleetGeneration.update({ where: { id: GENERATION_ROW }, data: { generation: { increment: 1 }, updatedAt: now } });
+  // Waiting hosts learn it once the caller's transaction commits (the watch reads again until it sees it).
+  nudgeDesiredStateWatch();
   return { changed: true, generation: raised.generation, before, after };
 }

@@ -8,14 +8,13 @@ import { createContext } from '../api/trpc';
 import { revokeVersion } from '../artifacts/catalog';
 import type { SessionUser } from '../auth/session';
 import { createDb } from '../db/client';
-import type { HostReport, MetricSample } from '../protocol';
+import { MAX_REPORT_BYTES, type HostReport, type MetricSample } from '../protocol';
 import { putLiveApproved } from '../testing/approved-desired';
 import { createConsoleFixture, type ConsoleFixture } from '../testing/console-fixture';
 import { holdWriteLock } from '../testing/sqlite-write-lock';
 import { acceptReport, serveArtifact, serveDesiredState } from './fleet-http';
 import { moduleMetrics } from './metrics-query';
 import { FleetMetrics } from './metrics-store';
-import { MAX_REPORT_BYTES } from '../protocol';
 import { serveFetchHandler } from './test-http';
 
 const admin: SessionUser = { id: 'u-admin', name: 'admin', email: 'admin@test', roles: ['admin'], via: 'cookie' };

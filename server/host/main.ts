@@ -50,7 +50,7 @@ export async function runHost(args: string[]): Promise<void> {
   const token = await resolveHostToken(values['token-file']);
   // Several consoles (repeat the flag, or separate them by commas): the agent fails over between them.
   const consoles = [...(values.console ?? []), ...(values['control-plane'] ?? [])];
-  if (consoles.length > 0 && !token) throw new Error('--control-plane needs the host token: pass --token-file FILE (mode 600) or set HOTPLANE_HOST_TOKEN');
+  if (consoles.length > 0 && !token) throw new Error('--console needs the host token: pass --token-file FILE (mode 600) or set HOTPLANE_HOST_TOKEN');
   const log = (line: string) => console.error(`hotplane host: ${line}`);
   const dataDir = path.resolve(values.data);
   mkdirPrivate(dataDir);

@@ -46,11 +46,12 @@ function parseLine(text: string): ProbeLine | null {
   }
 }
 
-/** The code the probe runs (its two source files, the packages), read-only; nothing else of the checkout. */
+/** The code the probe runs (its three source files, the packages), read-only; nothing else of the checkout. */
 function probeCodePaths(root: string) {
   return [
     path.join(root, 'server', 'rollout', 'preflight-probe.ts'),
     path.join(root, 'server', 'host', 'module-library.ts'),
+    path.join(root, 'server', 'protocol', 'abi.ts'),
     path.join(root, 'package.json'),
     { source: realpathSync(path.join(root, 'node_modules')), target: path.join(root, 'node_modules') },
   ];
