@@ -6,7 +6,7 @@ import { acceptReport, serveArtifact, serveDesiredState } from '../../server/fle
 import { registerHost } from '../../server/fleet/hosts';
 import { readDesiredModule } from '../../server/fleet/desired-state';
 import { FleetMetrics } from '../../server/fleet/metrics-store';
-import type { DesiredVersion } from '../../server/host/types';
+import type { DesiredVersion } from '../../server/protocol';
 import { approveChange } from '../../server/rollout/approvals';
 import { applyThroughChangeRequest } from '../../server/rollout/approved-change';
 import { proposeChange } from '../../server/rollout/change-request';
