@@ -80,6 +80,8 @@ export interface CellOptions {
   limits?: CellLimits;
   /** bubblewrap and whether a process cell may run without it (default: from the settings, sandbox.ts). */
   sandbox?: SandboxSettings;
+  /** How long a process cell's start and dlopen may take before it is killed (default 30 s; the upload's identity probe sets its own). */
+  openTimeoutMs?: number;
 }
 
 export function createCell(options: CellOptions): Cell {
