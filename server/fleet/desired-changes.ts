@@ -35,6 +35,9 @@ export class DesiredStateWatch {
   private safetyNet: NodeJS.Timeout | null = null;
   private reading: Promise<void> | null = null;
   private readAgain = false;
+  private lastTag: string | null = null;
+  /** What the hosts woken by the last change seen are answered with, per key, built once (sharedSinceChange). */
+  private readonly sinceChange = new Map<string, Promise<unknown>>();
   /** Tag reads done, for the measurements in docs/fleet.md and the tests. */
   reads = 0;
 
@@ -69,6 +72,21 @@ export class DesiredStateWatch {
     });
   }
 
+  /**
+   * One build shared by every host woken since the last change this watch saw (`key` tells states apart that differ
+   * by host, e.g. by zone): a change wakes hundreds of hosts at once, and they must not each read the whole state.
+   * A build started after that change can only be as new as it or newer.
+   */
+  sharedSinceChange<T>(key: string, build: () => Promise<T>): Promise<T> {
+    let built = this.sinceChange.get(key) as Promise<T> | undefined;
+    if (!built) {
+      built = build();
+      this.sinceChange.set(key, built);
+      built.catch(() => this.sinceChange.delete(key));
+    }
+    return built;
+  }
+
   /** The desired state may have changed: read the tag (now, and a few times more while a commit lands). */
   nudge(): void {
     if (this.waiters.size === 0) return;
@@ -91,6 +109,8 @@ export class DesiredStateWatch {
           this.readAgain = false;
           this.reads += 1;
           const tag = await this.readTag();
+          if (tag !== this.lastTag) this.sinceChange.clear();
+          this.lastTag = tag;
           for (const waiter of [...this.waiters]) if (waiter.knownTag !== tag) waiter.settle('changed');
         } while (this.readAgain && this.waiters.size > 0);
       } catch {

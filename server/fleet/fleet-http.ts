@@ -74,19 +74,26 @@ async function desiredStateResponse(deps: FleetHttpDeps, request: Request): Prom
   // (desired-changes.ts), which reads the tag for all waiting hosts at once, and answered when it changes.
   const headers = { 'cache-control': 'no-cache' };
   const ifNoneMatch = request.headers.get(FLEET_HEADERS.ifNoneMatch);
-  let tag = await desiredStateTag(deps.db);
+  const tag = await desiredStateTag(deps.db);
   if (etagMatches(ifNoneMatch, tag) && waitMs > 0) {
-    const outcome = await desiredStateWatch(deps.db).waitForChange(tag, waitMs, request.signal);
+    const watch = desiredStateWatch(deps.db);
+    const outcome = await watch.waitForChange(tag, waitMs, request.signal);
     if (outcome !== 'changed') return new Response(null, { status: 304, headers: { ...headers, etag: tag } });
-    tag = await desiredStateTag(deps.db);
+    // Every host woken by this change gets the same state, read once for all of them.
+    const { state, etag } = await watch.sharedSinceChange('fleet', () => readStateWithTag(deps.db));
+    return Response.json(state, { headers: { ...headers, etag } });
   }
   if (etagMatches(ifNoneMatch, tag)) return new Response(null, { status: 304, headers: { ...headers, etag: tag } });
-  const { state, etag } = await deps.db.$transaction(async (tx) => {
+  const { state, etag } = await readStateWithTag(deps.db);
+  return Response.json(state, { headers: { ...headers, etag } });
+}
+
+function readStateWithTag(db: Db): Promise<{ state: DesiredState; etag: string }> {
+  return db.$transaction(async (tx) => {
     const desired = await withSignerSerials(tx, await readDesiredState(tx));
     const revoked = await tx.moduleVersion.findMany({ where: { status: { not: 'accepted' } }, select: { sm3: true }, orderBy: { sm3: 'asc' } });
     return { state: revoked.length > 0 ? { ...desired, revoked: revoked.map((v) => v.sm3) } : desired, etag: await desiredStateTag(tx) };
   });
-  return Response.json(state, { headers: { ...headers, etag } });
 }
 
 export async function serveArtifact(deps: FleetHttpDeps, request: Request, sm3: string): Promise<Response> {
