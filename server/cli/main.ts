@@ -23,7 +23,7 @@ const USAGE = `hotplane — signed hot upgrades of native modules
   hotplane audit verify [--checkpoints F] [--public-key P | --fingerprint HEX]
                                                        check the chain, checkpoints and their coverage; exit 0 intact and
                                                        anchored, 1 naming the first bad seq, 3 unanchored or tail uncovered
-  hotplane host --control-plane URL --token-file FILE [--data DIR] [--port 7400] [--host-id ID]
+  hotplane host --console URL[,URL…] --token-file FILE [--data DIR] [--port 7400] [--host-id ID]
                                                        run a runtime host that pulls its desired state from the console
   hotplane audit export --out DIR                      JSONL events + checkpoints for auditors
   hotplane audit verify-export <dir|bundle.json> [--public-key P | --fingerprint HEX]

@@ -12,6 +12,11 @@ import type { Host } from './host';
 // TICK_MS, locally), so the console confirms a step or rolls a crashed canary back without waiting.
 const REPORT_MS = 1_000;
 const TICK_MS = 250;
+/**
+ * The least time between two desired-state requests that changed nothing: a console that answers a long-poll at
+ * once (one without long-poll support) is then polled 4 times a second, as before long-polls, not in a busy loop.
+ */
+const MIN_PULL_MS = 250;
 /** Before asking again for a state the host could not apply yet (artifacts missing) or refused. */
 const AWAITING_RETRY_MS = 250;
 const REFUSED_RETRY_MS = 1_000;
@@ -187,10 +192,13 @@ export class ControlPlaneAgent {
   private async pullLoop() {
     while (this.running) {
       let pauseMs = 0;
+      const started = Date.now();
       try {
-        this.reportNow = (await this.pullOnce(this.options.waitSeconds ?? LONG_POLL.hostSeconds)) || this.reportNow;
+        const applied = await this.pullOnce(this.options.waitSeconds ?? LONG_POLL.hostSeconds);
+        this.reportNow ||= applied;
         this.setConnected(true, '');
         this.applyProblem = null;
+        if (!applied) pauseMs = MIN_PULL_MS - (Date.now() - started);
         if (this.host.awaitingArtifacts() || this.host.locallyOverridden) pauseMs = AWAITING_RETRY_MS;
       } catch (error) {
         if (!this.running) return;
