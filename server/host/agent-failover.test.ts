@@ -147,3 +147,27 @@ test('attack: a malformed desired state from a console is refused whole, with a 
     await c.close();
   }
 });
+
+test('a local override while a long-poll is held is undone within a moment, not when the wait ends', async () => {
+  const c = await standInConsole(good);
+  const log: string[] = [];
+  const dataDir = artifacts.tempDir();
+  let agent: ControlPlaneAgent | null = null;
+  const host = new Host({ dataDir, fetchArtifact: (sm3) => agent!.fetchArtifact(sm3) }).start();
+  agent = new ControlPlaneAgent(host, { controlPlane: c.url, dataDir, waitSeconds: 30, log: (line) => log.push(line) });
+  try {
+    agent.start();
+    await waitFor('generation 1', () => host.generation === 1 && host.versionStatuses().some((s) => s.version === '1.0.0' && s.phase === 'serving'));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const started = Date.now();
+    await host.applyDesiredState(next, { local: true });
+    assert.ok(host.locallyOverridden);
+    await waitFor("the console's state back", () => !host.locallyOverridden && host.versionStatuses().some((s) => s.version === '1.0.0' && s.phase === 'serving'), { timeoutMs: 10_000 });
+    assert.ok(Date.now() - started < 3_000, `undone after ${Date.now() - started} ms, the long-poll waits 30 s`);
+    assert.ok(log.some((l) => l.startsWith('a local override was in place')), log.join('\n'));
+  } finally {
+    agent.stop();
+    await host.stop();
+    await c.close();
+  }
+});

@@ -26,7 +26,8 @@ const MAX_UNSENT_EVENTS = 500;
 export interface AgentOptions {
   /** One console URL, several, or a comma-separated list: the agent fails over between them (console-links.ts). */
   controlPlane: string | readonly string[];
-  token: string;
+  /** Sent as `Authorization: Bearer …` when given; a client-certificate transport (`fetch`) needs none. */
+  token?: string;
   dataDir: string;
   /** Told every desired state the console sends, so the local admin can only use versions the console approved. */
   approvals?: ConsoleApprovals;
@@ -74,8 +75,9 @@ export class ControlPlaneAgent {
     return this.consoles.current;
   }
 
-  private request(what: string, pathAndQuery: string, init: RequestInit & { headers?: Record<string, string> } = {}) {
-    return this.consoles.request(this.fetcher, what, pathAndQuery, { ...init, headers: { [FLEET_HEADERS.authorization]: `Bearer ${this.options.token}`, ...init.headers } });
+  private request(what: string, pathAndQuery: string, init: Parameters<FetchLike>[1] = {}) {
+    const credentials: Record<string, string> = this.options.token ? { [FLEET_HEADERS.authorization]: `Bearer ${this.options.token}` } : {};
+    return this.consoles.request(this.fetcher, what, pathAndQuery, { ...init, headers: { ...credentials, ...init.headers } });
   }
 
   readonly fetchArtifact: ArtifactFetcher = async (sm3) => {

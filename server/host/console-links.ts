@@ -6,7 +6,8 @@
 const FIRST_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 5_000;
 
-export type FetchLike = (input: URL, init?: RequestInit) => Promise<Response>;
+/** What the agent needs of a request function: the global fetch, or a transport with a client certificate. */
+export type FetchLike = (url: URL, init?: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<Response>;
 
 /** Thrown for an answer that says this console cannot serve now (5xx) or for no answer at all. */
 export class ConsoleUnavailable extends Error {}
@@ -41,7 +42,7 @@ export class ConsoleLinks {
   }
 
   /** Sends to the current console (`what` names the request in errors); a failure moves on to the next one and is thrown to the caller. */
-  async request(fetcher: FetchLike, what: string, pathAndQuery: string, init: RequestInit): Promise<Response> {
+  async request(fetcher: FetchLike, what: string, pathAndQuery: string, init: Parameters<FetchLike>[1] = {}): Promise<Response> {
     const base = this.current;
     let response: Response;
     try {
