@@ -5,7 +5,7 @@ import nextTypescript from 'eslint-config-next/typescript';
 
 const basePath = path.dirname(fileURLToPath(import.meta.url));
 
-// The one-way flow of imports (docs/host.md "Imports"): app → server/api → domain → db | protocol. The host is its
+// The one-way flow of imports (docs/fleet.md "The protocol"): app → server/api → domain → db | protocol. The host is its
 // own program: it speaks to the console only through server/protocol, and borrows the ELF reader, the crypto and
 // two process utilities; nothing else of the console (no database, no Next) may reach a host.
 const restricted = (zones) => ({ 'import/no-restricted-paths': ['error', { basePath, zones }] });
