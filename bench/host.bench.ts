@@ -7,7 +7,7 @@ import { Host } from '../server/host/host';
 import { createHost } from '../server/host/index';
 import { ModuleLibrary } from '../server/host/module-library';
 import { exampleArtifacts } from '../server/host/testing';
-import type { DesiredState, DesiredVersion } from '../server/host/types';
+import type { DesiredState, DesiredVersion } from '../server/protocol';
 import { haveWrk, runWrk } from './support/wrk';
 import { percentile } from '../proof/support/proof-result';
 

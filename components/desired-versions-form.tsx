@@ -1,6 +1,6 @@
 'use client';
 import { useState, type FormEvent } from 'react';
-import type { Isolation } from '@/server/host/types';
+import type { Isolation } from '@/server/protocol';
 
 export interface VersionCandidate {
   version: string;

@@ -1,4 +1,4 @@
-import type { VersionStatus } from '@/server/host/types';
+import type { VersionStatus } from '@/server/protocol';
 import { PhaseBadge } from './runtime-badges';
 
 export interface HostRow {

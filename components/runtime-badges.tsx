@@ -1,4 +1,4 @@
-import type { VersionPhase } from '@/server/host/types';
+import type { VersionPhase } from '@/server/protocol';
 import type { HealthState } from '@/server/fleet/health';
 
 const PHASE_TONE: Record<VersionPhase, string> = {

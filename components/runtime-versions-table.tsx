@@ -1,4 +1,4 @@
-import type { VersionStatus } from '@/server/host/types';
+import type { VersionStatus } from '@/server/protocol';
 import { HealthBadge, PhaseBadge } from './runtime-badges';
 
 export interface HostVersions {

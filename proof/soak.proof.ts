@@ -13,7 +13,7 @@ import { digestArtifactFile } from '../server/crypto/digest';
 import { exampleModuleIndex, exampleModulePath, exampleModulesDir } from '../server/demo/example-modules';
 import { ArtifactCache, fileFetcher } from '../server/host/artifact-cache';
 import { DEFAULT_CELL_LIMITS } from '../server/host/cell-limits';
-import type { DesiredVersion, HostEvent, Isolation } from '../server/host/types';
+import type { DesiredVersion, HostEvent, Isolation } from '../server/protocol';
 import { VersionRuntime, type VersionRuntimeContext } from '../server/host/version-runtime';
 import { markdownTable, slope, startProof, type ProofFigure } from './support/proof-result';
 import { linePlot } from './support/svg-plot';

@@ -21,8 +21,10 @@ import { startInvokeTraffic, type Answer } from './invoke-traffic';
 import { waitFor } from '../../server/testing/wait-for';
 
 const TRAFFIC_PER_SECOND = 250;
-// What server/host/agent.ts does: pull the desired state every 250 ms, report once a second (and at once after an
-// apply or a crash). The in-process host would report on every 200 ms sync by default, which would flatter the figures.
+// What server/host/agent.ts did before it long-polled: pull the desired state every 250 ms (it now hears of a change
+// tens of milliseconds after its commit, so these figures are pessimistic by up to 250 ms), report once a second (and
+// at once after an apply or a crash). The in-process host would report on every 200 ms sync by default, which would
+// flatter the figures.
 const HOST_PULL_MS = 250;
 const HOST_REPORT_MS = 1_000;
 const CANARY_WEIGHT = 20;

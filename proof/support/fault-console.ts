@@ -4,7 +4,7 @@ import { startFleetListener, type FleetListener } from '../../server/fleet/fleet
 import { registerHost } from '../../server/fleet/hosts';
 import { readDesiredModule } from '../../server/fleet/desired-state';
 import { FleetMetrics } from '../../server/fleet/metrics-store';
-import type { DesiredVersion } from '../../server/host/types';
+import type { DesiredVersion } from '../../server/protocol';
 import { approveChange } from '../../server/rollout/approvals';
 import { applyThroughChangeRequest } from '../../server/rollout/approved-change';
 import { proposeChange } from '../../server/rollout/change-request';

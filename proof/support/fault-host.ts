@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { HostEvent, VersionStatus } from '../../server/host/types';
+import type { HostEvent, VersionStatus } from '../../server/protocol';
 import { exited, freePort } from '../../server/testing/processes';
 
 // The runtime host of the fault proof: `hotplane host` (server/host/main.ts) in a process of its own, on a data

@@ -2,6 +2,7 @@ import semver from 'semver';
 import { appendAuditEvent } from '../audit/append';
 import type { AuditActor } from '../audit/actor';
 import type { Db } from '../db/client';
+import { nudgeDesiredStateWatch } from '../fleet/desired-changes';
 import { readDesiredModule } from '../fleet/desired-state';
 import { DomainError, DomainErrorCode } from '../errors';
 import { NEVER_HOT_UPGRADABLE, type ModuleClass } from './manifest';
@@ -117,4 +118,6 @@ export async function revokeVersion(db: Db, actor: AuditActor, versionId: string
       details: { sm3: v.sm3, sha256: v.sha256, reason, effectiveTime: revokedAt.toISOString() },
     });
   });
+  // The hosts' long-polls end with the new revoked list (their local admin may not bring this version back).
+  nudgeDesiredStateWatch();
 }

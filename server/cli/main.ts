@@ -24,7 +24,7 @@ const USAGE = `hotplane — signed hot upgrades of native modules
   hotplane audit verify [--checkpoints F] [--public-key P | --fingerprint HEX]
                                                        check the chain, checkpoints and their coverage; exit 0 intact and
                                                        anchored, 1 naming the first bad seq, 3 unanchored or tail uncovered
-  hotplane host --control-plane https://CONSOLE:7443 --console-ca FILE --join-token-file FILE [--data DIR] [--port 7400]
+  hotplane host --console https://CONSOLE:7443[,…] --console-ca FILE --join-token-file FILE [--data DIR] [--port 7400]
                                                        run a runtime host that pulls its desired state from the console
                                                        (the join token enrols it once; then its certificate, renewed)
   hotplane fleet-ca                                    print the console's fleet CA certificate (for --console-ca)

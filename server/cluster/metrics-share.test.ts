@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { createDb, prepareDatabase } from '../db/client';
 import { testDatabaseUrl } from '../testing/test-database';
-import type { MetricSample } from '../host/types';
+import type { MetricSample } from '../protocol';
 import { FleetMetrics } from '../fleet/metrics-store';
 import { InProcessBus } from './bus';
 import { MetricsShare } from './metrics-share';

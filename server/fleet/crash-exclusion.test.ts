@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createConsoleFixture, type ConsoleFixture } from '../testing/console-fixture';
-import type { DesiredModule } from '../host/types';
+import type { DesiredModule } from '../protocol';
 import { crashCulprit, isolateVersion, recordHostDeath, restartDelayMs } from './crash-exclusion';
 import { currentGeneration, readDesiredModule } from './desired-state';
 import { EmbeddedHostSupervisor } from './embedded-host';

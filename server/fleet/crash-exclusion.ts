@@ -2,7 +2,7 @@ import { appendAuditEvent } from '../audit/append';
 import { SYSTEM_ACTOR } from '../audit/actor';
 import type { Db } from '../db/client';
 import { readCrashMarker } from '../host/crash-marker';
-import type { DesiredModule } from '../host/types';
+import type { DesiredModule } from '../protocol';
 import { readDesiredModule, replaceDesiredModule } from './desired-state';
 
 // When the embedded host process dies of a signal in the middle of an in-process module call, the crash marker

@@ -1,5 +1,5 @@
 import type { DbTransaction } from '../db/client';
-import type { DesiredModule } from '../host/types';
+import type { DesiredModule } from '../protocol';
 
 // What the fleet was told to run, beyond this moment: the desired state is fleet-wide (every host is sent the same
 // generation), so one record per version that left it is enough to tell which versions a host may still report on

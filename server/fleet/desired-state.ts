@@ -3,7 +3,8 @@ import { clusterBus } from '../cluster/cluster-bus';
 import type { DesiredModule as DesiredModuleRow } from '../db/generated/client';
 import type { DbTransaction } from '../db/client';
 import { lockRow } from '../db/row-locks';
-import type { DesiredModule, DesiredState, DesiredVersion } from '../host/types';
+import type { DesiredModule, DesiredState, DesiredVersion } from '../protocol';
+import { nudgeDesiredStateWatch } from './desired-changes';
 import { recordDesiredVersionChanges } from './desired-history';
 
 // The fleet-wide desired state: one DesiredModule row per module and one generation counter, raised by
@@ -75,7 +76,9 @@ export async function replaceDesiredModule(tx: DbTransaction, module: string, af
   }
   await recordDesiredVersionChanges(tx, module, before, after, now);
   const raised = await tx.fleetGeneration.update({ where: { id: GENERATION_ROW }, data: { generation: { increment: 1 }, updatedAt: now } });
-  // Every replica's waiting hosts learn it once the transaction commits (server/cluster/bus.ts).
+  // Waiting hosts learn it once the transaction commits: this replica's from its watch (which reads again until it
+  // sees the commit), every other replica's through the cluster bus (server/cluster/bus.ts).
   await clusterBus().publish(tx, 'desired_changed', { generation: raised.generation });
+  nudgeDesiredStateWatch();
   return { changed: true, generation: raised.generation, before, after };
 }

@@ -6,7 +6,7 @@ import { createCaller } from '../api/root';
 import { revokeVersion } from '../artifacts/catalog';
 import type { SessionUser } from '../auth/session';
 import { createDb } from '../db/client';
-import type { HostReport, MetricSample } from '../host/types';
+import { MAX_REPORT_BYTES, type HostReport, type MetricSample } from '../protocol';
 import { putLiveApproved } from '../testing/approved-desired';
 import { createConsoleFixture, type ConsoleFixture } from '../testing/console-fixture';
 import { holdWriteLock } from '../testing/sqlite-write-lock';
@@ -15,7 +15,6 @@ import { testsOnPostgres } from '../testing/test-database';
 import { acceptReport } from './fleet-http';
 import { moduleMetrics } from './metrics-query';
 import { FleetMetrics } from './metrics-store';
-import { MAX_REPORT_BYTES } from './report-schema';
 import { serveFetchHandler } from './test-http';
 
 const admin: SessionUser = { id: 'u-admin', name: 'admin', email: 'admin@test', roles: ['admin'], via: 'cookie' };

@@ -6,12 +6,12 @@ import { db, type Db, type DbTransaction } from '../db/client';
 import { databaseLocked } from '../db/lock-wait';
 import { DOMAIN_ERROR_HTTP_STATUS, DomainError, DomainErrorCode } from '../errors';
 import { localArtifactPath } from '../artifacts/shared-bytes';
-import type { DesiredState } from '../host/types';
-import { currentGeneration, readDesiredState } from './desired-state';
+import { FLEET_HEADERS, LONG_POLL, hostReportSchema, MAX_REPORT_BYTES, type DesiredState } from '../protocol';
+import { desiredStateTag, desiredStateWatch } from './desired-changes';
+import { readDesiredState } from './desired-state';
 import { fleetMetrics, type FleetMetrics } from './metrics-store';
 import { ReportRefusal } from './report-bounds';
 import { ingestHostReport } from './report-intake';
-import { hostReportSchema, MAX_REPORT_BYTES } from './report-schema';
 
 // The hosts' side of the console (docs/fleet.md): pull the desired state, fetch artifacts, push reports. Served
 // only by the fleet listener (fleet-listener.ts), which hands each handler the host its client certificate names.
@@ -47,13 +47,6 @@ export function serveDesiredState(deps: FleetHttpDeps, _host: AuthenticatedHost,
   return answerDomainErrors(() => desiredStateResponse(deps, request));
 }
 
-// The tag names the generation and how many versions are revoked: a revocation changes no generation, but the
-// hosts must learn it at once (their local admin may not bring a revoked version back).
-async function desiredStateTag(db: Db | DbTransaction): Promise<string> {
-  const [generation, revoked] = await Promise.all([currentGeneration(db), db.moduleVersion.count({ where: { status: { not: 'accepted' } } })]);
-  return `"${generation}.${revoked}"`;
-}
-
 // Each version carries its signer's serial, so the host's load and unload events name it (docs/host.md).
 async function withSignerSerials(tx: DbTransaction, state: DesiredState): Promise<DesiredState> {
   const digests = state.modules.flatMap((m) => m.versions.map((v) => v.sm3));
@@ -65,17 +58,44 @@ async function withSignerSerials(tx: DbTransaction, state: DesiredState): Promis
   };
 }
 
+/** The long-poll's wait in milliseconds (`?wait=S`, clamped to LONG_POLL.maxSeconds), 0 without one. */
+function longPollWaitMs(request: Request): number | Response {
+  const text = new URL(request.url).searchParams.get(LONG_POLL.param);
+  if (text === null) return 0;
+  const seconds = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || !Number.isFinite(seconds)) {
+    return problem(DomainErrorCode.InvalidInput, `?${LONG_POLL.param}= is a number of seconds (0 to ${LONG_POLL.maxSeconds}), not "${text.slice(0, 40)}"`);
+  }
+  return Math.min(seconds, LONG_POLL.maxSeconds) * 1000;
+}
+
 async function desiredStateResponse(deps: FleetHttpDeps, request: Request): Promise<Response> {
-  // The cheap path: two small reads answer an unchanged poll.
+  const waitMs = longPollWaitMs(request);
+  if (waitMs instanceof Response) return waitMs;
+  // The cheap path: two small reads answer an unchanged poll. A long-poll is then held by the process's watch
+  // (desired-changes.ts), which reads the tag for all waiting hosts at once, and answered when it changes.
   const headers = { 'cache-control': 'no-cache' };
+  const ifNoneMatch = request.headers.get(FLEET_HEADERS.ifNoneMatch);
   const tag = await desiredStateTag(deps.db);
-  if (etagMatches(request.headers.get('if-none-match'), tag)) return new Response(null, { status: 304, headers: { ...headers, etag: tag } });
-  const { state, etag } = await deps.db.$transaction(async (tx) => {
+  if (etagMatches(ifNoneMatch, tag) && waitMs > 0) {
+    const watch = desiredStateWatch(deps.db);
+    const outcome = await watch.waitForChange(tag, waitMs, request.signal);
+    if (outcome !== 'changed') return new Response(null, { status: 304, headers: { ...headers, etag: tag } });
+    // Every host woken by this change gets the same state, read once for all of them.
+    const { state, etag } = await watch.sharedSinceChange('fleet', () => readStateWithTag(deps.db));
+    return Response.json(state, { headers: { ...headers, etag } });
+  }
+  if (etagMatches(ifNoneMatch, tag)) return new Response(null, { status: 304, headers: { ...headers, etag: tag } });
+  const { state, etag } = await readStateWithTag(deps.db);
+  return Response.json(state, { headers: { ...headers, etag } });
+}
+
+function readStateWithTag(db: Db): Promise<{ state: DesiredState; etag: string }> {
+  return db.$transaction(async (tx) => {
     const desired = await withSignerSerials(tx, await readDesiredState(tx));
     const revoked = await tx.moduleVersion.findMany({ where: { status: { not: 'accepted' } }, select: { sm3: true }, orderBy: { sm3: 'asc' } });
     return { state: revoked.length > 0 ? { ...desired, revoked: revoked.map((v) => v.sm3) } : desired, etag: await desiredStateTag(tx) };
   });
-  return Response.json(state, { headers: { ...headers, etag } });
 }
 
 export async function serveArtifact(deps: FleetHttpDeps, _host: AuthenticatedHost, sm3: string): Promise<Response> {

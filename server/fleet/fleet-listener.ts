@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Db } from '../db/client';
 import { DOMAIN_ERROR_HTTP_STATUS, DomainError, DomainErrorCode } from '../errors';
+import { FLEET_PATHS } from '../protocol';
 import { requestOf, sendResponse } from './fetch-bridge';
 import { acceptReport, serveArtifact, serveDesiredState, type AuthenticatedHost } from './fleet-http';
 import { hostIdOfSan, issueServerCertificate, type FleetCa } from './identity/ca';
@@ -15,14 +16,6 @@ import { auditReportProblem } from './report-intake';
 // The fleet API on its own TLS port (docs/fleet.md#host-identity). Every route but enrolment needs a client
 // certificate of the console's CA whose serial is not revoked; the host a request speaks for is the one its
 // certificate's URI SAN names, never a header or a body.
-
-export const FLEET_PATHS = {
-  enrol: '/api/fleet/enrol',
-  renew: '/api/fleet/renew',
-  desiredState: '/api/fleet/desired-state',
-  report: '/api/fleet/report',
-  artifactPrefix: '/api/fleet/artifacts/',
-} as const;
 
 const DENY_LIST_REFRESH_MS = 1_000;
 const MAX_ENROLMENT_BYTES = 16 * 1024;

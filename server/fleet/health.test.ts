@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { VersionStatus } from '../host/types';
+import type { VersionStatus } from '../protocol';
 import { versionHealth, type ReportingHost } from './health';
 
 function status(fields: Partial<VersionStatus>): VersionStatus {

@@ -1,4 +1,4 @@
-import type { VersionStatus } from '../host/types';
+import type { VersionStatus } from '../protocol';
 
 // Health of a desired version across the fleet, from the hosts' latest reports. Worst wins, and the reason
 // names the host and says why, so the page can answer "why not healthy" without a second look.

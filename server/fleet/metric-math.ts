@@ -1,4 +1,4 @@
-import type { MetricSample } from '../host/types';
+import type { MetricSample } from '../protocol';
 
 // How per-second samples combine, for 10-second rollups and across hosts alike (docs/fleet.md):
 // counts add up; p50 is the request-weighted mean of the medians; p95, p99 and max take the worst second,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Db } from '../db/client';
-import type { MetricSample } from '../host/types';
+import type { MetricSample } from '../protocol';
 import { moduleMetrics } from './metrics-query';
 import { FleetMetrics } from './metrics-store';
 

@@ -1,5 +1,5 @@
 import type { Db } from '../db/client';
-import type { MetricSample } from '../host/types';
+import type { MetricSample } from '../protocol';
 import { versionKey } from './desired-history';
 import { EMPTY_TOTALS, METRIC_FIELDS, combineTotals, totalsOf, type MetricTotals } from './metric-math';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ReportBoundsConfig } from '../config';
-import type { DesiredModule, HostEvent, HostReport, MetricSample } from '../host/types';
+import type { DesiredModule, HostEvent, HostReport, MetricSample } from '../protocol';
 import { reportedCrash } from '../rollout/fleet-bridge';
 import { createConsoleFixture, type ConsoleFixture } from '../testing/console-fixture';
 import { waitFor } from '../testing/wait-for';

@@ -1,6 +1,6 @@
 import type { ReportBoundsConfig } from '../config';
 import { DomainError, DomainErrorCode } from '../errors';
-import type { HostReport, MetricSample } from '../host/types';
+import type { HostReport, MetricSample } from '../protocol';
 import { moduleKey, versionKey } from './desired-history';
 
 // A host's report is untrusted input: whoever holds a host token can write anything into it. What the console keeps

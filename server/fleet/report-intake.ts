@@ -3,7 +3,7 @@ import type { AuditActor } from '../audit/actor';
 import { config, type ReportBoundsConfig } from '../config';
 import type { Db, DbTransaction } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
-import type { HostEvent, HostReport } from '../host/types';
+import type { HostEvent, HostReport } from '../protocol';
 import { reportableVersions } from './desired-history';
 import { currentGeneration } from './desired-state';
 import type { FleetMetrics } from './metrics-store';

@@ -3,7 +3,7 @@ import { NEVER_HOT_UPGRADABLE, type ModuleClass } from '../artifacts/manifest';
 import type { Host } from '../db/generated/client';
 import type { Db } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
-import type { VersionStatus } from '../host/types';
+import type { VersionStatus } from '../protocol';
 import { currentGeneration, desiredModuleOf, readDesiredState } from './desired-state';
 import { HOST_OFFLINE_AFTER_MS, versionHealth, worstHealth } from './health';
 import { combineTotals, EMPTY_TOTALS, errorPercent } from './metric-math';

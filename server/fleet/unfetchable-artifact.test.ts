@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { ControlPlaneAgent } from '../host/agent';
 import type { FleetFetch } from '../host/fleet-transport';
 import { Host } from '../host/host';
-import type { HostReport } from '../host/types';
+import type { HostReport } from '../protocol';
 import { rollbackModule } from '../rollout/rollback';
 import { loadRolloutSettings } from '../rollout/settings';
 import { compileLedger } from '../testing/compile-ledger';

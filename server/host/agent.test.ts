@@ -7,7 +7,7 @@ import { waitFor } from '../testing/wait-for';
 import { ControlPlaneAgent } from './agent';
 import { Host } from './host';
 import { exampleArtifacts } from './testing';
-import type { DesiredState, HostReport } from './types';
+import type { DesiredState, HostReport } from '../protocol';
 
 // The agent against a stand-in console (desired state with an ETag, report intake), with a real host behind it.
 

@@ -5,7 +5,7 @@ import type { CellLimits } from './cell-limits';
 import { InprocCell } from './inproc-cell';
 import { ProcessCell } from './process-cell';
 import type { SandboxSettings } from './sandbox';
-import type { Isolation } from './types';
+import type { Isolation } from '../protocol';
 
 export type CellFailureKind = 'timeout' | 'crashed' | 'not-run' | 'closed';
 
@@ -80,6 +80,8 @@ export interface CellOptions {
   limits?: CellLimits;
   /** bubblewrap and whether a process cell may run without it (default: from the settings, sandbox.ts). */
   sandbox?: SandboxSettings;
+  /** How long a process cell's start and dlopen may take before it is killed (default 30 s; the upload's identity probe sets its own). */
+  openTimeoutMs?: number;
 }
 
 export function createCell(options: CellOptions): Cell {

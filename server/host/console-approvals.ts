@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { DesiredState, DesiredVersion } from './types';
+import type { DesiredState, DesiredVersion } from '../protocol';
 import { mkdirPrivate } from '../secrets-at-rest';
 
 // Which module versions the console has ever sent this host, minus the ones it has since revoked: the only versions

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { certificateRequestPem, newKeyPair, privateKeyPem } from '../fleet/identity/x509';
 import { ensurePrivateDir } from '../secrets-at-rest';
+import { FLEET_PATHS } from '../protocol';
 
 // The host's side of mutual TLS (docs/fleet.md#host-identity): on first start it makes its own P-256 key (it never
 // leaves the host), sends a CSR with its one-time join token and keeps the certificate it gets; from then on every
@@ -130,7 +131,7 @@ export class FleetTransport {
     const keys = await newKeyPair();
     const bootstrap = new Agent({ ca: caPem, keepAlive: false });
     const grant = await grantFrom(
-      await exchange(bootstrap, new URL('/api/fleet/enrol', options.consoleUrl), {
+      await exchange(bootstrap, new URL(FLEET_PATHS.enrol, options.consoleUrl), {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ joinToken, csr: await certificateRequestPem(keys, 'hotplane-host') }),
@@ -164,7 +165,7 @@ export class FleetTransport {
   async renew(): Promise<void> {
     const keys = await newKeyPair();
     const grant = await grantFrom(
-      await this.fetch(new URL('/api/fleet/renew', this.options.consoleUrl), {
+      await this.fetch(new URL(FLEET_PATHS.renew, this.options.consoleUrl), {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ csr: await certificateRequestPem(keys, this.hostId) }),

@@ -6,7 +6,7 @@ import { digestArtifactFile } from '../crypto/digest';
 import { waitFor } from '../testing/wait-for';
 import { createHost, type EmbeddedHost } from './index';
 import { exampleArtifacts } from './testing';
-import type { DesiredModule } from './types';
+import type { DesiredModule } from '../protocol';
 
 const text = (s: string) => Buffer.from(s);
 // Host state changes within milliseconds here: poll often, give up soon.

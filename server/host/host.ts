@@ -4,7 +4,7 @@ import { DEFAULT_CELL_LIMITS, type CellLimits } from './cell-limits';
 import { CrashMarker } from './crash-marker';
 import { HostMetrics } from './metrics';
 import { ModuleRuntime, type InvokeOptions, type InvokeResult } from './module-runtime';
-import type { DesiredModule, DesiredState, HostEvent, HostReport, VersionStatus } from './types';
+import type { DesiredModule, DesiredState, HostEvent, HostReport, VersionStatus } from '../protocol';
 import type { VersionRuntime } from './version-runtime';
 
 const HEALTH_PROBE_MS = 1_000;

@@ -8,7 +8,7 @@ import { ControlPlaneAgent } from './agent';
 import { Host } from './host';
 import { createHostHttpServer } from './http-server';
 import { exampleArtifacts } from './testing';
-import type { DesiredState } from './types';
+import type { DesiredState } from '../protocol';
 
 const ADMIN = 'test-admin-token';
 const config = 'alice 1000\nbob 1000\n';

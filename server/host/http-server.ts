@@ -4,7 +4,7 @@ import type { AccessLog } from './access-log';
 import { sanitizeGrayId } from './access-log';
 import type { ConsoleApprovals } from './console-approvals';
 import type { Host } from './host';
-import type { DesiredState } from './types';
+import { parseDesiredState } from '../protocol';
 import type { InvokeResult } from './module-runtime';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -146,13 +146,15 @@ export function createHostHttpServer(options: HostHttpOptions): Server {
     if (req.method === 'POST' && url === '/v1/desired-state') {
       const body = await readBodyAsync(req, 4 * 1024 * 1024);
       if (!body) return problem(res, 413, 'desired state over 4 MiB');
-      let state: DesiredState;
+      let json: unknown;
       try {
-        state = JSON.parse(body.toString('utf8')) as DesiredState;
+        json = JSON.parse(body.toString('utf8'));
       } catch {
         return problem(res, 400, 'the desired state is not JSON');
       }
-      if (!Number.isInteger(state?.generation) || !Array.isArray(state.modules)) return problem(res, 400, 'a desired state is { generation, modules: [...] }');
+      const parsed = parseDesiredState(json);
+      if (!parsed.ok) return problem(res, 400, parsed.problem);
+      const state = parsed.state;
       const refusal = options.approvals?.refusal(state);
       if (refusal) return problem(res, 403, refusal);
       await host.applyDesiredState(state, { local: true });

@@ -4,9 +4,9 @@ import { fileFetcher } from './artifact-cache';
 import type { CellLimits } from './cell-limits';
 import { Host } from './host';
 import type { InvokeOptions, InvokeResult } from './module-runtime';
-import type { DesiredState, HostEvent, VersionStatus } from './types';
+import type { DesiredState, HostEvent, VersionStatus } from '../protocol';
 
-export type { DesiredState, DesiredModule, DesiredVersion, VersionStatus, HostEvent } from './types';
+export type { DesiredState, DesiredModule, DesiredVersion, VersionStatus, HostEvent } from '../protocol';
 export type { InvokeOptions, InvokeResult } from './module-runtime';
 export type { CellLimits } from './cell-limits';
 

@@ -9,7 +9,7 @@ import { ConsoleApprovals } from './console-approvals';
 import { Host } from './host';
 import { createHostHttpServer } from './http-server';
 import { exampleArtifacts } from './testing';
-import type { DesiredState, DesiredVersion } from './types';
+import type { DesiredState, DesiredVersion } from '../protocol';
 
 // The host's local admin (POST /v1/desired-state with the host admin token) against the console's word: a real host
 // and its HTTP server, an agent, and a stand-in console serving desired states with ETags.

@@ -12,7 +12,7 @@ import { provisionHostIdentity, startTestFleet, testFleetCa } from '../testing/h
 import { freePort } from '../testing/processes';
 import { waitFor } from '../testing/wait-for';
 import { exampleArtifacts } from './testing';
-import type { DesiredState } from './types';
+import type { DesiredState } from '../protocol';
 
 // `hotplane host` restarted on its data folder while the console is unreachable: it serves its persisted desired
 // state, and its invoke API opens only once that state is loaded.

@@ -8,18 +8,20 @@ import { ControlPlaneAgent } from './agent';
 import { resolveCellLimits } from './cell-limits';
 import { ConsoleApprovals } from './console-approvals';
 import { Host } from './host';
-import { FleetTransport } from './fleet-transport';
+import { FleetTransport, type FleetTransportOptions } from './fleet-transport';
 import { joinTokenSource, metricsToken, tokenOnCommandLine } from './host-token';
 import { createHostHttpServer } from './http-server';
 import { inprocRefusalFor } from './inproc-guard';
 import { sandboxStatus } from './sandbox';
 import { mkdirPrivate } from '../secrets-at-rest';
 
-// `hotplane host --control-plane https://CONSOLE:7443 --console-ca FILE --join-token-file FILE --data DIR --port P`
-// (or the join token in HOTPLANE_JOIN_TOKEN): one runtime host, standalone or started by the console
+// `hotplane host --console https://CONSOLE:7443[,https://OTHER:7443…] --console-ca FILE --join-token-file FILE --data DIR
+// --port P` (or the join token in HOTPLANE_JOIN_TOKEN): one runtime host, standalone or started by the console
 // (server/fleet/embedded-host.ts) with the same flags. The join token is read only to enrol (docs/fleet.md#host-identity).
+// With several consoles (repeat the flag or separate by commas) the agent fails over between them.
 const HOST_OPTIONS = {
-  'control-plane': { type: 'string' },
+  'control-plane': { type: 'string', multiple: true },
+  console: { type: 'string', multiple: true },
   'console-ca': { type: 'string' },
   'join-token-file': { type: 'string' },
   data: { type: 'string', default: 'data/host' },
@@ -46,11 +48,26 @@ async function adminToken(dataDir: string): Promise<string> {
   return token;
 }
 
+// Enrolment and renewal go to the first console that answers; the certificate is then good with every one of them.
+async function openTransport(consoles: string[], options: Omit<FleetTransportOptions, 'consoleUrl'>): Promise<FleetTransport> {
+  let lastError: unknown;
+  for (const consoleUrl of consoles) {
+    try {
+      return await FleetTransport.open({ ...options, consoleUrl });
+    } catch (error) {
+      lastError = error;
+      options.log?.(`enrolling with ${consoleUrl}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  throw lastError;
+}
+
 export async function runHost(args: string[]): Promise<void> {
   const onCommandLine = tokenOnCommandLine(args);
   if (onCommandLine) throw new Error(onCommandLine);
   const { values } = parseArgs({ args, options: HOST_OPTIONS, strict: true });
   const joinToken = joinTokenSource(values['join-token-file']);
+  const consoles = [...(values.console ?? []), ...(values['control-plane'] ?? [])].flatMap((list) => list.split(',')).map((url) => url.trim()).filter(Boolean);
   const log = (line: string) => console.error(`hotplane host: ${line}`);
   const dataDir = path.resolve(values.data);
   mkdirPrivate(dataDir);
@@ -61,11 +78,9 @@ export async function runHost(args: string[]): Promise<void> {
   const sandbox = sandboxStatus();
   log(sandbox.sandboxed ? `process cells sandboxed: ${sandbox.detail}` : `WARNING: ${sandbox.detail}`);
 
-  const controlPlane = values['control-plane'];
-  if (controlPlane && new URL(controlPlane).protocol !== 'https:') throw new Error(`--control-plane ${controlPlane}: the fleet API is served over TLS only; give its https:// URL (port 7443 by default)`);
-  const transport = controlPlane
-    ? await FleetTransport.open({ consoleUrl: controlPlane, dataDir, consoleCaFile: values['console-ca'], joinToken, log })
-    : null;
+  const plainText = consoles.find((url) => new URL(url).protocol !== 'https:');
+  if (plainText) throw new Error(`--console ${plainText}: the fleet API is served over TLS only; give its https:// URL (port 7443 by default)`);
+  const transport = consoles.length > 0 ? await openTransport(consoles, { dataDir, consoleCaFile: values['console-ca'], joinToken, log }) : null;
   let agent: ControlPlaneAgent | null = null;
   const host = new Host({
     hostId: transport?.hostId ?? values['host-id'],
@@ -80,8 +95,8 @@ export async function runHost(args: string[]): Promise<void> {
     onEvent: (event) => log(`${event.module}${event.version ? ` ${event.version}` : ''} ${event.kind}: ${event.message}`),
   }).start();
   const approvals = transport ? await new ConsoleApprovals(path.join(dataDir, 'console-approved.json')).load() : undefined;
-  if (controlPlane && transport) {
-    agent = new ControlPlaneAgent(host, { controlPlane, fetch: transport.fetch, dataDir, log, approvals });
+  if (transport) {
+    agent = new ControlPlaneAgent(host, { controlPlane: consoles, fetch: transport.fetch, dataDir, log, approvals });
   }
 
   const accessLog = createAccessLog({ destination: values['access-log'] === 'off' ? null : values['access-log'] });

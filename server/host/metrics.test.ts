@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HostMetrics, VersionMetrics, type Outcome } from './metrics';
-import type { MetricSample } from './types';
+import type { MetricSample } from '../protocol';
 
 const SECOND = new Date('2026-11-22T08:00:00.000Z');
 const NUMERIC_FIELDS = ['requests', 'ok', 'app4xx', 'errors5xx', 'timeouts', 'crashes', 'p50', 'p95', 'p99', 'max'] as const;

@@ -1,6 +1,6 @@
 import { createHistogram, monitorEventLoopDelay, performance, type EventLoopUtilization, type IntervalHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { ExpositionWriter, labelSet } from './prometheus';
-import type { MetricSample } from './types';
+import type { MetricSample } from '../protocol';
 
 // Per version per second: counts by outcome and an HDR latency histogram, rolled into a MetricSample each
 // second (what the console charts and analyses) and kept cumulatively for Prometheus.

@@ -4,8 +4,9 @@
 // 'server-only' or anything from Next.
 import { readFileSync, realpathSync } from 'node:fs';
 import koffi, { type LibraryHandle } from 'koffi';
+import { HP_ABI_VERSION } from '../protocol/abi';
 
-export const HP_ABI_VERSION = 1;
+export { HP_ABI_VERSION };
 export const HP_OK = 0;
 export const HP_FAULT = -1;
 export const HP_BUFFER_TOO_SMALL = -2;

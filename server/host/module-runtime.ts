@@ -2,7 +2,7 @@ import { CellCallError, type Cell } from './cell';
 import { InprocCell } from './inproc-cell';
 import type { HostMetrics, Outcome } from './metrics';
 import { WeightedRouter } from './router';
-import type { DesiredModule, DesiredVersion, HostEvent } from './types';
+import type { DesiredModule, DesiredVersion, HostEvent } from '../protocol';
 import { VersionRuntime, type VersionRuntimeContext } from './version-runtime';
 import type { ArtifactCache } from './artifact-cache';
 import type { CellLimits } from './cell-limits';

@@ -96,7 +96,7 @@ export class ProcessCell implements Cell {
     if (this.state !== 'idle') throw this.refusal();
     const modulePath = this.start(script);
     try {
-      const identity = await this.call(Op.OPEN, Buffer.from(modulePath), LOAD_TIMEOUT_MS, asIdentity);
+      const identity = await this.call(Op.OPEN, Buffer.from(modulePath), this.options.openTimeoutMs ?? LOAD_TIMEOUT_MS, asIdentity);
       return { ...identity, pid: this.pid };
     } catch (error) {
       // Not a module, or dlopen refused it: the child has nothing left to do.

@@ -22,7 +22,7 @@ import { createCell, type Cell } from './cell.ts';
 import { Host } from './host.ts';
 import { inprocRefusalFor } from './inproc-guard.ts';
 import { decideSandbox, SANDBOX_UID, SandboxUnavailableError, type SandboxSettings } from './sandbox.ts';
-import type { DesiredVersion } from './types.ts';
+import type { DesiredVersion } from '../protocol/index.ts';
 
 const TIMEOUT_MS = 10_000;
 const env = (values: Record<string, string>) => values as unknown as NodeJS.ProcessEnv;
@@ -93,13 +93,11 @@ async function snoopReport(cell: Cell, request: 'probe' | 'walk'): Promise<Retur
   return findings(body.toString());
 }
 
-function assertFoundNothing(found: ReturnType<typeof findings>, options: { checkoutCode?: boolean } = {}) {
-  const checkout = options.checkoutCode ? [] : [path.join(process.cwd(), 'package.json')];
-  for (const file of [...secrets, hostAdminToken, dataDir, ...checkout]) {
+function assertFoundNothing(found: ReturnType<typeof findings>) {
+  for (const file of [...secrets, hostAdminToken, dataDir, checkoutPackage()]) {
     assert.ok(found.denied.includes(`${file} No such file or directory`), `${file} is not even visible:\n${found.lines.join('\n')}`);
   }
-  const ownCode = (r: string) => /^\/proc\/(1|self)\/environ /.test(r) || (options.checkoutCode === true && r.startsWith(`${checkoutPackage()} `));
-  assert.deepEqual(found.read.filter((r) => !ownCode(r)), [], 'nothing but its own environ (and the code it runs) is read');
+  assert.deepEqual(found.read.filter((r) => !/^\/proc\/(1|self)\/environ /.test(r)), [], 'nothing but its own environ is read');
   assert.ok(!found.read.some((r) => /^\/proc\/1\/environ [1-9]/.test(r)), 'PID 1 of the sandbox has no environment');
   assert.deepEqual(found.connected, []);
   assert.ok(found.unreachable.some((u) => u.startsWith(`127.0.0.1:${consolePort} `)), found.lines.join('\n'));
@@ -137,8 +135,8 @@ test('attack: the preflight probe of a hostile module runs sandboxed: its self-t
   const { sm3 } = await digestArtifactFile(snoop);
   const result = await probeProcessPreflight({ module: 'snoop', version: '1.0.0', path: snoop, sm3, config: targets(), selfTestLimitMs: TIMEOUT_MS });
   assert.equal(result.ok, true, result.report);
-  // The probe runs its own source with tsx, so it sees that code and package.json — nothing else of the checkout.
-  assertFoundNothing(findings(result.report), { checkoutCode: true });
+  // The probe is a process cell: it sees nothing of the checkout either.
+  assertFoundNothing(findings(result.report));
   assert.equal(connections, 0);
 });
 

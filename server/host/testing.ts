@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { digestArtifactFile } from '../crypto/digest';
 import { buildExampleModules, exampleModulePath } from '../demo/example-modules';
-import type { DesiredVersion, Isolation } from './types';
+import type { DesiredVersion, Isolation } from '../protocol';
 
 // Test helpers for hosts: example modules addressed by their SM3, as the registry would send them.
 export async function exampleArtifacts() {

@@ -3,7 +3,7 @@ import type { ArtifactCache } from './artifact-cache';
 import type { VersionMetrics } from './metrics';
 import { CellCallError, createCell, type Cell } from './cell';
 import { describeCellLimits, type CellLimits } from './cell-limits';
-import type { ArtifactFacts, DesiredVersion, HostEvent, Isolation, LoadBreakdown, VersionPhase, VersionStatus } from './types';
+import type { ArtifactFacts, DesiredVersion, HostEvent, Isolation, LoadBreakdown, VersionPhase, VersionStatus } from '../protocol';
 
 export const SELF_TEST_LIMIT_MS = 10_000;
 const PROBE_TIMEOUT_MS = 1_000;

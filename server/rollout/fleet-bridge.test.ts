@@ -4,7 +4,7 @@ import { readDesiredModule } from '../fleet/desired-state';
 import { registerHost } from '../fleet/hosts';
 import { FleetMetrics } from '../fleet/metrics-store';
 import { ingestHostReport } from '../fleet/report-intake';
-import type { HostEvent, VersionStatus } from '../host/types';
+import type { HostEvent, VersionStatus } from '../protocol';
 import { createRolloutFixture, type RolloutFixture } from '../testing/rollout-fixture';
 import { proposeChange } from './change-request';
 import type { RolloutOutcome } from './change-request.types';

@@ -3,7 +3,7 @@ import type { AuditActor } from '../audit/actor';
 import type { Db, DbTransaction } from '../db/client';
 import { readDesiredModule, replaceDesiredModule, type DesiredChange } from '../fleet/desired-state';
 import { HOST_OFFLINE_AFTER_MS } from '../fleet/health';
-import type { DesiredModule, DesiredVersion, VersionStatus } from '../host/types';
+import type { DesiredModule, DesiredVersion, VersionStatus } from '../protocol';
 import type { CanaryHealth } from './analysis';
 
 // How the rollout meets the fleet: it writes one module's desired state (server/fleet/desired-state.ts, with

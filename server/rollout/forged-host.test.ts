@@ -4,7 +4,7 @@ import { readDesiredState } from '../fleet/desired-state';
 import { registerHost } from '../fleet/hosts';
 import { FleetMetrics } from '../fleet/metrics-store';
 import { ingestHostReport } from '../fleet/report-intake';
-import type { MetricSample, VersionStatus } from '../host/types';
+import type { MetricSample, VersionStatus } from '../protocol';
 import { startInProcessHost, type InProcessHost } from '../testing/in-process-host';
 import { createRolloutFixture, type RolloutFixture } from '../testing/rollout-fixture';
 import { waitFor } from '../testing/wait-for';

@@ -1,16 +1,12 @@
-import { realpathSync } from 'node:fs';
-import path from 'node:path';
 import { digestArtifactFile } from '../crypto/digest';
-import { programExit, spawnSandboxed } from '../host/sandbox';
-import { projectRoot } from '../paths';
-import type { Readable } from 'node:stream';
-import type { ProbeLine } from './preflight-probe';
+import { CellCallError } from '../host/cell';
+import { ProcessCell } from '../host/process-cell';
+import { HP_ABI_VERSION } from '../protocol';
 
-// Before any traffic: the target version in a throwaway process of its own (preflight-probe.ts) — load,
-// identity, init, self-test within the limit — then the process ends. A failure ends the request with nothing
-// served. The console never loads a module itself; the probe is started like the embedded host (node + tsx from
-// the project folder), so it runs the same from the CLI, the tests and the bundled console — but sandboxed like a
-// process cell (server/host/sandbox.ts): it sees the code it runs and the one artifact, nothing of the data folder.
+// Before any traffic: the target version in a throwaway process cell of its own — the same ProcessCell the hosts
+// run modules in (server/host/process-cell.ts), so the same child, sandbox (server/host/sandbox.ts) and caps: load,
+// identity, init, self-test within the limit — then the cell is shut down and its process ends. A failure ends the
+// request with nothing served. The console never loads a module itself.
 
 export interface PreflightSubject {
   module: string;
@@ -22,7 +18,7 @@ export interface PreflightSubject {
   selfTestLimitMs: number;
   /** Load and compare the identity only (the upload's identity probe): no hp_init, no self-test. */
   identityOnly?: boolean;
-  /** For an identity probe: how long dlopen and the three identity calls may take once node has started. */
+  /** For an identity probe: how long starting the cell, dlopen and the three identity calls may take. */
   identityLimitMs?: number;
 }
 
@@ -35,105 +31,72 @@ export interface PreflightResult {
 
 export type PreflightRunner = (subject: PreflightSubject) => Promise<PreflightResult>;
 
-/** Starting node with tsx and loading the module; the self-test has its own limit on top. */
-const LOAD_LIMIT_MS = 30_000;
+/** The cell's own limit on starting, dlopen and hp_init; the self-test has its own limit on top. */
+const LOAD_LIMIT_S = 30;
 
-function parseLine(text: string): ProbeLine | null {
+function identityProblem(identity: { abiVersion: number; name: string; version: string }, subject: PreflightSubject): string | null {
+  if (identity.abiVersion !== HP_ABI_VERSION) return `hp_abi_version() is ${identity.abiVersion}, hosts speak ABI ${HP_ABI_VERSION}`;
+  if (identity.name !== subject.module) return `hp_module_name() is "${identity.name}", not "${subject.module}"`;
+  if (identity.version !== subject.version) return `hp_module_version() is "${identity.version}", not "${subject.version}"`;
+  return null;
+}
+
+/** A call the cell did not answer, in the probe's words: what overran or died, during which stage, its last output. */
+function describeFailure(error: unknown, stage: string, overrun: string): string {
+  if (!(error instanceof CellCallError)) return error instanceof Error ? error.message.replace(/^\S+ in cell [^:]+: /, '') : String(error);
+  const how = error.kind === 'timeout' ? overrun : `the probe died (${error.signal ? `signal ${error.signal}` : `exit ${error.exitCode}`}) during ${stage}`;
+  const output = error.stderrTail?.trim();
+  return `${how}${output ? `; last output: ${output.slice(-600)}` : ''}`;
+}
+
+async function probeInCell(subject: PreflightSubject, timings: PreflightResult['timings']): Promise<PreflightResult> {
+  const identityLimit = subject.identityOnly ? subject.identityLimitMs : undefined;
+  const cell = new ProcessCell({ path: subject.path, isolation: 'process', goRuntime: false, openTimeoutMs: identityLimit });
+  const fail = (report: string): PreflightResult => ({ ok: false, report, timings });
   try {
-    return JSON.parse(text) as ProbeLine;
-  } catch {
-    return null;
+    let identity;
+    try {
+      identity = await cell.open();
+    } catch (error) {
+      const overrun = identityLimit === undefined ? `loading took more than ${LOAD_LIMIT_S} s` : `loading and the identity calls took more than ${identityLimit / 1000} s`;
+      return fail(describeFailure(error, identityLimit === undefined ? 'loading' : 'dlopen and the identity calls', overrun));
+    }
+    timings.dlopenMs = identity.dlopenMs;
+    const wrong = identityProblem(identity, subject);
+    if (wrong) return fail(wrong);
+    // The upload's identity probe stops here: no hp_init, so no business code runs beyond the identity calls.
+    if (subject.identityOnly) {
+      return { ok: true, report: `hp_abi_version() ${HP_ABI_VERSION}, hp_module_name() "${subject.module}", hp_module_version() "${subject.version}"`, timings };
+    }
+    let init;
+    try {
+      init = await cell.init(Buffer.from(subject.config));
+    } catch (error) {
+      return fail(describeFailure(error, 'hp_init', `loading or hp_init took more than ${LOAD_LIMIT_S} s`));
+    }
+    timings.initMs = init.ms;
+    if (init.code !== 0) return fail(`hp_init returned ${init.code}`);
+    let test;
+    try {
+      test = await cell.selfTest(subject.selfTestLimitMs);
+    } catch (error) {
+      return fail(describeFailure(error, 'hp_self_test', `hp_self_test ran past its ${subject.selfTestLimitMs / 1000} s limit`));
+    }
+    timings.selfTestMs = test.ms;
+    const report = test.report.trim() || '(no report)';
+    return test.code === 0 ? { ok: true, report, timings } : fail(`hp_self_test returned ${test.code}: ${report}`);
+  } finally {
+    // hp_shutdown, then the process exits: nothing it loaded is ever unloaded in place (a Go module cannot be).
+    await cell.dispose();
   }
 }
 
-/** The code the probe runs (its two source files, the packages), read-only; nothing else of the checkout. */
-function probeCodePaths(root: string) {
-  return [
-    path.join(root, 'server', 'rollout', 'preflight-probe.ts'),
-    path.join(root, 'server', 'host', 'module-library.ts'),
-    path.join(root, 'package.json'),
-    { source: realpathSync(path.join(root, 'node_modules')), target: path.join(root, 'node_modules') },
-  ];
-}
-
-function runProbe(subject: PreflightSubject, timings: PreflightResult['timings']): Promise<PreflightResult> {
-  return new Promise((resolve) => {
-    const root = projectRoot();
-    let sandboxed: PreflightSubject = subject;
-    let child;
-    try {
-      child = spawnSandboxed({
-        command: process.execPath,
-        files: { module: subject.path },
-        args: (files) => {
-          sandboxed = { ...subject, path: files.module };
-          return ['--conditions=react-server', '--import', 'tsx', path.join(root, 'server', 'rollout', 'preflight-probe.ts')];
-        },
-        readOnlyPaths: probeCodePaths(root),
-        scratchTmp: true,
-        cwd: root,
-        // fd 3 carries the probe's stage lines; stdout and stderr are whatever the module prints.
-        stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
-      });
-    } catch (error) {
-      return resolve({ ok: false, report: (error as Error).message, timings });
-    }
-    let stage = 'starting the probe';
-    let overrun = `starting the probe took more than ${LOAD_LIMIT_MS / 1000} s`;
-    let result: PreflightResult | null = null;
-    let output = '';
-    let timer = setTimeout(() => child.kill('SIGKILL'), LOAD_LIMIT_MS);
-    const onLine = (line: ProbeLine) => {
-      if (line.stage === 'opening') {
-        if (subject.identityLimitMs === undefined) return;
-        stage = 'dlopen and the identity calls';
-        clearTimeout(timer);
-        timer = setTimeout(() => child.kill('SIGKILL'), subject.identityLimitMs);
-        overrun = `loading and the identity calls took more than ${subject.identityLimitMs / 1000} s`;
-      } else if (line.stage === 'loaded') {
-        if (subject.identityLimitMs !== undefined) return;
-        timings.dlopenMs = line.dlopenMs;
-        stage = 'hp_init';
-        overrun = `loading or hp_init took more than ${LOAD_LIMIT_MS / 1000} s`;
-      } else if (line.stage === 'self-test') {
-        stage = 'hp_self_test';
-        clearTimeout(timer);
-        timer = setTimeout(() => child.kill('SIGKILL'), subject.selfTestLimitMs);
-        overrun = `hp_self_test ran past its ${subject.selfTestLimitMs / 1000} s limit`;
-      } else {
-        Object.assign(timings, { initMs: line.initMs, selfTestMs: line.selfTestMs });
-        result = { ok: line.ok, report: line.report, timings };
-      }
-    };
-    let pending = '';
-    (child.stdio[3] as Readable).on('data', (chunk: Buffer) => {
-      const lines = (pending + chunk.toString('utf8')).split('\n');
-      pending = lines.pop()!;
-      for (const text of lines) {
-        const line = parseLine(text);
-        if (line) onLine(line);
-      }
-    });
-    const keepTail = (chunk: Buffer) => (output = (output + chunk.toString('utf8')).slice(-2000));
-    child.stdout!.on('data', keepTail);
-    child.stderr!.on('data', keepTail);
-    child.on('close', (exitCode, exitSignal) => {
-      const { code, signal } = programExit(child, exitCode, exitSignal);
-      clearTimeout(timer);
-      if (result) return resolve(result);
-      const how = signal === 'SIGKILL' ? overrun : `the probe died (${signal ? `signal ${signal}` : `exit ${code}`}) during ${stage}`;
-      resolve({ ok: false, report: `${how}${output.trim() ? `; last output: ${output.trim().slice(-600)}` : ''}`, timings });
-    });
-    child.stdin!.end(JSON.stringify(sandboxed));
-  });
-}
-
 /**
- * The upload's identity probe: the same throwaway probe process (and so the same sandbox) as a preflight, stopped
- * after hp_abi_version, hp_module_name and hp_module_version; hp_init is never called.
+ * The upload's identity probe: the same throwaway cell as a preflight, stopped after hp_abi_version,
+ * hp_module_name and hp_module_version; hp_init is never called.
  */
 export function probeModuleIdentity(subject: { path: string; module: string; version: string; limitMs: number }): Promise<PreflightResult> {
-  return runProbe(
+  return probeInCell(
     { module: subject.module, version: subject.version, path: subject.path, sm3: '', config: '', selfTestLimitMs: 0, identityOnly: true, identityLimitMs: subject.limitMs },
     {},
   );
@@ -147,5 +110,5 @@ export const probeProcessPreflight: PreflightRunner = async (subject) => {
   if (digest.sm3 !== subject.sm3) {
     return { ok: false, report: `the stored file's SM3 is ${digest.sm3}, the request was approved for ${subject.sm3}`, timings };
   }
-  return runProbe(subject, timings);
+  return probeInCell(subject, timings);
 };

@@ -4,7 +4,7 @@ import type { ChangeRequest } from '../db/generated/client';
 import type { Db, DbTransaction } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
 import { versionRefusal } from '../artifacts/version-validity';
-import type { DesiredModule } from '../host/types';
+import type { DesiredModule } from '../protocol';
 import type { RolloutOutcome } from './change-request.types';
 import { readDesiredModule, stableVersionOf } from './fleet-bridge';
 import { activeRolloutOf } from './operate';

@@ -2,7 +2,7 @@ import { appendAuditEvent, type AuditAction } from '../audit/append';
 import type { AuditActor } from '../audit/actor';
 import type { ChangeRequest } from '../db/generated/client';
 import type { DbTransaction } from '../db/client';
-import type { DesiredModule, DesiredVersion } from '../host/types';
+import type { DesiredModule, DesiredVersion } from '../protocol';
 import { planOf, transitionOf } from './change-request';
 import type { ChangeState, RolloutOutcome } from './change-request.types';
 import { moduleBreaker } from './circuit-breaker';

@@ -7,7 +7,7 @@ import { versionRefusal, type VersionValidityFacts } from '../artifacts/version-
 import type { ChangeRequest } from '../db/generated/client';
 import type { Db, DbTransaction } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
-import type { DesiredModule, DesiredVersion } from '../host/types';
+import type { DesiredModule, DesiredVersion } from '../protocol';
 import { nextRequestId, recordCreated, transitionOf } from './change-request';
 import { ACTIVE_STATES, planSchema, type RolloutOutcome } from './change-request.types';
 import { changeDigest } from './digest';

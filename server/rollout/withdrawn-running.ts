@@ -1,6 +1,6 @@
 import { versionRefusal } from '../artifacts/version-validity';
 import type { DbTransaction } from '../db/client';
-import type { DesiredModule } from '../host/types';
+import type { DesiredModule } from '../protocol';
 
 export interface WithdrawnRunning {
   version: string;

@@ -2,6 +2,7 @@ import '../artifacts/audit-actions';
 import { appendAuditEvent } from '../audit/append';
 import type { AuditActor } from '../audit/actor';
 import type { DbTransaction } from '../db/client';
+import { nudgeDesiredStateWatch } from '../fleet/desired-changes';
 import { readDesiredState } from '../fleet/desired-state';
 import { enqueueWebhookEvent } from '../rollout/webhooks';
 
@@ -29,6 +30,8 @@ export async function withdrawVersionsOfSigner(
   const runs = (module: string, version: string) =>
     desired.modules.some((m) => m.module === module && m.versions.some((v) => v.version === version && v.weight > 0));
   const withdrawn: SignerRevokedVersion[] = [];
+  // The revoked list the hosts are told changes once this transaction commits (the watch reads until it sees it).
+  nudgeDesiredStateWatch();
   for (const v of signed) {
     const revokedReason = `signer "${signer.name}" revoked: ${reason}`;
     await tx.moduleVersion.update({ where: { id: v.id }, data: { status: 'signer-revoked', revokedAt, revokedReason } });

@@ -12,7 +12,7 @@ import { DecisionsTable } from '@/components/decisions-table';
 import { PageHead } from '@/components/page-head';
 import { PhasesList } from '@/components/phases-list';
 import { PlanSettings, StepBar } from '@/components/rollout-plan';
-import type { DesiredModule } from '@/server/host/types';
+import type { DesiredModule } from '@/server/protocol';
 import { ApprovalPanel } from './approval-panel';
 import { EditRequest } from './edit-request';
 import { EvidenceLinks } from './evidence-links';

@@ -1,5 +1,6 @@
-// Shared vocabulary of the runtime host (server/host/) and the control plane's fleet side (server/fleet/).
-// Plain data only: these cross the wire between console and host as JSON.
+// The console↔host contract's data: what crosses the wire as JSON between the control plane's fleet side
+// (server/fleet/) and the runtime host (server/host/). Plain data only; the zod schemas beside it check each
+// direction on arrival (desired-state-schema.ts at the host, report-schema.ts at the console).
 
 export type Isolation = 'process' | 'inproc';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import type { HostEvent, HostReport, MetricSample, VersionStatus } from '../host/types';
+import type { HostEvent, HostReport, MetricSample, VersionStatus } from './wire-types';
 
-// The zod face of HostReport (server/host/types.ts): what POST /api/fleet/report accepts. Typed against the wire
+// The zod face of HostReport (wire-types.ts): what the console accepts at FLEET_PATHS.report. Typed against the wire
 // types, so a change there that this schema does not follow fails the typecheck.
 
 const timestamp = z.string().max(40).refine((text) => !Number.isNaN(Date.parse(text)), 'not an ISO-8601 time');
