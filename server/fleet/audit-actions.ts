@@ -7,6 +7,8 @@ declare module '../audit/append' {
     'runtime.version_isolated': true;
     'runtime.demo_traffic_changed': true;
     'host.revoked': true;
+    /** An admin moved a host to another zone or group. */
+    'host.zone_changed': true;
     'host.process_crashed': true;
     'host.version_crashed': true;
     'host.version_failed': true;

@@ -62,13 +62,15 @@ async function withSignerSerials(tx: DbTransaction, state: DesiredState): Promis
 }
 
 async function desiredStateResponse(deps: FleetHttpDeps, request: Request): Promise<Response> {
-  if (!(await authenticateHost(deps.db, request.headers))) return unauthenticated();
+  const host = await authenticateHost(deps.db, request.headers);
+  if (!host) return unauthenticated();
   // The cheap path: two small reads answer an unchanged poll.
   const headers = { 'cache-control': 'no-cache' };
   const tag = await desiredStateTag(deps.db);
   if (etagMatches(request.headers.get('if-none-match'), tag)) return new Response(null, { status: 304, headers: { ...headers, etag: tag } });
   const { state, etag } = await deps.db.$transaction(async (tx) => {
-    const desired = await withSignerSerials(tx, await readDesiredState(tx));
+    // The host's zone's state: every zone change raises the generation, so the tag changes for the hosts it concerns too.
+    const desired = await withSignerSerials(tx, await readDesiredState(tx, host.zone));
     const revoked = await tx.moduleVersion.findMany({ where: { status: { not: 'accepted' } }, select: { sm3: true }, orderBy: { sm3: 'asc' } });
     return { state: revoked.length > 0 ? { ...desired, revoked: revoked.map((v) => v.sm3) } : desired, etag: await desiredStateTag(tx) };
   });

@@ -8,6 +8,7 @@ import { DomainError, DomainErrorCode } from '../errors';
 import { hashHostToken, hostTokenFromHeaders, newHostToken } from './host-tokens';
 import { fleetMetrics, type FleetMetrics } from './metrics-store';
 import { mkdirPrivate } from '../secrets-at-rest';
+import { DEFAULT_ZONE, groupName, zoneName } from './zone-name';
 
 export const EMBEDDED_HOST_ID = 'embedded';
 
@@ -18,10 +19,12 @@ export const registerHostInput = z.object({
     .trim()
     .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a host name is 1-63 characters of a-z, 0-9 and "-", starting with a letter or digit'),
   address: z.url('the address is a URL such as http://10.0.0.5:7400').max(200).optional(),
+  zone: zoneName.default(DEFAULT_ZONE),
+  group: groupName.optional(),
 });
-export type RegisterHostInput = z.infer<typeof registerHostInput>;
+export type RegisterHostInput = z.input<typeof registerHostInput>;
 
-async function issueHostToken(db: Db, actor: AuditActor, host: { id: string; address?: string }, replaceActive: boolean) {
+async function issueHostToken(db: Db, actor: AuditActor, host: { id: string; address?: string; zone?: string; group?: string }, replaceActive: boolean) {
   const token = newHostToken();
   await db.$transaction(async (tx) => {
     const existing = await tx.host.findUnique({ where: { id: host.id } });
@@ -31,27 +34,28 @@ async function issueHostToken(db: Db, actor: AuditActor, host: { id: string; add
     const tokenHash = hashHostToken(token);
     await tx.host.upsert({
       where: { id: host.id },
-      create: { id: host.id, name: host.id, tokenHash, address: host.address ?? null },
-      update: { tokenHash, revokedAt: null, address: host.address ?? existing?.address ?? null },
+      create: { id: host.id, name: host.id, tokenHash, address: host.address ?? null, zone: host.zone ?? DEFAULT_ZONE, group: host.group ?? null },
+      update: { tokenHash, revokedAt: null, address: host.address ?? existing?.address ?? null, ...(host.zone ? { zone: host.zone } : {}), ...(host.group ? { group: host.group } : {}) },
     });
     await appendAuditEvent(tx, {
       actor,
       action: 'host.registered',
       targetType: 'host',
       targetId: host.id,
-      details: { address: host.address ?? null, reissued: Boolean(existing) },
+      details: { address: host.address ?? null, zone: host.zone ?? existing?.zone ?? DEFAULT_ZONE, group: host.group ?? existing?.group ?? null, reissued: Boolean(existing) },
     });
   });
   return token;
 }
 
 // The token is returned once; only its SHA-256 is kept.
-export async function registerHost(db: Db, actor: AuditActor, input: RegisterHostInput) {
+export async function registerHost(db: Db, actor: AuditActor, raw: RegisterHostInput) {
+  const input = registerHostInput.parse(raw);
   if (input.name === EMBEDDED_HOST_ID) {
     throw new DomainError(DomainErrorCode.InvalidInput, `"${EMBEDDED_HOST_ID}" is the console's own host; choose another name`);
   }
-  const token = await issueHostToken(db, actor, { id: input.name, address: input.address }, false);
-  return { id: input.name, name: input.name, token };
+  const token = await issueHostToken(db, actor, { id: input.name, address: input.address, zone: input.zone, group: input.group }, false);
+  return { id: input.name, name: input.name, zone: input.zone, token };
 }
 
 // Its in-memory metrics go with it; what it said before stays in the rollups and its events, but counts nowhere.

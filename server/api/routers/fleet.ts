@@ -6,6 +6,7 @@ import { registerHost, registerHostInput, revokeHost } from '../../fleet/hosts';
 import { moduleMetrics, moduleMetricsInput } from '../../fleet/metrics-query';
 import { fleetMetrics } from '../../fleet/metrics-store';
 import { fleetDashboard, listHosts, moduleRuntime } from '../../fleet/runtime-views';
+import { setHostZone, setHostZoneInput } from '../../fleet/zones';
 import { runningFleetServices } from '../../fleet/services';
 import { sandboxStatus } from '../../host/sandbox';
 import { createRouter, permittedProcedure } from '../trpc';
@@ -34,4 +35,5 @@ export const fleetRouter = createRouter({
 
   registerHost: manageFleet.input(registerHostInput).mutation(({ ctx, input }) => registerHost(ctx.db, actorOf(ctx.user), input)),
   revokeHost: manageFleet.input(z.object({ hostId: z.string().min(1) })).mutation(({ ctx, input }) => revokeHost(ctx.db, actorOf(ctx.user), input.hostId)),
+  setHostZone: manageFleet.input(setHostZoneInput).mutation(({ ctx, input }) => setHostZone(ctx.db, actorOf(ctx.user), input)),
 });
