@@ -12,7 +12,7 @@ import { planOf } from './change-request';
 import { ACTIVE_STATES, type ChangeState, type RolloutOutcome } from './change-request.types';
 import { sealEvidence } from './evidence';
 import { canaryHealth, confirmApplied, onlineHosts, readDesiredModule, readZoneOverrides, reportedCrash, type ReportingHost } from './fleet-bridge';
-import { analyseCanaryPerHost, hostSeconds } from './host-analysis';
+import { hostSeconds } from './host-analysis';
 import { probeProcessPreflight, type PreflightResult, type PreflightRunner } from './preflight';
 import { escalateOverdueReviews } from './reviews';
 import { loadRolloutSettings, type RolloutSettings } from './settings';
@@ -20,7 +20,7 @@ import { stepProgress, type StepVerdict } from './state-machine';
 import { clearHandOff, confirmStep, enterStep, failPreflight, passStep, retirePrevious, rollBack, type Transition } from './transitions';
 import { canaryZones, waveZones } from './waves';
 import { deliverDueWebhooks } from './webhooks';
-import { withWaveZones, zoneVerdicts } from './zone-analysis';
+import { analyseWaveHosts, withWaveZones, zoneVerdicts } from './zone-analysis';
 import { runWholeChange } from './whole-change';
 
 // The rollout engine: one loop per control plane. Each tick reads every running rollout from the database and
@@ -207,18 +207,15 @@ export class RolloutEngine {
     const step = await t.tx.rolloutPhase.findFirst({ where: { changeRequestId: row.id, kind: 'step', stepIndex: row.stepIndex, endedAt: null }, orderBy: { id: 'desc' } });
     const window = analysisWindow(t.now, analysis.windowSeconds, step?.confirmedAt?.getTime() ?? t.now);
     const reached = canaryZones(plan, row.waveIndex);
+    const current = waveZones(plan, row.waveIndex);
     const hosts = reached ? online.filter((h) => reached.includes(h.zone)) : online;
     const perHost = this.options.metrics.moduleSecondsByHost(row.module, window.from, window.to, hosts.map((h) => h.id));
-    const byHost = analyseCanaryPerHost({
-      settings: analysis,
-      window,
-      hosts: hosts.map((h) => hostSeconds(h.name, perHost.get(h.id) ?? [], row.toVersion, row.fromVersion)),
-      stableServesTraffic: plan.steps[row.stepIndex].weight < 100,
-      health,
-      quorum: config().analysisHostQuorum,
-    });
+    const seconds = (inWave: boolean) =>
+      hosts.filter((h) => !current || current.includes(h.zone) === inWave).map((h) => hostSeconds(h.name, perHost.get(h.id) ?? [], row.toVersion, row.fromVersion));
+    const input = { settings: analysis, window, stableServesTraffic: plan.steps[row.stepIndex].weight < 100, health, quorum: config().analysisHostQuorum };
+    const byHost = analyseWaveHosts(input, seconds(true), current ? seconds(false) : []);
     const zoneNames = reached ?? [...new Set(hosts.map((h) => h.zone))].sort();
-    const zones = zoneVerdicts(new Map(hosts.map((h) => [h.name, h.zone])), byHost.hosts, zoneNames, waveZones(plan, row.waveIndex) ?? zoneNames);
+    const zones = zoneVerdicts(new Map(hosts.map((h) => [h.name, h.zone])), byHost.hosts, zoneNames, current ?? zoneNames);
     const decision = reached ? withWaveZones(byHost, zones) : byHost;
     const stored = await t.tx.rolloutDecision.create({
       data: {

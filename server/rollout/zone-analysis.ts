@@ -1,5 +1,5 @@
 import type { AnalysisCheck } from './analysis';
-import type { HostVerdict, PerHostDecision } from './host-analysis';
+import { analyseCanaryPerHost, type HostSeconds, type HostVerdict, type PerHostAnalysisInput, type PerHostDecision } from './host-analysis';
 import type { StepVerdict } from './state-machine';
 
 // The per-host verdicts grouped by zone (docs/rollouts.md#waves). A breach on any host of any zone the canary has
@@ -27,6 +27,23 @@ export function zoneVerdicts(hostZones: ReadonlyMap<string, string>, verdicts: r
     const verdict: StepVerdict = breached.length > 0 ? 'breach' : judged.length > 0 && passed === judged.length ? 'pass' : 'inconclusive';
     return { zone, verdict, hosts: mine.length, judged: judged.length, passed, breached, currentWave: currentWave.includes(zone) };
   });
+}
+
+/**
+ * The current wave's hosts judged as the step's weights say; an earlier wave's hosts run the canary at 100 % (their
+ * last step), so they are judged without a stable to compare with. A breach of either is the decision.
+ */
+export function analyseWaveHosts(input: Omit<PerHostAnalysisInput, 'hosts'>, current: readonly HostSeconds[], earlier: readonly HostSeconds[]): PerHostDecision {
+  const now = analyseCanaryPerHost({ ...input, hosts: current });
+  if (earlier.length === 0) return now;
+  const before = analyseCanaryPerHost({ ...input, hosts: earlier, stableServesTraffic: false });
+  const decided = now.verdict !== 'breach' && before.verdict === 'breach' ? before : now;
+  return {
+    ...decided,
+    hosts: [...now.hosts, ...before.hosts],
+    canaryRequests: now.canaryRequests + before.canaryRequests,
+    stableRequests: now.stableRequests + before.stableRequests,
+  };
 }
 
 /** Holds a passing decision while a zone of the current wave has not passed on its own; a breach stays a breach. */
