@@ -22,7 +22,7 @@ const upload = await f.upload(await f.signedArtifact({ so: f.modulePath('ledger'
 if (upload.outcome !== 'accepted') throw new Error(upload.message);
 const { sm3 } = await f.db.moduleVersion.findFirstOrThrow({ where: { version: '1.0.0' } });
 // Plain HTTP to the handler itself (the mutual-TLS listener's cost is bench/fleet.bench.ts's): the watch is measured here.
-const benchHost = { id: 'bench', name: 'bench' };
+const benchHost = { id: 'bench', name: 'bench', zone: 'default' };
 const server = await serveFetchHandler((request) => serveDesiredState({ db: f.db, metrics: new FleetMetrics() }, benchHost, request));
 const watch = desiredStateWatch(f.db);
 

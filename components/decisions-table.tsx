@@ -1,5 +1,6 @@
 import type { AnalysisCheck, CheckResult } from '@/server/rollout/analysis';
 import type { HostVerdict } from '@/server/rollout/host-analysis';
+import type { ZoneVerdict } from '@/server/rollout/zone-analysis';
 
 export interface DecisionRow {
   id: number;
@@ -13,6 +14,9 @@ export interface DecisionRow {
   stableRequests: number;
   /** Each host judged alone (empty for decisions made before per-host analysis). */
   hosts: HostVerdict[];
+  /** The wave it judged (1 without waves) and the hosts' verdicts by zone (empty before zones). */
+  wave: number;
+  zones: ZoneVerdict[];
 }
 
 const VERDICT_TONE = { pass: 'pass', breach: 'bad', inconclusive: 'warn', 'left-out': '' } as const;
@@ -42,10 +46,23 @@ export function DecisionsTable({ decisions }: { decisions: DecisionRow[] }) {
           {decisions.map((d) => (
             <tr key={d.id} data-verdict={d.verdict}>
               <td>{clock(d.time)}</td>
-              <td>{d.step}</td>
+              <td>
+                {d.step}
+                {d.zones.length > 0 && <div className="small muted">wave {d.wave}</div>}
+              </td>
               <td>
                 <span className={`badge ${VERDICT_TONE[d.verdict]}`}>{d.verdict}</span>
                 {d.metric && <div className="small muted">{d.metric}</div>}
+                {d.zones.length > 0 && (
+                  <ul className="plain-list small" aria-label="Per-zone verdicts">
+                    {d.zones.map((z) => (
+                      <li key={z.zone} title={`${z.passed} of ${z.judged} judged host(s) passed, ${z.hosts} reporting${z.breached.length ? `; breached: ${z.breached.join(', ')}` : ''}`}>
+                        <span className="mono">{z.zone}</span>
+                        {z.currentWave ? '' : ' (earlier wave)'}: <span className={`badge ${VERDICT_TONE[z.verdict]}`}>{z.verdict}</span>
+                      </li>
+                    ))}
+                  </ul>
+                )}
                 {d.hosts.length > 0 && (
                   <ul className="plain-list small" aria-label="Per-host verdicts">
                     {d.hosts.map((h) => (

@@ -1,10 +1,18 @@
 import type { VersionStatus } from '@/server/protocol';
+import type { HostHealth, HostLag } from '@/server/fleet/zone-views.types';
 import { PhaseBadge } from './runtime-badges';
+
+const HEALTH_BADGE: Record<HostHealth, string> = { healthy: 'ok', starting: 'warn', unhealthy: 'bad', failing: 'bad', offline: 'bad', revoked: 'revoked' };
 
 export interface HostRow {
   id: string;
   name: string;
   address: string | null;
+  zone: string;
+  group: string | null;
+  health: HostHealth;
+  lag: HostLag;
+  lastReportAgeSeconds: number | null;
   embedded: boolean;
   online: boolean;
   revokedAt: Date | string | null;
@@ -20,32 +28,56 @@ function HostState({ host }: { host: HostRow }) {
   return <span className={`badge ${host.online ? 'ok' : 'bad'}`}>{host.online ? 'online' : 'offline'}</span>;
 }
 
-export function HostsTable({ hosts, generation, onRevoke }: { hosts: HostRow[]; generation: number; onRevoke?: (host: HostRow) => void }) {
+export function HostsTable({
+  hosts,
+  generation,
+  onRevoke,
+  onMove,
+}: {
+  hosts: HostRow[];
+  generation: number;
+  onRevoke?: (host: HostRow) => void;
+  onMove?: (host: HostRow) => void;
+}) {
+  const manage = Boolean(onRevoke ?? onMove);
   return (
     <div className="table-wrap">
       <table aria-label="Hosts">
         <thead>
           <tr>
             <th>Host</th>
+            <th>Zone</th>
             <th>State</th>
             <th>Last report</th>
             <th>Generation</th>
             <th>Versions</th>
-            {onRevoke && <th />}
+            {manage && <th />}
           </tr>
         </thead>
         <tbody>
           {hosts.map((h) => (
-            <tr key={h.id} data-host={h.id}>
+            <tr key={h.id} data-host={h.id} data-lagging={h.lag.lagging || undefined}>
               <td>
                 {h.name} {h.embedded && <span className="badge">embedded</span>}
                 {h.address && <div className="muted small mono">{h.address}</div>}
               </td>
               <td>
-                <HostState host={h} />
+                <span className="mono">{h.zone}</span>
+                {h.group && <div className="muted small">group {h.group}</div>}
+              </td>
+              <td>
+                <HostState host={h} /> {!h.revokedAt && <span className={`badge ${HEALTH_BADGE[h.health]}`}>{h.health}</span>}
+                {h.lag.lagging && (
+                  <div>
+                    <span className="badge warn">lags</span> <span className="small">{h.lag.reason}</span>
+                  </div>
+                )}
                 {h.processStartedAt && <div className="muted small">up since {new Date(h.processStartedAt).toLocaleString()}</div>}
               </td>
-              <td className="small">{h.lastSeenAt ? new Date(h.lastSeenAt).toLocaleString() : '—'}</td>
+              <td className="small">
+                {h.lastReportAgeSeconds === null ? '—' : `${h.lastReportAgeSeconds} s ago`}
+                {h.lastSeenAt && <div className="muted">{new Date(h.lastSeenAt).toLocaleString()}</div>}
+              </td>
               <td>
                 <span className={h.appliedGeneration >= generation ? '' : 'badge warn'}>
                   {h.appliedGeneration < 0 ? 'none' : h.appliedGeneration} / {generation}
@@ -64,9 +96,14 @@ export function HostsTable({ hosts, generation, onRevoke }: { hosts: HostRow[]; 
                   </ul>
                 )}
               </td>
-              {onRevoke && (
-                <td>
-                  {!h.embedded && !h.revokedAt && (
+              {manage && (
+                <td className="row">
+                  {onMove && !h.revokedAt && (
+                    <button type="button" className="button secondary small" onClick={() => onMove(h)}>
+                      Zone…
+                    </button>
+                  )}
+                  {onRevoke && !h.embedded && !h.revokedAt && (
                     <button type="button" className="button secondary small" onClick={() => onRevoke(h)}>
                       Revoke
                     </button>

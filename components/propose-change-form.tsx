@@ -63,6 +63,11 @@ export function ProposeChangeForm({
     event.preventDefault();
     const form = new FormData(event.currentTarget);
     const number = (name: string) => Number(form.get(name));
+    // "zone-a; zone-b, zone-c" is two waves; empty is one wave of every zone.
+    const waves = String(form.get('waves') ?? '')
+      .split(';')
+      .map((wave) => wave.split(',').map((zone) => zone.trim()).filter(Boolean))
+      .filter((wave) => wave.length > 0);
     onSubmit({
       module,
       toVersion: String(form.get('toVersion')),
@@ -74,6 +79,7 @@ export function ProposeChangeForm({
         rollbackWindowSeconds: number('rollbackWindowSeconds'),
         isolation: form.get('isolation') === 'inproc' ? 'inproc' : 'process',
         analysis: Object.fromEntries(ANALYSIS_FIELDS.map((f) => [f.name, number(f.name)])) as AnalysisSettings,
+        ...(waves.length > 0 ? { waves } : {}),
       },
     });
   }
@@ -158,6 +164,10 @@ export function ProposeChangeForm({
           <input name="ticket" placeholder="CHG-1234" defaultValue={editing?.ticket} />
         </label>
       </div>
+      <label>
+        Waves (zones in order: commas within a wave, semicolons between waves; empty: every zone at once)
+        <input name="waves" placeholder="zone-a; zone-b, zone-c" defaultValue={plan.waves?.map((wave) => wave.join(', ')).join('; ') ?? ''} />
+      </label>
       <label>
         Reason
         <textarea name="reason" rows={2} required minLength={3} defaultValue={editing?.reason} />

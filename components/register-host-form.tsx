@@ -1,12 +1,13 @@
 'use client';
 import type { FormEvent } from 'react';
 
-export function RegisterHostForm({ pending, onRegister }: { pending: boolean; onRegister: (input: { name: string; address?: string }) => void }) {
+export function RegisterHostForm({ pending, onRegister }: { pending: boolean; onRegister: (input: { name: string; address?: string; zone?: string; group?: string }) => void }) {
   function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    const address = String(form.get('address') ?? '').trim();
-    onRegister({ name: String(form.get('name')).trim(), ...(address ? { address } : {}) });
+    const field = (name: string) => String(form.get(name) ?? '').trim();
+    const [address, zone, group] = [field('address'), field('zone'), field('group')];
+    onRegister({ name: field('name'), ...(address ? { address } : {}), ...(zone ? { zone } : {}), ...(group ? { group } : {}) });
     event.currentTarget.reset();
   }
   return (
@@ -14,6 +15,14 @@ export function RegisterHostForm({ pending, onRegister }: { pending: boolean; on
       <label style={{ flex: 1 }}>
         Host name
         <input name="name" required pattern="[a-z0-9][a-z0-9\-]{0,62}" title="a-z, 0-9 and -, up to 63 characters" placeholder="edge-1" />
+      </label>
+      <label style={{ flex: 1 }}>
+        Zone
+        <input name="zone" pattern="[a-z0-9][a-z0-9\-]{0,62}" title="a-z, 0-9 and -, up to 63 characters" placeholder="default" />
+      </label>
+      <label style={{ flex: 1 }}>
+        Group (optional)
+        <input name="group" pattern="[a-z0-9][a-z0-9\-]{0,62}" title="a-z, 0-9 and -, up to 63 characters" />
       </label>
       <label style={{ flex: 2 }}>
         Invoke address (optional)

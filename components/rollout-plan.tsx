@@ -28,6 +28,22 @@ export function StepBar({ plan, stepIndex, state }: { plan: RolloutPlan; stepInd
   );
 }
 
+/** The zones in the order the canary reaches them, the wave running marked; nothing without waves (the whole fleet at once). */
+export function WaveList({ plan, waveIndex, started, state }: { plan: RolloutPlan; waveIndex: number; started: boolean; state: ChangeState }) {
+  if (!plan.waves) return null;
+  const finished = ['Promoted', 'RolledBack', 'Aborted', 'Failed'].includes(state);
+  const statusOf = (i: number) => (state === 'Promoted' || (started && i < waveIndex) ? 'passed' : started && !finished && i === waveIndex ? 'current' : started && i === waveIndex ? state : 'waiting');
+  return (
+    <ol className="plain-list small" aria-label="Waves">
+      {plan.waves.map((zones, i) => (
+        <li key={i} data-wave={i + 1} data-status={statusOf(i)} aria-current={statusOf(i) === 'current' ? 'step' : undefined}>
+          <strong>wave {i + 1}</strong> <span className="mono">{zones.join(', ')}</span> <span className={`badge ${statusOf(i) === 'current' ? 'warn' : ''}`}>{statusOf(i)}</span>
+        </li>
+      ))}
+    </ol>
+  );
+}
+
 /** Everything else the approver signs off besides the steps. */
 export function PlanSettings({ plan }: { plan: RolloutPlan }) {
   const a = plan.analysis;
@@ -35,6 +51,8 @@ export function PlanSettings({ plan }: { plan: RolloutPlan }) {
     <dl className="kv small" aria-label="Plan settings">
       <dt>Isolation</dt>
       <dd>{plan.isolation}</dd>
+      <dt>Waves</dt>
+      <dd>{plan.waves ? plan.waves.map((zones, i) => `${i + 1}: ${zones.join(', ')}`).join(' → ') : 'one: every zone at once'}</dd>
       <dt>Step deadline</dt>
       <dd>{plan.stepDeadlineSeconds} s</dd>
       <dt>Rollback window</dt>

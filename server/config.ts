@@ -43,6 +43,8 @@ export interface HotplaneConfig {
   fleet: FleetIdentityConfig;
   /** Hosts whose canary verdicts must pass for a step to pass; 0 = every host that had enough requests. */
   analysisHostQuorum: number;
+  /** A host this long behind the current generation is marked lagging on the Hosts and module pages. */
+  hostLagSeconds: number;
 }
 
 export interface ReportBoundsConfig {
@@ -192,6 +194,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HotplaneConfig
       joinTokenMinutes: positiveInt('HOTPLANE_JOIN_TOKEN_MINUTES', 60, env),
     },
     analysisHostQuorum: env.HOTPLANE_ANALYSIS_HOST_QUORUM === '0' ? 0 : positiveInt('HOTPLANE_ANALYSIS_HOST_QUORUM', 0, env),
+    hostLagSeconds: positiveInt('HOTPLANE_HOST_LAG_SECONDS', 30, env),
   };
 }
 

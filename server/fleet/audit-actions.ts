@@ -16,6 +16,8 @@ declare module '../audit/append' {
     'host.certificate_renewed': true;
     /** A TLS connection with a revoked or unknown host's certificate, cut at the fleet listener. */
     'host.connection_refused': true;
+    /** An admin moved a host to another zone or group. */
+    'host.zone_changed': true;
     'host.process_crashed': true;
     'host.version_crashed': true;
     'host.version_failed': true;

@@ -206,7 +206,7 @@ describe('the hosts’ HTTP contract over the fleet listener: desired state, art
     const file = path.join(f.dataDir, 'hotplane.db');
     // The same file, with a wait short enough for a test; the console's own client would wait 10 s.
     const impatient = createDb(`file:${file}`, { lockWaitMs: 300 });
-    const impatientServer = await serveFetchHandler((request) => acceptReport({ db: impatient, metrics }, { id: 'edge-1', name: 'edge-1' }, request));
+    const impatientServer = await serveFetchHandler((request) => acceptReport({ db: impatient, metrics }, { id: 'edge-1', name: 'edge-1', zone: 'default' }, request));
     const seen = (await f.db.host.findUniqueOrThrow({ where: { id: 'edge-1' } })).lastSeenAt;
     const events = await f.db.hostEvent.count();
     const holder = await holdWriteLock(file);

@@ -27,6 +27,8 @@ export const consoleFleetDeps = (): FleetHttpDeps => ({ db: db(), metrics: fleet
 export interface AuthenticatedHost {
   id: string;
   name: string;
+  /** Its zone, from its Host row: which zone's desired state it is sent (docs/fleet.md#zones). */
+  zone: string;
 }
 
 function problem(code: DomainErrorCode, message: string, status = DOMAIN_ERROR_HTTP_STATUS[code]) {
@@ -42,9 +44,8 @@ function etagMatches(header: string | null, etag: string): boolean {
   });
 }
 
-// Every host gets the same desired state today; the host is here for what is per host (zones, long polls).
-export function serveDesiredState(deps: FleetHttpDeps, _host: AuthenticatedHost, request: Request): Promise<Response> {
-  return answerDomainErrors(() => desiredStateResponse(deps, request));
+export function serveDesiredState(deps: FleetHttpDeps, host: AuthenticatedHost, request: Request): Promise<Response> {
+  return answerDomainErrors(() => desiredStateResponse(deps, host, request));
 }
 
 // Each version carries its signer's serial, so the host's load and unload events name it (docs/host.md).
@@ -69,7 +70,7 @@ function longPollWaitMs(request: Request): number | Response {
   return Math.min(seconds, LONG_POLL.maxSeconds) * 1000;
 }
 
-async function desiredStateResponse(deps: FleetHttpDeps, request: Request): Promise<Response> {
+async function desiredStateResponse(deps: FleetHttpDeps, host: AuthenticatedHost, request: Request): Promise<Response> {
   const waitMs = longPollWaitMs(request);
   if (waitMs instanceof Response) return waitMs;
   // The cheap path: two small reads answer an unchanged poll. A long-poll is then held by the process's watch
@@ -82,17 +83,18 @@ async function desiredStateResponse(deps: FleetHttpDeps, request: Request): Prom
     const outcome = await watch.waitForChange(tag, waitMs, request.signal);
     if (outcome !== 'changed') return new Response(null, { status: 304, headers: { ...headers, etag: tag } });
     // Every host woken by this change gets the same state, read once for all of them.
-    const { state, etag } = await watch.sharedSinceChange('fleet', () => readStateWithTag(deps.db));
+    const { state, etag } = await watch.sharedSinceChange(`zone:${host.zone}`, () => readStateWithTag(deps.db, host.zone));
     return Response.json(state, { headers: { ...headers, etag } });
   }
   if (etagMatches(ifNoneMatch, tag)) return new Response(null, { status: 304, headers: { ...headers, etag: tag } });
-  const { state, etag } = await readStateWithTag(deps.db);
+  const { state, etag } = await readStateWithTag(deps.db, host.zone);
   return Response.json(state, { headers: { ...headers, etag } });
 }
 
-function readStateWithTag(db: Db): Promise<{ state: DesiredState; etag: string }> {
+function readStateWithTag(db: Db, zone: string): Promise<{ state: DesiredState; etag: string }> {
   return db.$transaction(async (tx) => {
-    const desired = await withSignerSerials(tx, await readDesiredState(tx));
+    // The host's zone's state: every zone change raises the generation, so the tag changes for the hosts it concerns too.
+    const desired = await withSignerSerials(tx, await readDesiredState(tx, zone));
     const revoked = await tx.moduleVersion.findMany({ where: { status: { not: 'accepted' } }, select: { sm3: true }, orderBy: { sm3: 'asc' } });
     return { state: revoked.length > 0 ? { ...desired, revoked: revoked.map((v) => v.sm3) } : desired, etag: await desiredStateTag(tx) };
   });

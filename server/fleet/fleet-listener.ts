@@ -97,7 +97,7 @@ export async function startFleetListener(options: FleetListenerOptions): Promise
   });
 
   /** The host a connection's certificate names, or why it names none. */
-  type Identity = { host: AuthenticatedHost; serial: string } | { problem: string; revokedHostId?: string };
+  type Identity = { host: Omit<AuthenticatedHost, 'zone'>; serial: string } | { problem: string; revokedHostId?: string };
   const hostOfSocket = (socket: TLSSocket): Identity => {
     // A connection cut meanwhile (a revocation) has no peer certificate left to show.
     if (socket.destroyed) return { problem: 'the connection was closed by the console (a revocation?): reconnect' };
@@ -154,9 +154,9 @@ export async function startFleetListener(options: FleetListenerOptions): Promise
       }
       const identity = hostOfSocket(socket);
       if (!('host' in identity)) return refusal(res, DomainErrorCode.Unauthenticated, identity.problem);
-      const row = await db.host.findUnique({ where: { id: identity.host.id }, select: { revokedAt: true } });
+      const row = await db.host.findUnique({ where: { id: identity.host.id }, select: { revokedAt: true, zone: true } });
       if (!row || row.revokedAt) return refusal(res, DomainErrorCode.Unauthenticated, `host "${identity.host.id}" is not registered or was revoked: enrol it again with a new join token`);
-      await route(req, res, identity.host, url);
+      await route(req, res, { ...identity.host, zone: row.zone }, url);
     } catch (error) {
       if (error instanceof DomainError) return refusal(res, error.code, error.message);
       options.log(`fleet request ${req.method} ${url.pathname}: ${(error as Error).stack}`);

@@ -9,6 +9,7 @@ import { mkdirPrivate } from '../secrets-at-rest';
 import { hashJoinToken, newJoinToken } from './host-tokens';
 import { announceRevocation } from './identity/revocations';
 import { fleetMetrics, type FleetMetrics } from './metrics-store';
+import { DEFAULT_ZONE, groupName, zoneName } from './zone-name';
 
 export const EMBEDDED_HOST_ID = 'embedded';
 export const DEFAULT_JOIN_TOKEN_MINUTES = 60;
@@ -20,13 +21,17 @@ export const registerHostInput = z.object({
     .trim()
     .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a host name is 1-63 characters of a-z, 0-9 and "-", starting with a letter or digit'),
   address: z.url('the address is a URL such as http://10.0.0.5:7400').max(200).optional(),
-  // Placement (zone, group) joins here: it is the admin's word at enrolment, never the host's.
+  // Placement is the admin's word at enrolment, never the host's.
+  zone: zoneName.default(DEFAULT_ZONE),
+  group: groupName.optional(),
 });
-export type RegisterHostInput = z.infer<typeof registerHostInput>;
+export type RegisterHostInput = z.input<typeof registerHostInput>;
 
 interface JoinTokenIssue {
   id: string;
   address?: string;
+  zone?: string;
+  group?: string;
   /** The embedded host gets a fresh token at every start, its unused predecessors withdrawn. */
   replaceActive: boolean;
   minutes: number;
@@ -42,8 +47,8 @@ async function issueJoinToken(db: Db, actor: AuditActor, host: JoinTokenIssue) {
     }
     await tx.host.upsert({
       where: { id: host.id },
-      create: { id: host.id, name: host.id, address: host.address ?? null },
-      update: { address: host.address ?? existing?.address ?? null },
+      create: { id: host.id, name: host.id, address: host.address ?? null, zone: host.zone ?? DEFAULT_ZONE, group: host.group ?? null },
+      update: { address: host.address ?? existing?.address ?? null, ...(host.zone ? { zone: host.zone } : {}), ...(host.group ? { group: host.group } : {}) },
     });
     await tx.hostJoinToken.deleteMany({ where: { hostId: host.id, usedAt: null } });
     await tx.hostJoinToken.create({ data: { tokenHash: hashJoinToken(joinToken), hostId: host.id, expiresAt } });
@@ -52,19 +57,20 @@ async function issueJoinToken(db: Db, actor: AuditActor, host: JoinTokenIssue) {
       action: 'host.join_token_created',
       targetType: 'host',
       targetId: host.id,
-      details: { address: host.address ?? null, expiresAt: expiresAt.toISOString(), reissued: Boolean(existing) },
+      details: { address: host.address ?? null, zone: host.zone ?? existing?.zone ?? DEFAULT_ZONE, group: host.group ?? existing?.group ?? null, expiresAt: expiresAt.toISOString(), reissued: Boolean(existing) },
     });
   });
   return { joinToken, expiresAt };
 }
 
 // The join token is returned once; only its SHA-256 is kept. It enrols the host once, within `minutes`.
-export async function registerHost(db: Db, actor: AuditActor, input: RegisterHostInput, minutes = DEFAULT_JOIN_TOKEN_MINUTES) {
+export async function registerHost(db: Db, actor: AuditActor, raw: RegisterHostInput, minutes = DEFAULT_JOIN_TOKEN_MINUTES) {
+  const input = registerHostInput.parse(raw);
   if (input.name === EMBEDDED_HOST_ID) {
     throw new DomainError(DomainErrorCode.InvalidInput, `"${EMBEDDED_HOST_ID}" is the console's own host; choose another name`);
   }
-  const { joinToken, expiresAt } = await issueJoinToken(db, actor, { id: input.name, address: input.address, replaceActive: false, minutes });
-  return { id: input.name, name: input.name, joinToken, expiresAt };
+  const { joinToken, expiresAt } = await issueJoinToken(db, actor, { id: input.name, address: input.address, zone: input.zone, group: input.group, replaceActive: false, minutes });
+  return { id: input.name, name: input.name, zone: input.zone, joinToken, expiresAt };
 }
 
 // Every certificate of the host is revoked with it, and its open connections are cut at once (fleet-listener.ts);

@@ -12,7 +12,7 @@ import { serveFetchHandler } from './test-http';
 // The desired state pushed by long-poll: real console handlers on loopback HTTP, a real SQLite database.
 
 // The fleet listener authenticates hosts by certificate (identity tests); here the handler is given the host.
-const host = { id: 'edge-1', name: 'edge-1' };
+const host = { id: 'edge-1', name: 'edge-1', zone: 'default' };
 
 describe('desired state long-poll', () => {
   let f: ConsoleFixture;

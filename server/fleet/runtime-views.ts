@@ -1,51 +1,66 @@
 import semver from 'semver';
 import { NEVER_HOT_UPGRADABLE, type ModuleClass } from '../artifacts/manifest';
 import type { Host } from '../db/generated/client';
-import type { Db } from '../db/client';
+import { config } from '../config';
+import type { Db, DbTransaction } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
 import type { VersionStatus } from '../protocol';
-import { currentGeneration, desiredModuleOf, readDesiredState } from './desired-state';
+import { currentGeneration, desiredModuleOf, readDesiredState, readZoneOverrides } from './desired-state';
 import { HOST_OFFLINE_AFTER_MS, versionHealth, worstHealth } from './health';
 import { combineTotals, EMPTY_TOTALS, errorPercent } from './metric-math';
 import type { FleetMetrics } from './metrics-store';
 import { EMBEDDED_HOST_ID } from './hosts';
+import { hostHealth, hostLag, moduleZones, type GenerationClock } from './zone-views';
 
 // Read models for the console pages: hosts, one module's runtime, and the fleet dashboard.
 
 const RATE_WINDOW_SECONDS = 10;
 
-function hostView(row: Host, now: number) {
+function hostView(row: Host, clock: GenerationClock, now: number) {
+  const online = !row.revokedAt && row.lastSeenAt !== null && now - row.lastSeenAt.getTime() < HOST_OFFLINE_AFTER_MS;
+  const versions = row.lastReport ? (JSON.parse(row.lastReport) as VersionStatus[]) : [];
   return {
     id: row.id,
     name: row.name,
     address: row.address,
+    zone: row.zone,
+    group: row.group,
     embedded: row.id === EMBEDDED_HOST_ID,
     createdAt: row.createdAt,
     revokedAt: row.revokedAt,
     lastSeenAt: row.lastSeenAt,
-    online: !row.revokedAt && row.lastSeenAt !== null && now - row.lastSeenAt.getTime() < HOST_OFFLINE_AFTER_MS,
+    lastReportAgeSeconds: row.lastSeenAt ? Math.max(0, Math.round((now - row.lastSeenAt.getTime()) / 1000)) : null,
+    online,
+    health: hostHealth({ ...row, online }, versions),
+    lag: hostLag(row, clock, now),
     appliedGeneration: row.appliedGeneration,
     processStartedAt: row.processStartedAt,
-    versions: row.lastReport ? (JSON.parse(row.lastReport) as VersionStatus[]) : [],
+    versions,
   };
 }
 export type HostView = ReturnType<typeof hostView>;
 
+async function generationClock(db: Db | DbTransaction): Promise<GenerationClock> {
+  const row = await db.fleetGeneration.findUniqueOrThrow({ where: { id: 1 } });
+  return { generation: row.generation, since: row.updatedAt, lagMs: config().hostLagSeconds * 1000 };
+}
+
 async function activeHosts(db: Db, now: number): Promise<HostView[]> {
-  const rows = await db.host.findMany({ where: { revokedAt: null }, orderBy: { name: 'asc' } });
-  return rows.map((row) => hostView(row, now));
+  const [clock, rows] = await Promise.all([generationClock(db), db.host.findMany({ where: { revokedAt: null }, orderBy: { name: 'asc' } })]);
+  return rows.map((row) => hostView(row, clock, now));
 }
 
 export async function listHosts(db: Db, now = Date.now()) {
-  const [generation, rows] = await Promise.all([currentGeneration(db), db.host.findMany({ orderBy: [{ revokedAt: 'asc' }, { name: 'asc' }] })]);
-  return { generation, hosts: rows.map((row) => hostView(row, now)) };
+  const [clock, rows] = await Promise.all([generationClock(db), db.host.findMany({ orderBy: [{ revokedAt: 'asc' }, { name: 'asc' }] })]);
+  const hosts = rows.map((row) => hostView(row, clock, now));
+  return { generation: clock.generation, lagSeconds: clock.lagMs / 1000, zones: [...new Set(hosts.filter((h) => !h.revokedAt).map((h) => h.zone))].sort(), hosts };
 }
 
 export async function moduleRuntime(db: Db, module: string, now = Date.now()) {
   const found = await db.module.findUnique({ where: { name: module }, include: { versions: true } });
   if (!found) throw new DomainError(DomainErrorCode.NotFound, `no module named "${module}" in the registry`);
-  const [[generation, row], hosts, events] = await Promise.all([
-    db.$transaction((tx) => Promise.all([currentGeneration(tx), tx.desiredModule.findUnique({ where: { module } })])),
+  const [[generation, row, own], hosts, events] = await Promise.all([
+    db.$transaction((tx) => Promise.all([currentGeneration(tx), tx.desiredModule.findUnique({ where: { module } }), readZoneOverrides(tx, module)])),
     activeHosts(db, now),
     db.hostEvent.findMany({ where: { module }, orderBy: { id: 'desc' }, take: 50, include: { host: { select: { name: true } } } }),
   ]);
@@ -62,6 +77,7 @@ export async function moduleRuntime(db: Db, module: string, now = Date.now()) {
       .sort((a, b) => semver.rcompare(a.version, b.version))
       .map((v) => ({ version: v.version, sm3: v.sm3, goRuntime: v.goRuntime, createdAt: v.createdAt })),
     hosts: hosts.map((h) => ({ ...h, inSync: h.appliedGeneration >= generation, versions: h.versions.filter((v) => v.module === module) })),
+    zones: moduleZones(module, desired, own, hosts, generation),
     events: events.map((e) => ({ id: e.id, host: e.host.name, time: e.time, version: e.version, kind: e.kind, message: e.message })),
   };
 }

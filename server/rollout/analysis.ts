@@ -11,7 +11,7 @@ export const FAILED_PROBES_UNHEALTHY = 3;
 /** A handful of faults decides a breach before the window holds minRequests: waiting for more only serves more faults. */
 export const FAULTS_DECISIVE = 3;
 
-export type CheckMetric = 'crash' | 'health' | 'error-rate' | 'error-rate-vs-stable' | 'p95-latency' | 'p95-vs-stable' | 'host-quorum';
+export type CheckMetric = 'crash' | 'health' | 'error-rate' | 'error-rate-vs-stable' | 'p95-latency' | 'p95-vs-stable' | 'host-quorum' | 'wave-zones';
 export type CheckResult = 'pass' | 'breach' | 'inconclusive' | 'skipped';
 
 export interface AnalysisCheck {

@@ -8,6 +8,8 @@ declare module '../audit/append' {
     /** Every online host applied a step's weights. */
     'rollout.step_confirmed': true;
     'rollout.step_passed': true;
+    /** A wave's zones passed every step: the next wave's zones start at the first step. */
+    'rollout.wave_passed': true;
     /** The rollback window ended: the previous stable was unloaded. */
     'rollout.previous_retired': true;
     'rollout.evidence_sealed': true;

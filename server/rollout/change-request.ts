@@ -10,6 +10,7 @@ import { DomainError, DomainErrorCode } from '../errors';
 import { editInput, proposeInput, type ChangeState, type EditInput, type ProposeInput, type RolloutPlan } from './change-request.types';
 import { changeDigest } from './digest';
 import { readDesiredModule, stableVersionOf } from './fleet-bridge';
+import { checkWaves } from './waves';
 import { nextState, TransitionRefused, type ChangeEvent } from './state-machine';
 import { lockName, lockRow } from '../db/row-locks';
 import { enqueueWebhookEvent } from './webhooks';
@@ -78,6 +79,7 @@ async function resolveTarget(db: Db, module: string, toVersion: string, plan: Ro
   if (!target) throw new DomainError(DomainErrorCode.NotFound, `${module} ${toVersion} is not in the registry; upload it first`);
   const invalid = versionRefusal(target);
   if (invalid) throw new DomainError(DomainErrorCode.InvalidInput, `${invalid}; it cannot be rolled out`);
+  await checkWaves(db, plan);
   if (target.goRuntime && plan.isolation === 'inproc') {
     throw new DomainError(DomainErrorCode.InvalidInput, `${module} ${toVersion} carries a Go runtime: choose isolation "process"`);
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { zoneName } from '../fleet/zone-name';
 
 // The shapes a change request is made of, validated at the edge (tRPC, CLI) and trusted inside.
 
@@ -63,8 +64,20 @@ export const planSchema = z
     /** How long the previous stable stays loaded and warm after promotion. */
     rollbackWindowSeconds: z.number().int().min(0).max(7 * 86_400).default(1800),
     isolation: z.enum(['process', 'inproc']).default('process'),
+    /**
+     * Zones in the order the canary reaches them: every step runs in wave 1's zones, then in wave 2's, and so on;
+     * zones named in no wave get the version at promotion. Absent: one wave of the whole fleet.
+     */
+    waves: z.array(z.array(zoneName).min(1, 'a wave names at least one zone').max(100)).min(1).max(20).optional(),
   })
   .superRefine((plan, ctx) => {
+    const seen = new Set<string>();
+    plan.waves?.forEach((wave, w) =>
+      wave.forEach((zone, z) => {
+        if (seen.has(zone)) ctx.addIssue({ code: 'custom', path: ['waves', w, z], message: `zone "${zone}" is in more than one wave; name each zone once` });
+        seen.add(zone);
+      }),
+    );
     plan.steps.forEach((step, i) => {
       if (i > 0 && step.weight <= plan.steps[i - 1].weight) {
         ctx.addIssue({ code: 'custom', path: ['steps', i, 'weight'], message: 'each step gives the canary more weight than the one before' });

@@ -13,14 +13,16 @@ import { approvalsLapsedBeforeTraffic, holdOnFailedApprovals } from './approval-
 import { planOf } from './change-request';
 import { ACTIVE_STATES, type ChangeState, type RolloutOutcome } from './change-request.types';
 import { sealEvidence } from './evidence';
-import { canaryHealth, confirmApplied, onlineHosts, readDesiredModule, reportedCrash } from './fleet-bridge';
-import { analyseCanaryPerHost, hostSeconds } from './host-analysis';
+import { canaryHealth, confirmApplied, onlineHosts, readDesiredModule, readZoneOverrides, reportedCrash, type ReportingHost } from './fleet-bridge';
+import { hostSeconds } from './host-analysis';
 import { probeProcessPreflight, type PreflightResult, type PreflightRunner } from './preflight';
 import { escalateOverdueReviews } from './reviews';
 import { loadRolloutSettings, type RolloutSettings } from './settings';
 import { stepProgress, type StepVerdict } from './state-machine';
 import { clearHandOff, confirmStep, enterStep, failPreflight, passStep, retirePrevious, rollBack, type Transition } from './transitions';
+import { canaryZones, waveZones } from './waves';
 import { deliverDueWebhooks } from './webhooks';
+import { analyseWaveHosts, withWaveZones, zoneVerdicts } from './zone-analysis';
 import { runWholeChange } from './whole-change';
 import { lockRow } from '../db/row-locks';
 
@@ -183,9 +185,9 @@ export class RolloutEngine {
     });
   }
 
-  private async awaitConfirmation(t: Transition, row: ChangeRequest, hosts: Awaited<ReturnType<typeof onlineHosts>>) {
+  private async awaitConfirmation(t: Transition, row: ChangeRequest, hosts: ReportingHost[]) {
     const desired = await readDesiredModule(t.tx, row.module);
-    const confirmation = confirmApplied(hosts, desired, row.module, row.stepGeneration ?? 0);
+    const confirmation = confirmApplied(hosts, desired, row.module, row.stepGeneration ?? 0, await readZoneOverrides(t.tx, row.module));
     if (confirmation.confirmed) {
       await confirmStep(t, row);
       await clearHandOff(t, row);
@@ -201,27 +203,33 @@ export class RolloutEngine {
     return rollBack(t, row, 'deadline', { trigger: 'deadline', metric: 'step-deadline', message, value: null, threshold: plan.stepDeadlineSeconds });
   }
 
-  /** Judges the canary when an interval has passed since the last judgement; stores and returns the decision. */
-  private async judge(t: Transition, row: ChangeRequest, health: CanaryHealth, hosts: readonly { id: string; name: string }[]) {
+  /**
+   * Judges the canary when an interval has passed since the last judgement; stores and returns the decision. Only
+   * online, unrevoked hosts in the zones the canary has reached are judged, each on its own seconds (host-analysis.ts),
+   * and their verdicts are grouped by zone (zone-analysis.ts).
+   */
+  private async judge(t: Transition, row: ChangeRequest, health: CanaryHealth, online: readonly ReportingHost[]) {
     const plan = planOf(row);
     const { analysis } = plan;
     if (row.lastDecisionAt && t.now - row.lastDecisionAt.getTime() < analysis.intervalSeconds * 1000) return null;
-    const step = await t.tx.rolloutPhase.findFirst({ where: { changeRequestId: row.id, kind: 'step', stepIndex: row.stepIndex }, orderBy: { id: 'desc' } });
+    const step = await t.tx.rolloutPhase.findFirst({ where: { changeRequestId: row.id, kind: 'step', stepIndex: row.stepIndex, endedAt: null }, orderBy: { id: 'desc' } });
     const window = analysisWindow(t.now, analysis.windowSeconds, step?.confirmedAt?.getTime() ?? t.now);
-    // Only online, unrevoked hosts are judged, each on its own seconds (host-analysis.ts).
+    const reached = canaryZones(plan, row.waveIndex);
+    const current = waveZones(plan, row.waveIndex);
+    const hosts = reached ? online.filter((h) => reached.includes(h.zone)) : online;
     const perHost = this.options.metrics.moduleSecondsByHost(row.module, window.from, window.to, hosts.map((h) => h.id));
-    const decision = analyseCanaryPerHost({
-      settings: analysis,
-      window,
-      hosts: hosts.map((h) => hostSeconds(h.name, perHost.get(h.id) ?? [], row.toVersion, row.fromVersion)),
-      stableServesTraffic: plan.steps[row.stepIndex].weight < 100,
-      health,
-      quorum: config().analysisHostQuorum,
-    });
+    const seconds = (inWave: boolean) =>
+      hosts.filter((h) => !current || current.includes(h.zone) === inWave).map((h) => hostSeconds(h.name, perHost.get(h.id) ?? [], row.toVersion, row.fromVersion));
+    const input = { settings: analysis, window, stableServesTraffic: plan.steps[row.stepIndex].weight < 100, health, quorum: config().analysisHostQuorum };
+    const byHost = analyseWaveHosts(input, seconds(true), current ? seconds(false) : []);
+    const zoneNames = reached ?? [...new Set(hosts.map((h) => h.zone))].sort();
+    const zones = zoneVerdicts(new Map(hosts.map((h) => [h.name, h.zone])), byHost.hosts, zoneNames, current ?? zoneNames);
+    const decision = reached ? withWaveZones(byHost, zones) : byHost;
     const stored = await t.tx.rolloutDecision.create({
       data: {
         changeRequestId: row.id,
         stepIndex: row.stepIndex,
+        waveIndex: row.waveIndex,
         time: new Date(t.now),
         verdict: decision.verdict,
         metric: decision.metric,
@@ -231,13 +239,14 @@ export class RolloutEngine {
         canaryRequests: decision.canaryRequests,
         stableRequests: decision.stableRequests,
         hostVerdicts: JSON.stringify(decision.hosts),
+        zoneVerdicts: JSON.stringify(zones),
       },
     });
     await t.tx.changeRequest.update({ where: { id: row.id }, data: { lastDecisionAt: new Date(t.now) } });
     return { id: stored.id, ...decision };
   }
 
-  private async analyse(t: Transition, row: ChangeRequest, health: CanaryHealth, hosts: readonly { id: string; name: string }[]) {
+  private async analyse(t: Transition, row: ChangeRequest, health: CanaryHealth, hosts: readonly ReportingHost[]) {
     const decision = await this.judge(t, row, health, hosts);
     if (decision?.verdict === 'breach') {
       const failing = decision.checks.find((c) => c.metric === decision.metric)!;
@@ -254,7 +263,7 @@ export class RolloutEngine {
     }
     const lastVerdict =
       decision?.verdict ??
-      ((await t.tx.rolloutDecision.findFirst({ where: { changeRequestId: row.id, stepIndex: row.stepIndex }, orderBy: { id: 'desc' } }))?.verdict as StepVerdict | undefined) ??
+      ((await t.tx.rolloutDecision.findFirst({ where: { changeRequestId: row.id, stepIndex: row.stepIndex, waveIndex: row.waveIndex }, orderBy: { id: 'desc' } }))?.verdict as StepVerdict | undefined) ??
       null;
     const next = stepProgress({
       phase: 'holding',

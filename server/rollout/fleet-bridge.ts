@@ -1,7 +1,7 @@
 import { appendAuditEvent } from '../audit/append';
 import type { AuditActor } from '../audit/actor';
 import type { Db, DbTransaction } from '../db/client';
-import { readDesiredModule, replaceDesiredModule, type DesiredChange } from '../fleet/desired-state';
+import { readDesiredModule, readZoneOverrides, replaceDesiredModule, replaceZoneModule, type DesiredChange } from '../fleet/desired-state';
 import { HOST_OFFLINE_AFTER_MS } from '../fleet/health';
 import type { DesiredModule, DesiredVersion, VersionStatus } from '../protocol';
 import type { CanaryHealth } from './analysis';
@@ -24,7 +24,32 @@ export async function writeDesiredModule(tx: DbTransaction, actor: AuditActor, m
   return change;
 }
 
-export { readDesiredModule };
+export { readDesiredModule, readZoneOverrides };
+
+/** Sets the module's own state in each of `zones` (a wave's), with one `runtime.desired_changed` per zone changed. */
+export async function writeZoneDesired(tx: DbTransaction, actor: AuditActor, module: string, zones: readonly string[], after: DesiredModule | null, changeRequestId: string | null): Promise<number> {
+  let generation = 0;
+  for (const zone of zones) {
+    const change = await replaceZoneModule(tx, zone, module, after, actor.name);
+    generation = change.generation;
+    if (change.changed) {
+      await appendAuditEvent(tx, {
+        actor,
+        action: 'runtime.desired_changed',
+        targetType: 'module',
+        targetId: module,
+        details: { zone, generation: change.generation, before: change.before, after: change.after, changeRequestId },
+      });
+    }
+  }
+  return generation;
+}
+
+/** Every zone back on the module's fleet-wide state (promotion, rollback); returns the generation, raised if anything changed. */
+export async function clearZoneDesired(tx: DbTransaction, actor: AuditActor, module: string, changeRequestId: string | null): Promise<number | null> {
+  const zones = [...(await readZoneOverrides(tx, module)).keys()];
+  return zones.length > 0 ? writeZoneDesired(tx, actor, module, zones, null, changeRequestId) : null;
+}
 
 /** The one version serving all of the module's traffic, or null while the traffic is split (or nothing runs). */
 export function stableVersionOf(desired: DesiredModule | null): DesiredVersion | null {
@@ -69,6 +94,7 @@ export function allTrafficTo(current: DesiredModule | null, module: string, vers
 export interface ReportingHost {
   id: string;
   name: string;
+  zone: string;
   appliedGeneration: number;
   versions: VersionStatus[];
 }
@@ -79,6 +105,7 @@ export async function onlineHosts(db: Db | DbTransaction, now = Date.now()): Pro
   return rows.map((row) => ({
     id: row.id,
     name: row.name,
+    zone: row.zone,
     appliedGeneration: row.appliedGeneration,
     versions: row.lastReport ? (JSON.parse(row.lastReport) as VersionStatus[]) : [],
   }));
@@ -100,14 +127,20 @@ export interface Confirmation {
 }
 
 /**
- * Whether every online host runs `desired` as of `generation`: the generation applied, each desired version
- * serving at its weight, and nothing else of the module left serving.
+ * Whether every online host runs `desired` (its zone's state in `zones`, when it has one) as of `generation`: the
+ * generation applied, each desired version serving at its weight, and nothing else of the module left serving.
  */
-export function confirmApplied(hosts: readonly ReportingHost[], desired: DesiredModule | null, module: string, generation: number): Confirmation {
+export function confirmApplied(
+  hosts: readonly ReportingHost[],
+  desired: DesiredModule | null,
+  module: string,
+  generation: number,
+  zones: ReadonlyMap<string, DesiredModule> = new Map(),
+): Confirmation {
   if (hosts.length === 0) return { confirmed: false, waiting: ['no host is online'] };
-  const wanted = new Map((desired?.versions ?? []).map((v) => [v.version, v.weight]));
   const waiting: string[] = [];
   for (const host of hosts) {
+    const wanted = new Map(((zones.get(host.zone) ?? desired)?.versions ?? []).map((v) => [v.version, v.weight]));
     if (host.appliedGeneration < generation) {
       waiting.push(`${host.name}: generation ${host.appliedGeneration} applied, ${generation} wanted`);
       continue;

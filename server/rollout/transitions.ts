@@ -8,9 +8,10 @@ import type { ChangeState, RolloutOutcome } from './change-request.types';
 import { moduleBreaker } from './circuit-breaker';
 import { rolloutSeedFields } from './audit-seed';
 import { EVIDENCE_SNAPSHOTS } from './evidence';
-import { allTrafficTo, readDesiredModule, splitTraffic, writeDesiredModule } from './fleet-bridge';
+import { allTrafficTo, clearZoneDesired, readDesiredModule, readZoneOverrides, splitTraffic, writeDesiredModule, writeZoneDesired } from './fleet-bridge';
 import type { RolloutSettings } from './settings';
 import type { ChangeEvent } from './state-machine';
+import { waveCount, waveLabel, waveZones } from './waves';
 import { enqueueWebhookEvent } from './webhooks';
 
 // The writes that move a rollout: a canary step, promotion, rollback, retiring the previous stable. Each runs
@@ -61,26 +62,32 @@ function handOffToCanary(row: ChangeRequest, canary: DesiredVersion, canaryWeigh
   return canaryWeight === 100 && row.stateHandOff && canary.weight < 100 ? { from: row.fromVersion, to: row.toVersion, id: `${row.id}:promote` } : undefined;
 }
 
-/** Writes step `index`'s weights and starts waiting for the hosts to confirm them. */
-export async function enterStep(t: Transition, row: ChangeRequest, index: number): Promise<ChangeRequest> {
+/**
+ * Writes step `index`'s weights, in wave `wave`'s zones when the plan has waves (the fleet-wide state otherwise;
+ * zones of earlier waves keep the canary as their last step left it), and starts waiting for the hosts to confirm them.
+ */
+export async function enterStep(t: Transition, row: ChangeRequest, index: number, wave = row.waveIndex): Promise<ChangeRequest> {
   const plan = planOf(row);
   const step = plan.steps[index];
-  const current = await readDesiredModule(t.tx, row.module);
+  const zones = waveZones(plan, wave);
+  const current = await readDesiredModule(t.tx, row.module, zones?.[0]);
   const canary = canaryEntry(row, current);
   const handOff = handOffToCanary(row, canary, step.weight);
   const desired = splitTraffic(current, row.module, { stable: stableEntry(row, current), canary, canaryWeight: step.weight, handOff });
-  const change = await writeDesiredModule(t.tx, t.actor, row.module, desired, row.id);
+  const generation = zones ? await writeZoneDesired(t.tx, t.actor, row.module, zones, desired, row.id) : (await writeDesiredModule(t.tx, t.actor, row.module, desired, row.id)).generation;
   await closeOpenPhases(t, row, 'passed');
+  const detail = [waveLabel(plan, wave), handOff ? 'state handed off' : ''].filter(Boolean).join('; ');
   await t.tx.rolloutPhase.create({
-    data: { changeRequestId: row.id, kind: 'step', stepIndex: index, weight: step.weight, generation: change.generation, startedAt: at(t.now), detail: handOff ? 'state handed off' : '' },
+    data: { changeRequestId: row.id, kind: 'step', stepIndex: index, waveIndex: zones ? wave : null, weight: step.weight, generation, startedAt: at(t.now), detail },
   });
   const updated = await t.tx.changeRequest.update({
     where: { id: row.id },
     data: {
       state: row.state === 'Preflight' ? transitionOf(row, 'preflight-passed') : row.state,
       stepIndex: index,
+      waveIndex: wave,
       stepPhase: 'confirming',
-      stepGeneration: change.generation,
+      stepGeneration: generation,
       holdUntil: null,
       stepDeadlineAt: at(t.now + plan.stepDeadlineSeconds * 1000),
       lastDecisionAt: null,
@@ -90,9 +97,10 @@ export async function enterStep(t: Transition, row: ChangeRequest, index: number
   await audit(t, 'rollout.step_started', row, {
     step: index + 1,
     of: plan.steps.length,
+    ...(zones ? { wave: wave + 1, waves: waveCount(plan), zones } : {}),
     weight: step.weight,
     holdSeconds: step.holdSeconds,
-    generation: change.generation,
+    generation,
     seed: await rolloutSeedFields(t.tx, row, 'forward', t.now),
   });
   return updated;
@@ -110,10 +118,17 @@ export async function confirmStep(t: Transition, row: ChangeRequest): Promise<Ch
   return updated;
 }
 
+/** The next step, else the next wave's first step, else promotion once the last wave passed. */
 export async function passStep(t: Transition, row: ChangeRequest, decisionId: number | null): Promise<ChangeRequest> {
   const plan = planOf(row);
-  await audit(t, 'rollout.step_passed', row, { step: row.stepIndex + 1, of: plan.steps.length, decision: decisionId });
-  return row.stepIndex + 1 < plan.steps.length ? enterStep(t, row, row.stepIndex + 1) : promote(t, row, 'the last step passed its analysis');
+  const wave = plan.waves ? { wave: row.waveIndex + 1, waves: plan.waves.length } : {};
+  await audit(t, 'rollout.step_passed', row, { step: row.stepIndex + 1, of: plan.steps.length, ...wave, decision: decisionId });
+  if (row.stepIndex + 1 < plan.steps.length) return enterStep(t, row, row.stepIndex + 1);
+  if (row.waveIndex + 1 < waveCount(plan)) {
+    await audit(t, 'rollout.wave_passed', row, { ...wave, zones: waveZones(plan, row.waveIndex), next: waveZones(plan, row.waveIndex + 1) });
+    return enterStep(t, row, 0, row.waveIndex + 1);
+  }
+  return promote(t, row, plan.waves ? 'the last wave passed its analysis' : 'the last step passed its analysis');
 }
 
 /** After the outcome is written: a failure may open the module's circuit breaker, which is announced. */
@@ -148,7 +163,9 @@ export async function promote(t: Transition, row: ChangeRequest, why: string): P
   const canary = canaryEntry(row, current);
   const handOff = handOffToCanary(row, canary, 100);
   const desired = splitTraffic(current, row.module, { stable: stableEntry(row, current), canary, canaryWeight: 100, handOff });
-  const change = await writeDesiredModule(t.tx, t.actor, row.module, desired, row.id);
+  const written = await writeDesiredModule(t.tx, t.actor, row.module, desired, row.id);
+  // Every zone now runs the fleet-wide state, which has the canary at 100 %.
+  const change = { generation: (await clearZoneDesired(t.tx, t.actor, row.module, row.id)) ?? written.generation };
   await closeOpenPhases(t, row, 'promoted');
   await t.tx.rolloutPhase.create({ data: { changeRequestId: row.id, kind: 'promote', weight: 100, generation: change.generation, startedAt: at(t.now), detail: why } });
   const outcome: RolloutOutcome = { trigger: 'promoted', message: `${row.module} ${row.toVersion} is the stable version: ${why}`, by: { id: t.actor.id, name: t.actor.name } };
@@ -178,10 +195,12 @@ export async function rollBack(t: Transition, row: ChangeRequest, event: Extract
   let generation: number | null = null;
   if (row.state !== 'Preflight') {
     const current = await readDesiredModule(t.tx, row.module);
-    const canaryHadAll = current?.versions.some((v) => v.version === row.toVersion && v.weight === 100) ?? false;
+    const zones = [...(await readZoneOverrides(t.tx, row.module)).values()];
+    const canaryHadAll = [current, ...zones].some((desired) => desired?.versions.some((v) => v.version === row.toVersion && v.weight === 100));
     const handOff = row.stateHandOff && canaryHadAll ? { from: row.toVersion, to: row.fromVersion, id: `${row.id}:rollback` } : undefined;
     const change = await writeDesiredModule(t.tx, t.actor, row.module, allTrafficTo(current, row.module, stableEntry(row, current), row.toVersion, handOff), row.id);
-    generation = change.generation;
+    // A breach in any zone takes the canary out of every zone it reached: all of them run the fleet-wide stable again.
+    generation = (await clearZoneDesired(t.tx, t.actor, row.module, row.id)) ?? change.generation;
   }
   await closeOpenPhases(t, row, event);
   await t.tx.rolloutPhase.create({ data: { changeRequestId: row.id, kind: 'rollback', weight: 0, generation, startedAt: at(t.now), detail: outcome.message } });
@@ -230,9 +249,15 @@ export async function retirePrevious(t: Transition, row: ChangeRequest) {
 
 /** Once hosts applied a hand-off, it leaves the desired state, so a host that restarts later never repeats it. */
 export async function clearHandOff(t: Transition, row: ChangeRequest) {
+  const ours = (desired: DesiredModule | null | undefined) => desired?.handOff?.id.startsWith(`${row.id}:`) ?? false;
+  const without = (desired: DesiredModule) => {
+    const copy = { ...desired };
+    delete copy.handOff;
+    return copy;
+  };
   const current = await readDesiredModule(t.tx, row.module);
-  if (!current?.handOff?.id.startsWith(`${row.id}:`)) return;
-  const desired = { ...current };
-  delete desired.handOff;
-  await writeDesiredModule(t.tx, t.actor, row.module, desired, row.id);
+  if (current && ours(current)) await writeDesiredModule(t.tx, t.actor, row.module, without(current), row.id);
+  for (const [zone, desired] of await readZoneOverrides(t.tx, row.module)) {
+    if (ours(desired)) await writeZoneDesired(t.tx, t.actor, row.module, [zone], without(desired), row.id);
+  }
 }

@@ -1,4 +1,5 @@
 import type { HostVerdict } from './host-analysis';
+import type { ZoneVerdict } from './zone-analysis';
 import type { Approval, ChangeRequest, RolloutDecision, RolloutPhase } from '../db/generated/client';
 import type { Db } from '../db/client';
 import type { AnalysisCheck } from './analysis';
@@ -29,6 +30,7 @@ function summary(row: ChangeRequest) {
     requestedBy: { id: row.requestedById, name: row.requestedByName },
     requiredApprovals: row.requiredApprovals,
     step: row.stepIndex >= 0 ? { index: row.stepIndex, of: plan.steps.length, weight: plan.steps[row.stepIndex].weight, phase: row.stepPhase } : null,
+    wave: plan.waves ? { index: row.waveIndex, of: plan.waves.length, zones: plan.waves[row.waveIndex] } : null,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     finishedAt: row.finishedAt,
@@ -86,6 +88,7 @@ export function decisionView(d: RolloutDecision) {
   return {
     id: d.id,
     step: d.stepIndex + 1,
+    wave: d.waveIndex + 1,
     time: d.time,
     verdict: d.verdict as 'pass' | 'breach' | 'inconclusive',
     metric: d.metric,
@@ -94,6 +97,7 @@ export function decisionView(d: RolloutDecision) {
     canaryRequests: d.canaryRequests,
     stableRequests: d.stableRequests,
     hosts: d.hostVerdicts ? (JSON.parse(d.hostVerdicts) as HostVerdict[]) : [],
+    zones: d.zoneVerdicts ? (JSON.parse(d.zoneVerdicts) as ZoneVerdict[]) : [],
   };
 }
 
@@ -102,6 +106,7 @@ function phaseView(p: RolloutPhase) {
     id: p.id,
     kind: p.kind,
     step: p.stepIndex === null ? null : p.stepIndex + 1,
+    wave: p.waveIndex === null ? null : p.waveIndex + 1,
     weight: p.weight,
     generation: p.generation,
     startedAt: p.startedAt,

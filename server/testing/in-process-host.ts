@@ -45,7 +45,8 @@ export async function startInProcessHost(db: Db, metrics: FleetMetrics, options:
   // once on a crash; without it, every sync reports (what quick tests want).
   let lastReportAt = 0;
   const sync = async () => {
-    const state = await db.$transaction((tx) => readDesiredState(tx));
+    // Its zone's state, as the desired-state handler serves it.
+    const state = await db.$transaction(async (tx) => readDesiredState(tx, (await tx.host.findUniqueOrThrow({ where: { id: EMBEDDED_HOST_ID } })).zone));
     const applying = state.generation !== host.generation;
     if (applying) await host.applyDesiredState(state);
     if (options.reportMs === undefined || applying || host.reportDue(lastReportAt, options.reportMs)) {

@@ -22,15 +22,24 @@ export function HostsView({ canManage, canSwitchDemoTraffic }: { canManage: bool
     }),
   );
   const revoke = useMutation(trpc.fleet.revokeHost.mutationOptions({ onSuccess: refreshHosts }));
+  const move = useMutation(trpc.fleet.setHostZone.mutationOptions({ onSuccess: refreshHosts }));
   const switchDemo = useMutation(
     trpc.fleet.setDemoTraffic.mutationOptions({ onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.fleet.demoTraffic.queryKey() }) }),
   );
-  const error = register.error ?? revoke.error ?? switchDemo.error;
+  const error = register.error ?? revoke.error ?? move.error ?? switchDemo.error;
 
   function askRevoke(host: HostRow) {
     if (window.confirm(`Revoke host "${host.name}"? Its token stops working at once; it keeps serving its last desired state.`)) {
       revoke.mutate({ hostId: host.id });
     }
+  }
+
+  function askMove(host: HostRow) {
+    const zone = window.prompt(`Zone of "${host.name}" (it is then sent that zone's desired state):`, host.zone);
+    if (zone === null) return;
+    const group = window.prompt(`Group of "${host.name}" (empty for none):`, host.group ?? '');
+    if (group === null) return;
+    move.mutate({ hostId: host.id, zone: zone.trim(), group: group.trim() || null });
   }
 
   return (
@@ -41,8 +50,11 @@ export function HostsView({ canManage, canSwitchDemoTraffic }: { canManage: bool
           const h = hosts.data!;
           return (
             <>
-              <p className="muted small">Desired generation {h.generation}</p>
-              <HostsTable hosts={h.hosts} generation={h.generation} onRevoke={canManage ? askRevoke : undefined} />
+              <p className="muted small">
+                Desired generation {h.generation} · zones {h.zones.join(', ') || '—'} · a host lags when silent or {h.lagSeconds} s behind the generation ·{' '}
+                {h.hosts.filter((x) => x.lag.lagging).length} lagging
+              </p>
+              <HostsTable hosts={h.hosts} generation={h.generation} onRevoke={canManage ? askRevoke : undefined} onMove={canManage ? askMove : undefined} />
               {h.embeddedHost && (
                 <section className="panel stack" aria-label="Embedded host">
                   <strong>Embedded host process</strong>

@@ -7,6 +7,7 @@ import { registerHost, registerHostInput, revokeHost } from '../../fleet/hosts';
 import { moduleMetrics, moduleMetricsInput } from '../../fleet/metrics-query';
 import { fleetMetrics } from '../../fleet/metrics-store';
 import { fleetDashboard, listHosts, moduleRuntime } from '../../fleet/runtime-views';
+import { setHostZone, setHostZoneInput } from '../../fleet/zones';
 import { runningFleetServices } from '../../fleet/services';
 import { sandboxStatus } from '../../host/sandbox';
 import { createRouter, permittedProcedure } from '../trpc';
@@ -36,4 +37,5 @@ export const fleetRouter = createRouter({
   // Creates the host and its one-time join token (only its hash is kept; it expires, HOTPLANE_JOIN_TOKEN_MINUTES).
   registerHost: manageFleet.input(registerHostInput).mutation(({ ctx, input }) => registerHost(ctx.db, actorOf(ctx.user), input, config().fleet.joinTokenMinutes)),
   revokeHost: manageFleet.input(z.object({ hostId: z.string().min(1) })).mutation(({ ctx, input }) => revokeHost(ctx.db, actorOf(ctx.user), input.hostId)),
+  setHostZone: manageFleet.input(setHostZoneInput).mutation(({ ctx, input }) => setHostZone(ctx.db, actorOf(ctx.user), input)),
 });

@@ -11,7 +11,7 @@ import { ChangeOutcome } from '@/components/change-outcome';
 import { DecisionsTable } from '@/components/decisions-table';
 import { PageHead } from '@/components/page-head';
 import { PhasesList } from '@/components/phases-list';
-import { PlanSettings, StepBar } from '@/components/rollout-plan';
+import { PlanSettings, StepBar, WaveList } from '@/components/rollout-plan';
 import type { DesiredModule } from '@/server/protocol';
 import { ApprovalPanel } from './approval-panel';
 import { EditRequest } from './edit-request';
@@ -55,6 +55,7 @@ export function ChangeRequestView({ id, may }: { id: string; may: Permitted }) {
           <>
             <Link href={`/modules/${c.module}`}>{c.module}</Link> <span className="mono">{c.from} → {c.to}</span> · <ChangeStateBadge state={c.state} />
             {c.step && <span className="small"> step {c.step.index + 1} of {c.step.of} at {c.step.weight}%</span>}
+            {c.step && c.wave && <span className="small"> in wave {c.wave.index + 1} of {c.wave.of} ({c.wave.zones.join(', ')})</span>}
           </>
         }
         actions={<span className="small muted" aria-live="polite">{!streamHealthy ? 'polling every 2 s' : live.status === 'pending' ? '● live' : 'connecting…'}</span>}
@@ -89,6 +90,7 @@ export function ChangeRequestView({ id, may }: { id: string; may: Permitted }) {
         ) : (
           <section aria-label="Plan" className="stack">
             <h2>Plan</h2>
+            <WaveList plan={c.plan} waveIndex={c.wave?.index ?? 0} started={c.step !== null} state={c.state} />
             <StepBar plan={c.plan} stepIndex={c.step?.index ?? null} state={c.state} />
             <PlanSettings plan={c.plan} />
           </section>

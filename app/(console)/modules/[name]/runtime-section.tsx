@@ -5,6 +5,7 @@ import { useMutation, useQuery } from '@tanstack/react-query';
 import { useTRPC } from '@/app/trpc';
 import { DesiredVersionsForm, type ProposedChange } from '@/components/desired-versions-form';
 import { HostEventsList } from '@/components/host-events-list';
+import { ModuleZonesTable } from '@/components/module-zones-table';
 import { QueryState } from '@/components/query-state';
 import { HealthBadge } from '@/components/runtime-badges';
 import { RuntimeCharts } from '@/components/runtime-charts';
@@ -51,6 +52,12 @@ export function RuntimeSection({ name, canPropose }: { name: string; canPropose:
                     </li>
                   ))}
                 </ul>
+              )}
+              {r.zones.length > 0 && (
+                <>
+                  <h3>By zone</h3>
+                  <ModuleZonesTable zones={r.zones} />
+                </>
               )}
               <h3>On each host</h3>
               <RuntimeVersionsTable hosts={r.hosts} generation={r.generation} />
