@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -14,6 +15,7 @@ import { createHostHttpServer } from './http-server';
 import { inprocRefusalFor } from './inproc-guard';
 import { sandboxStatus } from './sandbox';
 import { mkdirPrivate } from '../secrets-at-rest';
+import { parseDesiredState } from '../protocol';
 
 // `hotplane host --console https://CONSOLE:7443[,https://OTHER:7443…] --console-ca FILE --join-token-file FILE --data DIR
 // --port P` (or the join token in HOTPLANE_JOIN_TOKEN): one runtime host, standalone or started by the console
@@ -29,6 +31,8 @@ const HOST_OPTIONS = {
   bind: { type: 'string', default: '127.0.0.1' },
   // Without a console; with one, the id its certificate names.
   'host-id': { type: 'string', default: 'host' },
+  'desired-state': { type: 'string' },
+  artifacts: { type: 'string' },
   'crash-marker': { type: 'string' },
   'access-log': { type: 'string', default: 'stdout' },
   'max-body-bytes': { type: 'string' },
@@ -62,6 +66,22 @@ async function openTransport(consoles: string[], options: Omit<FleetTransportOpt
   throw lastError;
 }
 
+// Standalone (benches, tests, an isolated machine): the desired state from a local file, checked against the
+// protocol's schema as a console's would be, and the artifacts from a folder of <sm3>.so files; the host still
+// verifies every artifact's SM3 before loading it.
+async function applyStandaloneState(host: Host, file: string) {
+  const parsed = parseDesiredState(JSON.parse(await readFile(file, 'utf8').catch((error: Error) => {
+    throw new Error(`--desired-state ${file}: ${error.message}`);
+  })) as unknown);
+  if (!parsed.ok) throw new Error(`--desired-state ${file}: ${parsed.problem}`);
+  await host.applyDesiredState(parsed.state);
+}
+
+function standaloneArtifact(dir: string, sm3: string) {
+  if (!/^[0-9a-f]{64}$/.test(sm3)) throw new Error(`"${sm3}" is not an SM3 digest`);
+  return createReadStream(path.join(dir, `${sm3}.so`));
+}
+
 export async function runHost(args: string[]): Promise<void> {
   const onCommandLine = tokenOnCommandLine(args);
   if (onCommandLine) throw new Error(onCommandLine);
@@ -78,6 +98,7 @@ export async function runHost(args: string[]): Promise<void> {
   const sandbox = sandboxStatus();
   log(sandbox.sandboxed ? `process cells sandboxed: ${sandbox.detail}` : `WARNING: ${sandbox.detail}`);
 
+  if (values['desired-state'] && consoles.length > 0) throw new Error('--desired-state runs the host without a console: give it or --console, not both');
   const plainText = consoles.find((url) => new URL(url).protocol !== 'https:');
   if (plainText) throw new Error(`--console ${plainText}: the fleet API is served over TLS only; give its https:// URL (port 7443 by default)`);
   const transport = consoles.length > 0 ? await openTransport(consoles, { dataDir, consoleCaFile: values['console-ca'], joinToken, log }) : null;
@@ -89,8 +110,9 @@ export async function runHost(args: string[]): Promise<void> {
     cellLimits: resolveCellLimits({ memoryMiB: values['cell-memory-mib'], openFiles: values['cell-open-files'] }),
     inprocRefusal,
     fetchArtifact: (sm3) => {
-      if (!agent) throw new Error(`artifact ${sm3} is not cached and there is no console to fetch it from`);
-      return agent.fetchArtifact(sm3);
+      if (agent) return agent.fetchArtifact(sm3);
+      if (values.artifacts) return standaloneArtifact(values.artifacts, sm3);
+      throw new Error(`artifact ${sm3} is not cached and there is no console to fetch it from`);
     },
     onEvent: (event) => log(`${event.module}${event.version ? ` ${event.version}` : ''} ${event.kind}: ${event.message}`),
   }).start();
@@ -111,6 +133,7 @@ export async function runHost(args: string[]): Promise<void> {
   // The console's word first (it may have isolated a version that crashed this host); the disk copy only when
   // the console cannot be reached. The invoke API opens after that, its modules loaded: a caller meanwhile is
   // refused a connection (retry-safe) instead of being told 404 "unknown module" for one about to exist.
+  if (values['desired-state']) await applyStandaloneState(host, values['desired-state']);
   if (agent) {
     const fresh = await agent.syncOnce().then(() => true, () => false);
     if (!fresh) await agent.restorePersistedState().catch((error) => log(`persisted desired state unusable: ${(error as Error).message}`));
