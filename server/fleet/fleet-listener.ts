@@ -10,6 +10,7 @@ import { acceptReport, serveArtifact, serveDesiredState, type AuthenticatedHost 
 import { hostIdOfSan, issueServerCertificate, type FleetCa } from './identity/ca';
 import { enrolHost, renewHostCertificate, revokedSerials } from './identity/enrolment';
 import { onRevocation } from './identity/revocations';
+import { onHostRevoked } from '../cluster/cluster-bus';
 import type { FleetMetrics } from './metrics-store';
 import { auditReportProblem } from './report-intake';
 
@@ -91,10 +92,13 @@ export async function startFleetListener(options: FleetListenerOptions): Promise
       .catch((error: Error) => options.log(`refreshing the certificate deny-list: ${error.message}`));
   }, DENY_LIST_REFRESH_MS);
   refreshTimer.unref();
-  const stopListening = onRevocation(({ hostId, serials }) => {
+  // A revocation made in this process at once; one made by another replica when its NOTIFY arrives (the cluster
+  // bus); the database refresh above is the safety net for both.
+  const revoke = ({ hostId, serials }: { hostId: string; serials: string[] }) => {
     for (const serial of serials) denied.add(serial);
     for (const socket of socketsByHost.get(hostId) ?? []) socket.destroy();
-  });
+  };
+  const stopListening = [onRevocation(revoke), onHostRevoked(revoke)];
 
   /** The host a connection's certificate names, or why it names none. */
   type Identity = { host: Omit<AuthenticatedHost, 'zone'>; serial: string } | { problem: string; revokedHostId?: string };
@@ -192,7 +196,7 @@ export async function startFleetListener(options: FleetListenerOptions): Promise
     openConnections: (hostId) => socketsByHost.get(hostId)?.size ?? 0,
     close: async () => {
       clearInterval(refreshTimer);
-      stopListening();
+      for (const stop of stopListening) stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

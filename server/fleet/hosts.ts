@@ -7,6 +7,7 @@ import type { Db } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
 import { mkdirPrivate } from '../secrets-at-rest';
 import { hashJoinToken, newJoinToken } from './host-tokens';
+import { clusterBus } from '../cluster/cluster-bus';
 import { announceRevocation } from './identity/revocations';
 import { fleetMetrics, type FleetMetrics } from './metrics-store';
 import { DEFAULT_ZONE, groupName, zoneName } from './zone-name';
@@ -96,6 +97,8 @@ export async function revokeHost(db: Db, actor: AuditActor, hostId: string, metr
       targetId: hostId,
       details: { lastSeenAt: host.lastSeenAt?.toISOString() ?? null, certificates: serials },
     });
+    // Every other replica cuts the host's connections when this commits (its listener hears the bus).
+    await clusterBus().publish(tx, 'host_revoked', { hostId, serials });
   });
   announceRevocation({ hostId, serials });
   metrics.forgetHost(hostId);

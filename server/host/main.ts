@@ -77,7 +77,7 @@ async function applyStandaloneState(host: Host, file: string) {
   await host.applyDesiredState(parsed.state);
 }
 
-function standaloneArtifact(dir: string, sm3: string) {
+async function standaloneArtifact(dir: string, sm3: string) {
   if (!/^[0-9a-f]{64}$/.test(sm3)) throw new Error(`"${sm3}" is not an SM3 digest`);
   return createReadStream(path.join(dir, `${sm3}.so`));
 }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 
 // Revocations announced in this process reach the fleet listener at once (it cuts the host's sockets); other
-// replicas learn them from the database within a second (fleet-listener.ts refreshes its deny-list).
+// replicas hear them on the cluster bus, and refresh their deny-list from the database every second regardless.
 // One emitter per process on globalThis: Next may load this module more than once (route bundles, instrumentation).
 
 export interface Revocation {
