@@ -17,6 +17,13 @@ function processCluster(): PostgresCluster {
     const started = startPostgresClusterSync();
     cluster = started;
     process.once('exit', () => started.destroy());
+    // A test process stopped by a signal (a timeout, Ctrl-C) removes its cluster too, then dies of the signal.
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => {
+        started.destroy();
+        process.kill(process.pid, signal);
+      });
+    }
   }
   return cluster;
 }
