@@ -162,8 +162,8 @@ try {
   const outageEnd = Date.now();
 
   // (c) A host of zone-c revoked once the database is back, while wave 2 runs.
-  const revokedAt = new Date();
   await revokeHost(db, r.f.actor, REVOKED);
+  const revokeReturnedAt = new Date();
 
   const final = await until('the rollout to end', async () => {
     const current = await row();
@@ -199,8 +199,13 @@ try {
 
   // The revoked host: nothing it sent after the revocation was accepted.
   const revokedRow = await db.host.findUniqueOrThrow({ where: { id: REVOKED } });
-  const acceptedAfter = await db.hostEvent.count({ where: { hostId: REVOKED, receivedAt: { gt: revokedRow.revokedAt ?? revokedAt } } });
-  const lastSeenAfter = revokedRow.lastSeenAt && revokedRow.revokedAt && revokedRow.lastSeenAt > revokedRow.revokedAt ? 1 : 0;
+  // Its certificate is refused from the revocation's commit on (revokeHost has returned): a report accepted after
+  // that shows as a host event received, or a lastSeenAt, later than the return.
+  const lateEvents = await db.hostEvent.findMany({ where: { hostId: REVOKED, receivedAt: { gt: revokedRow.revokedAt ?? revokeReturnedAt } } });
+  const acceptedAfter = lateEvents.filter((e) => e.receivedAt > revokeReturnedAt).length;
+  const lastSeenAfter = revokedRow.lastSeenAt && revokedRow.lastSeenAt > revokeReturnedAt ? 1 : 0;
+  const revokeWindow = `revokedAt ${revokedRow.revokedAt?.toISOString()}, revokeHost returned ${revokeReturnedAt.toISOString()}, last seen ${revokedRow.lastSeenAt?.toISOString()}; events received after revokedAt: ${lateEvents.map((e) => `${e.kind} ${e.version ?? ''} at ${e.receivedAt.toISOString()}`).join(', ') || 'none'}`;
+  console.log(`revoked host: ${revokeWindow}`);
   const refusals = await db.auditEvent.count({ where: { targetId: REVOKED, action: { in: ['host.connection_refused', 'host.report_refused'] } } });
 
   // Propagation of desired-state changes, commit → each host's apply (its /v1/status, read every 100 ms).
@@ -237,7 +242,7 @@ try {
       [
         [`SIGKILL of the leader ${before.replica.name} (epoch ${before.epoch}), hold of wave 1 step 1`, 'takeover; failed requests', `${Number.isNaN(takeoverMs) ? 'no takeover within 15 s' : ms(takeoverMs)} (epoch ${takeover?.epoch ?? '—'}); ${killFailures.length} failed`],
         [`PostgreSQL stopped ${OUTAGE_MS / 1000} s, hold of wave 2 step 1`, 'hosts answering; failed requests', `${servingDuringOutage.size}/${hosts.size}; ${outageFailures.length} failed`],
-        [`${REVOKED} revoked after the outage, during wave 2`, 'host events and reports accepted after revocation; refusals audited', `${acceptedAfter} events, last seen ${lastSeenAfter ? 'after' : 'before'} revocation; ${refusals} refusal(s) audited`],
+        [`${REVOKED} revoked after the outage, during wave 2`, 'host events and reports accepted after revocation; refusals audited', `${acceptedAfter} events, last seen ${lastSeenAfter ? 'after' : 'before'} revocation; ${refusals} refusal(s) audited (${revokeWindow})`],
       ],
     ),
     '',
