@@ -39,11 +39,14 @@ export function watchPropagation(db: Db, hosts: ReadonlyMap<string, RuntimeHost>
   return { committed, applied, stop: () => (running = false) };
 }
 
-/** Commit → applied delays of every generation committed after `since` that a host was seen applying. */
-export function propagationDelays(watch: PropagationWatch, since: number): number[] {
+/**
+ * Commit → applied delays of every generation committed after `since` that a host was seen applying, leaving out
+ * generations committed inside one of the `excluded` spans [from, to).
+ */
+export function propagationDelays(watch: PropagationWatch, since: number, excluded: readonly (readonly [number, number])[] = []): number[] {
   const delays: number[] = [];
   for (const [generation, at] of watch.committed) {
-    if (at < since) continue;
+    if (at < since || excluded.some(([from, to]) => at >= from && at < to)) continue;
     for (const seen of watch.applied.values()) {
       const appliedAt = seen.get(generation);
       if (appliedAt !== undefined) delays.push(Math.max(0, appliedAt - at));
