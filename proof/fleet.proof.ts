@@ -125,16 +125,15 @@ try {
   const started = await startRollout({ db, settings: r.settings, metrics: new FleetMetrics() }, r.operator.actor, proposed.id);
   if (!started.started) throw new Error(`the rollout did not start: ${JSON.stringify(started)}`);
   const row = () => db.changeRequest.findUniqueOrThrow({ where: { id: proposed.id } });
-  const holding = (wave: number, step: number) => async () => {
-    const current = await row();
-    if (FINISHED_STATES.includes(current.state as never)) throw new Error(`the rollout ended ${current.state} before wave ${wave + 1} step ${step + 1} held: ${current.outcome ?? ''}`);
-    return current.waveIndex === wave && current.stepIndex === step && current.stepPhase === 'holding' ? current : null;
-  };
+  // Where a fault lands: the hold it is meant for, or — when the faults made the rollout end early (a breach rolled
+  // it back) — at once, so the fault is still measured and the outcome says what happened.
+  const faultPoints: string[] = [];
   const checkHolding = async (wave: number, step: number) => {
     const deadline = Date.now() + PATIENT_MS;
     for (;;) {
-      const found = await holding(wave, step)();
-      if (found) return found;
+      const current = await row();
+      if (FINISHED_STATES.includes(current.state as never)) return void faultPoints.push(`after the rollout ended ${current.state}`);
+      if (current.waveIndex === wave && current.stepIndex === step && current.stepPhase === 'holding') return void faultPoints.push(`hold of wave ${wave + 1} step ${step + 1}`);
       if (Date.now() > deadline) throw new Error(`wave ${wave + 1} step ${step + 1} did not hold within ${PATIENT_MS / 1000} s: ${replicas.map((x) => `${x.name}: ${x.lastLines()}`).join('; ')}`);
       await sleep(100);
     }
@@ -171,6 +170,7 @@ try {
 
   // (c) A host of zone-c revoked while wave 2 runs, once it reports again after the outage: a live reporter is cut.
   await until(`${REVOKED} to report again`, async () => ((await db.host.findUnique({ where: { id: REVOKED } }))?.lastSeenAt?.getTime() ?? 0) > outageEnd, 20_000, 100).catch(() => null);
+  const atRevocation = await row();
   const revokeCalledAt = new Date();
   await revokeHost(db, r.f.actor, REVOKED);
   const revokeReturnedAt = new Date();
@@ -265,9 +265,9 @@ try {
     markdownTable(
       ['fault (when)', 'what was measured', 'result'],
       [
-        [`SIGKILL of the leader ${before.replica.name} (epoch ${before.epoch}), hold of wave 1 step 1`, 'takeover; failed requests', `${Number.isNaN(takeoverMs) ? 'no takeover within 15 s' : ms(takeoverMs)} (epoch ${takeover?.epoch ?? '—'}); ${killFailures.length} failed`],
-        [`PostgreSQL stopped ${OUTAGE_MS / 1000} s, hold of wave 2 step 1`, 'hosts answering; failed requests', `${servingDuringOutage.size}/${hosts.size}; ${outageFailures.length} failed`],
-        [`${REVOKED} revoked after the outage, during wave 2`, 'host events and reports accepted after revocation; refusals audited', `${acceptedAfter} events, last seen ${lastSeenAfter ? 'after' : 'before'} revocation; ${refusals} refusal(s) audited (${revokeWindow})`],
+        [`SIGKILL of the leader ${before.replica.name} (epoch ${before.epoch}), ${faultPoints[0]}`, 'takeover; failed requests', `${Number.isNaN(takeoverMs) ? 'no takeover within 15 s' : ms(takeoverMs)} (epoch ${takeover?.epoch ?? '—'}); ${killFailures.length} failed`],
+        [`PostgreSQL stopped ${OUTAGE_MS / 1000} s, ${faultPoints[1]}`, 'hosts answering; failed requests', `${servingDuringOutage.size}/${hosts.size}; ${outageFailures.length} failed`],
+        [`${REVOKED} revoked after the outage, rollout ${atRevocation.state} at wave ${atRevocation.waveIndex + 1} step ${atRevocation.stepIndex + 1} (${atRevocation.stepPhase})`, 'host events and reports accepted after revocation; refusals audited', `${acceptedAfter} events, last seen ${lastSeenAfter ? 'after' : 'before'} revocation; ${refusals} refusal(s) audited (${revokeWindow})`],
       ],
     ),
     '',
