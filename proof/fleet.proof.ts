@@ -57,7 +57,7 @@ const outcomeMessage = (outcome: string) => {
   }
 };
 
-/** Requests that failed on the client's side of the contract: no answer, or a 5xx that is not the module's own. */
+/** Requests that failed: no HTTP answer, or a status other than the module's own answers (200, 422 from ledger). */
 const failedIn = (records: readonly RequestRecord[], from: number, to: number) => records.filter((r) => r.at >= from && r.at < to && !succeeded(r));
 const allRecords = () => [...loads.values()].flatMap((load) => load.records);
 
