@@ -62,6 +62,10 @@ class Subscribers {
     }
   }
 
+  get count(): number {
+    return CLUSTER_CHANNELS.reduce((sum, channel) => sum + this.emitter.listenerCount(channel), 0);
+  }
+
   resyncAll(origin: string) {
     for (const channel of CLUSTER_CHANNELS) this.deliver(channel, { origin, resync: true });
   }
@@ -162,9 +166,15 @@ export class PostgresBus implements ClusterBus {
     await this.notifyOutside(pgChannel(channel), encode(channel, this.replica, payload));
   }
 
+  // The LISTEN connection lives while anyone subscribes: a process whose last subscriber left (a listener closed in a
+  // test, a tool) keeps no connection open, and exits when its work is done.
   subscribe(channel: ClusterChannel, handler: ClusterHandler) {
     void this.ready;
-    return this.subscribers.subscribe(channel, handler);
+    const unsubscribe = this.subscribers.subscribe(channel, handler);
+    return () => {
+      unsubscribe();
+      if (this.subscribers.count === 0) void this.stopListening();
+    };
   }
 
   /** Ends the listener's connection as a network failure would: it reconnects (for the tests). */
@@ -173,12 +183,17 @@ export class PostgresBus implements ClusterBus {
     client?.connection?.stream?.destroy();
   }
 
-  async close() {
-    this.closed = true;
+  private async stopListening() {
     clearTimeout(this.retry);
     const client = this.client;
     this.client = null;
+    this.listening = null;
     client?.removeAllListeners();
     await client?.end().catch(() => undefined);
+  }
+
+  async close() {
+    this.closed = true;
+    await this.stopListening();
   }
 }
