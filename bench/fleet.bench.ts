@@ -90,7 +90,9 @@ for (let start = 0; start < HOSTS; start += 25) {
 line('enrolment (join token + CSR + certificate, in-process), per host', `${((performance.now() - enrolStarted) / HOSTS).toFixed(1)} ms`);
 
 function startReplica(index: number): Promise<{ child: ChildProcess; pid: number }> {
-  const child = spawn(process.execPath, [...tsx, 'proof/support/fleet-replica.ts'], {
+  // REPLICA_CPU_PROF=DIR writes each replica's CPU profile there (node --cpu-prof), to see where intake time goes.
+  const profile = process.env.REPLICA_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.REPLICA_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...profile, ...tsx, 'proof/support/fleet-replica.ts'], {
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,
