@@ -3,7 +3,7 @@
 // long the hosts take to connect, propagation of a desired-state change (carried out by the leader's rollout engine)
 // to every host — separately for hosts on the replica that wrote it and on the other, which learns by NOTIFY —,
 // report intake per second, and CPU seconds and memory per process. HOSTS=… and SECONDS=… change the size.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,7 +18,7 @@ import { proposeWholeChange } from '../server/rollout/whole-change';
 import { FleetMetrics } from '../server/fleet/metrics-store';
 import { freePort } from '../server/testing/processes';
 import { percentile } from '../proof/support/proof-result';
-import type { ReplicaMessage } from '../proof/support/fleet-replica';
+import { startReplicaProcess } from '../proof/support/replica-process';
 import type { SimulatedHost, SimulatorMessage } from './support/fleet-simulator';
 
 const HOSTS = Number(process.env.HOSTS ?? 1000);
@@ -91,45 +91,23 @@ for (let start = 0; start < HOSTS; start += 25) {
 }
 line('enrolment (join token + CSR + certificate, in-process), per host', `${((performance.now() - enrolStarted) / HOSTS).toFixed(1)} ms`);
 
-function startReplica(index: number): Promise<{ child: ChildProcess; pid: number }> {
-  // REPLICA_CPU_PROF=DIR writes each replica's CPU profile there (node --cpu-prof), to see where intake time goes.
-  const profile = process.env.REPLICA_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.REPLICA_CPU_PROF}`] : [];
-  const child = spawn(process.execPath, [...profile, ...tsx, 'proof/support/fleet-replica.ts'], {
-    env: {
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      HOTPLANE_DATA_DIR: path.join(work, `replica-${index}`),
-      HOTPLANE_FLEET_PORT: String(replicaPorts[index]),
-      HOTPLANE_FLEET_BIND: '127.0.0.1',
-      HOTPLANE_FLEET_CA_FILE: caFile,
-      // Replicas sign checkpoints with one console key, as they share one CA (docs/fleet.md#replicas).
-      HOTPLANE_CONSOLE_KEY: path.join(r.f.dataDir, 'console-key.pem'),
-      HOTPLANE_TRUST_DOMAIN: 'hotplane.local',
-      HOTPLANE_EMBEDDED_HOST: '0',
-    },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`replica ${index} exited (${code}) before serving`)));
-    child.on('message', (message: ReplicaMessage) => {
-      if (message.type === 'ready') resolve({ child, pid: message.pid });
-    });
-  });
-}
-
-function leaseOf(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => {
-    const onMessage = (message: ReplicaMessage) => {
-      if (message.type !== 'lease') return;
-      child.off('message', onMessage);
-      resolve(message.epoch);
-    };
-    child.on('message', onMessage);
-    child.send({ type: 'lease?' });
-  });
-}
-
-const replicas = [await startReplica(0), await startReplica(1)];
+const replicas = await Promise.all(
+  replicaPorts.map((port, index) =>
+    startReplicaProcess({
+      name: `replica-${index}`,
+      dir: path.join(work, `replica-${index}`),
+      port,
+      env: {
+        DATABASE_URL: databaseUrl,
+        HOTPLANE_FLEET_BIND: '127.0.0.1',
+        HOTPLANE_FLEET_CA_FILE: caFile,
+        HOTPLANE_TRUST_DOMAIN: 'hotplane.local',
+        // Replicas sign checkpoints with one console key, as they share one CA (docs/fleet.md#replicas).
+        HOTPLANE_CONSOLE_KEY: path.join(r.f.dataDir, 'console-key.pem'),
+      },
+    }),
+  ),
+);
 const inputFile = path.join(work, 'simulator.json');
 writeFileSync(inputFile, JSON.stringify({ hosts, caFile: caCertFile, reportEveryMs: REPORT_EVERY_MS, module: 'ledger' }), { mode: 0o600 });
 const simulator = spawn(process.execPath, [...tsx, 'bench/support/fleet-simulator.ts', inputFile], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -174,11 +152,11 @@ line('console CPU, both replicas together', `${consoleCores.toFixed(2)} cores`, 
 line('console CPU per 1,000 hosts', `${((consoleCores / HOSTS) * 1000).toFixed(2)} cores`);
 line('console CPU per report', `${((consoleCpu.reduce((a, b) => a + b, 0) / Math.max(1, stats.reportsOk - okBefore)) * 1000).toFixed(2)} ms`);
 line('PostgreSQL CPU', `${((postgresCpuSeconds() - pgBefore) / SECONDS).toFixed(2)} cores`);
-line('simulator CPU (1,000 TLS clients, not the console)', `${((cpuSeconds(simulator.pid!) - simulatorBefore) / SECONDS).toFixed(2)} cores`);
+line(`simulator CPU (${HOSTS} TLS clients, not the console)`, `${((cpuSeconds(simulator.pid!) - simulatorBefore) / SECONDS).toFixed(2)} cores`);
 replicas.forEach((x, i) => line(`replica ${i} memory (RSS)`, `${rssMiB(x.pid).toFixed(0)} MiB`));
 
 console.log(`\n== Propagation of a desired-state change to all ${HOSTS} hosts (${CHANGES} changes) ==`);
-const leaderIndex = (await leaseOf(replicas[0].child)) !== null ? 0 : 1;
+const leaderIndex = (await replicas[0].leaseEpoch()) !== null ? 0 : 1;
 const sameReplica: number[] = [];
 const otherReplica: number[] = [];
 let allReached = true;
@@ -213,6 +191,5 @@ line('hosts on the other replica (NOTIFY): p50 / p99', `${ms(percentile(otherRep
 line(`all ${HOSTS} hosts: p50 / p99 / max`, `${ms(percentile(all, 50))} / ${ms(percentile(all, 99))} / ${ms(Math.max(...all))}`, `goal: p99 ≤ 1 s to 1,000 hosts → ${percentile(all, 99) <= 1000 && allReached ? 'met' : 'MISSED'}`);
 
 simulator.disconnect();
-for (const x of replicas) x.child.kill('SIGTERM');
-await sleep(1_000);
+await Promise.all(replicas.map((x) => x.stop()));
 process.exit(0);

@@ -7,7 +7,7 @@ import { isShortRun, markdownTable, PROOF_RESULTS_DIR, type ProofFigure, type Pr
 // docs/REPORT.md from the results the proof scripts wrote (tmp/proof/*.json): environment, every figure beside its
 // goal, a plain list of what misses, then each proof's own section and plots. `npm run proof` regenerates it.
 
-const SECTION_ORDER = ['faults', 'rollback', 'soak', 'security', 'attacks', 'audit'];
+const SECTION_ORDER = ['faults', 'fleet', 'rollback', 'soak', 'security', 'attacks', 'audit'];
 // Written by hand (who can do what alone, and which attack test shows it); the report carries it beside the outcomes.
 const THREAT_MODEL = path.resolve('docs', 'threat-model.md');
 

@@ -255,7 +255,7 @@ async function hostileInvokes({ c, sessions }: World) {
   if (registered.status !== 200) throw new Error(`fleet.registerHost: ${registered.status} ${registered.message}`);
   const dir = path.join(c.dataDir, 'proof-host');
   await mkdir(dir, { recursive: true });
-  const host = await startRuntimeHost({ fleetUrl: c.fleetUrl, consoleCaFile: c.consoleCaFile, joinToken: (registered.data as { joinToken: string }).joinToken, hostId: 'proof-host', dir, module: 'ledger', readyWithinMs: 60_000 });
+  const host = await startRuntimeHost({ consoles: [c.fleetUrl], consoleCaFile: c.consoleCaFile, joinToken: (registered.data as { joinToken: string }).joinToken, hostId: 'proof-host', dir, module: 'ledger', readyWithinMs: 60_000 });
   try {
     const declared = await fetch(`${host.invokeBase}ledger`, { method: 'POST', body: new Uint8Array(2 * 1024 * 1024) }).then((r) => r.status);
     const chunked = await fetch(`${host.invokeBase}ledger`, { method: 'POST', body: new Blob([new Uint8Array(2 * 1024 * 1024)]).stream(), duplex: 'half' } as RequestInit).then((r) => r.status);

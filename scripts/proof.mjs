@@ -12,8 +12,8 @@ const short = args.includes('--short') || process.env.PROOF_SHORT === '1';
 const only = args.filter((a) => !a.startsWith('--'));
 // Per-proof limits. The attacks part runs the attack tests only, so it is usually done in well under a minute.
 const LIMIT_MS = short
-  ? { faults: 150_000, rollback: 150_000, soak: 90_000, security: 120_000, attacks: 300_000, audit: 60_000 }
-  : { faults: 300_000, rollback: 180_000, soak: 180_000, security: 120_000, attacks: 300_000, audit: 60_000 };
+  ? { faults: 150_000, fleet: 180_000, rollback: 150_000, soak: 90_000, security: 120_000, attacks: 300_000, audit: 60_000 }
+  : { faults: 300_000, fleet: 300_000, rollback: 180_000, soak: 180_000, security: 120_000, attacks: 300_000, audit: 60_000 };
 const DEFAULT_LIMIT_MS = short ? 90_000 : 120_000;
 
 const proofs = readdirSync(path.join(root, 'proof'))

@@ -1,39 +1,57 @@
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { mkdirPrivate } from '../../server/secrets-at-rest';
 import { exited, freePort } from '../../server/testing/processes';
 
 // A real runtime host (server/host/main.ts, the program `hotplane host` runs) in its own process, registered
-// with a console and serving what the console's desired state says, with its access log in a file.
+// with one console or several (it fails over between them) and serving what their desired state says, with its
+// access log in a file. Its join token goes the way an operator's does: a 0600 file, never the command line.
 
 export interface RuntimeHost {
   invokeBase: string;
   port: number;
   accessLogFile: string;
+  pid: number;
+  /** The host's own /v1/status (generation applied, versions), read with its admin token. */
+  status(): Promise<{ hostId: string; generation: number; versions: { version: string; phase: string; weight?: number }[] }>;
   /** SIGTERM: the host drains and flushes its access log before it exits. */
   stop(): Promise<void>;
 }
 
 /** Starts the host and waits until `module` answers with something other than "not loaded yet" (404/503). */
-export async function startRuntimeHost(options: { fleetUrl: string; consoleCaFile: string; joinToken: string; hostId: string; dir: string; module: string; readyWithinMs: number }): Promise<RuntimeHost> {
+export async function startRuntimeHost(options: { consoles: string[]; consoleCaFile: string; joinToken: string; hostId: string; dir: string; module: string; readyWithinMs: number }): Promise<RuntimeHost> {
   const port = await freePort();
   const accessLogFile = path.join(options.dir, 'access.log');
+  const dataDir = path.join(options.dir, 'data');
+  const joinTokenFile = path.join(options.dir, 'secrets', 'join-token');
+  mkdirPrivate(path.dirname(joinTokenFile));
+  writeFileSync(joinTokenFile, `${options.joinToken}\n`, { mode: 0o600 });
   const stderr: string[] = [];
   const child = spawn(
     process.execPath,
     [
       '--conditions=react-server', '--import', 'tsx', 'server/host/main.ts',
-      '--control-plane', options.fleetUrl, '--console-ca', options.consoleCaFile, '--host-id', options.hostId,
-      '--data', path.join(options.dir, 'data'), '--port', String(port), '--access-log', accessLogFile,
+      '--console', options.consoles.join(','), '--console-ca', options.consoleCaFile, '--join-token-file', joinTokenFile,
+      '--host-id', options.hostId, '--data', dataDir, '--port', String(port), '--access-log', accessLogFile,
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOTPLANE_JOIN_TOKEN: options.joinToken } },
+    { stdio: ['ignore', 'ignore', 'pipe'], env: process.env },
   );
   child.stderr?.setEncoding('utf8').on('data', (text: string) => stderr.push(text));
   const host: RuntimeHost = {
     invokeBase: `http://127.0.0.1:${port}/v1/invoke/`,
     port,
     accessLogFile,
+    pid: child.pid!,
+    async status() {
+      const token = (await readFile(path.join(dataDir, 'admin-token'), 'utf8')).trim();
+      const response = await fetch(`http://127.0.0.1:${port}/v1/status`, { headers: { authorization: `Bearer ${token}` } });
+      if (!response.ok) throw new Error(`host ${options.hostId} /v1/status answered ${response.status}`);
+      return response.json();
+    },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited(child);

@@ -10,7 +10,7 @@ import { fixtureDatabaseUrl } from '../testing/test-database';
 import { createDb, type Db } from '../db/client';
 import { createConsoleFixture, type ArtifactPaths, type ConsoleFixture } from '../testing/console-fixture';
 import { withKeyedLocks } from './keyed-lock';
-import { localArtifactPath } from './shared-bytes';
+import { keepEarlierArtifactBytes, localArtifactPath } from './shared-bytes';
 import { acceptUpload } from './upload';
 
 // Two console replicas are two Db clients on one database file; each upload goes through the real pipeline.
@@ -58,6 +58,16 @@ describe('artifacts shared between replicas', () => {
     await rm(config().artifactStoreDir, { recursive: true, force: true });
     await assert.rejects(localArtifactPath(replicaB, version.sm3), /was altered and is not served/);
     await f.db.artifactBlob.update({ where: { sm3: version.sm3 }, data: { so: blob.so } });
+  });
+
+  it('versions accepted before the bytes were kept in the database are copied in from the store, digest checked', async () => {
+    const version = await f.db.moduleVersion.findUniqueOrThrow({ where: { moduleName_version: { moduleName: 'ledger', version: '1.0.0' } } });
+    await localArtifactPath(f.db, version.sm3);
+    await f.db.artifactBlob.deleteMany();
+    assert.equal(await keepEarlierArtifactBytes(replicaB), 1);
+    assert.equal(await keepEarlierArtifactBytes(replicaB), 0);
+    const blob = await f.db.artifactBlob.findUniqueOrThrow({ where: { sm3: version.sm3 } });
+    assert.equal(Buffer.from(blob.manifest).toString('utf8'), version.manifestText);
   });
 
   it('the per-digest lock holds across replicas: the second holder waits for the first to release', async () => {

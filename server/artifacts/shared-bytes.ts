@@ -35,3 +35,23 @@ export async function localArtifactPath(db: Db, sm3: string, storeDir = config()
   await storeFile(paths.signature, blob.signature);
   return paths.so;
 }
+
+/**
+ * Versions accepted before the bytes were kept in the database: their files in this replica's store are copied in
+ * (digest checked), so the other replicas can reach them too. Returns how many were copied.
+ */
+export async function keepEarlierArtifactBytes(db: Db, storeDir = config().artifactStoreDir): Promise<number> {
+  const kept = new Set((await db.artifactBlob.findMany({ select: { sm3: true } })).map((b) => b.sm3));
+  const versions = await db.moduleVersion.findMany({ select: { sm3: true, manifestText: true, signatureHex: true } });
+  let copied = 0;
+  for (const version of versions) {
+    if (kept.has(version.sm3)) continue;
+    const so = await readFile(artifactPaths(storeDir, version.sm3).so).catch(() => null);
+    if (!so || sm3Hex(so) !== version.sm3) continue;
+    const data = { so, manifest: Buffer.from(version.manifestText), signature: Buffer.from(version.signatureHex, 'hex'), storedAt: new Date() };
+    await db.artifactBlob.upsert({ where: { sm3: version.sm3 }, create: { sm3: version.sm3, ...data }, update: {} });
+    kept.add(version.sm3);
+    copied += 1;
+  }
+  return copied;
+}

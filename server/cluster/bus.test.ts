@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import type { DbTransaction } from '../db/client';
+import { createDb, prepareDatabase, type DbTransaction } from '../db/client';
 import { startPostgresCluster, type PostgresCluster } from '../testing/postgres';
 import { waitFor } from '../testing/wait-for';
 import { InProcessBus, PostgresBus, type ClusterEvent } from './bus';
@@ -77,6 +77,44 @@ describe('cluster bus on PostgreSQL (LISTEN/NOTIFY)', () => {
     await a.announce('host_revoked', { hostId: 'h4' });
     await waitFor('the next event', () => atB.length === 3);
     assert.deepEqual(atB.map((e) => e.hostId), ['h1', 'h2', 'h4'], 'the rolled-back event never arrived');
+  });
+
+  it('an event published inside a Prisma transaction is delivered after its commit, never for a rollback', async () => {
+    const url = cluster.createDatabase('bus_prisma');
+    await prepareDatabase(url);
+    const db = createDb(url);
+    const notifier = new pg.Pool({ connectionString: url });
+    const make = (replica: string) => {
+      const b = new PostgresBus(url, (channel, text) => notifier.query('SELECT pg_notify($1, $2)', [channel, text]), replica, () => undefined);
+      buses.push(b);
+      return b;
+    };
+    const a = make('replica-a');
+    const b = make('replica-b');
+    await b.ready;
+    const atB: ClusterEvent[] = [];
+    b.subscribe('desired_changed', (e) => atB.push(e));
+    try {
+      await db.$transaction(async (tx) => {
+        await a.publish(tx, 'desired_changed', { generation: 1 });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.equal(atB.length, 0, 'nothing before the commit');
+      });
+      await waitFor('the committed event', () => atB.length === 1);
+      await assert.rejects(
+        db.$transaction(async (tx) => {
+          await a.publish(tx, 'desired_changed', { generation: 2 });
+          throw new Error('the writer fails');
+        }),
+        /the writer fails/,
+      );
+      await a.announce('desired_changed', { generation: 3 });
+      await waitFor('the next event', () => atB.length === 2);
+      assert.deepEqual(atB.map((e) => e.generation), [1, 3]);
+    } finally {
+      await db.$disconnect();
+      await notifier.end();
+    }
   });
 
   it('the listener reconnects after its connection dies and tells subscribers to re-read', async () => {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
-import type { DbTransaction } from '../db/client';
+import { dialectOfDb, type DbTransaction } from '../db/client';
 import { replicaId } from './replica-id';
 
 // Small events between console replicas. On PostgreSQL: NOTIFY from the writer (inside its transaction, so it is
@@ -153,6 +153,8 @@ export class PostgresBus implements ClusterBus {
 
   async publish(tx: DbTransaction, channel: ClusterChannel, payload: Record<string, unknown> = {}) {
     const text = encode(channel, this.replica, payload);
+    // A SQLite transaction in a process configured for PostgreSQL (a tool, a test) has no replicas to tell.
+    if (dialectOfDb(tx) !== 'postgresql') return void setImmediate(() => this.subscribers.deliver(channel, JSON.parse(text) as ClusterEvent));
     await tx.$executeRaw`SELECT pg_notify(${pgChannel(channel)}, ${text})`;
   }
 

@@ -5,6 +5,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { createDb, prepareDatabase, type Db } from '../db/client';
 import { testDatabaseUrl } from '../testing/test-database';
+import { waitFor } from '../testing/wait-for';
+import { startLeaderRoles } from './leader-roles';
 import { LeaderLease, StaleLeaderError } from './lease';
 
 // Two replicas are two Db clients on one database (SQLite file, or PostgreSQL with HOTPLANE_TEST_DATABASE=postgresql), each with its own lease object; time is driven by hand.
@@ -86,5 +88,20 @@ describe('leader lease', () => {
     await b.beat();
     assert.equal(b.epoch, 2);
     assert.equal(await dbB.auditEvent.count({ where: { action: 'cluster.leader_resigned' } }), 1);
+  });
+
+  it('leader roles start on the replica that gains the lease and stop on the one that gives it up', async () => {
+    const [dbA, dbB] = await replicas();
+    const events: string[] = [];
+    const roles = (replica: string) => [{ name: 'engine', start: () => (events.push(`${replica} started`), { stop: async (how: string) => void events.push(`${replica} stopped (${how})`) }) }];
+    const a = startLeaderRoles({ db: dbA, replica: 'A', roles: roles('A'), log: () => undefined });
+    await waitFor('A to lead', () => a.epoch === 1);
+    const b = startLeaderRoles({ db: dbB, replica: 'B', roles: roles('B'), log: () => undefined });
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    assert.deepEqual(events, ['A started'], 'the follower runs nothing');
+    await a.stop({ resign: true });
+    await waitFor('B to lead', () => b.epoch === 2, { timeoutMs: 5_000 });
+    await b.stop();
+    assert.deepEqual(events, ['A started', 'A stopped (stopping)', 'B started', 'B stopped (stopping)']);
   });
 });

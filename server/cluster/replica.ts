@@ -1,3 +1,4 @@
+import { keepEarlierArtifactBytes } from '../artifacts/shared-bytes';
 import { startConsoleCheckpointer } from '../audit/console-trail';
 import type { Db } from '../db/client';
 import { nudgeDesiredStateWatch } from '../fleet/desired-changes';
@@ -28,6 +29,7 @@ export function startReplica(db: Db, metrics: FleetMetrics): Replica {
   const id = replicaId();
   const bus = clusterBus();
   const share = new MetricsShare({ db, metrics, replica: id, bus }).start();
+  void keepEarlierArtifactBytes(db).catch((error: Error) => console.error(`hotplane cluster: copying earlier artifacts into the database: ${error.message}`));
   const unsubscribe = [
     bus.subscribe('desired_changed', () => nudgeDesiredStateWatch()),
     onHostRevoked(({ hostId }) => void share.forgetHost(hostId).catch((error: Error) => console.error(`hotplane cluster: forgetting ${hostId}: ${error.message}`))),

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import pg from 'pg';
 import { projectRoot } from '../paths';
-import { listMigrations, type MigrationResult } from './migrate';
+import { pendingMigrations, type MigrationResult } from './migrate';
 
 // PostgreSQL's migrations: one baseline covering the schema as the SQLite history had built it, then one folder
 // per later change. Applied and recorded like server/db/migrate.ts does for SQLite (Prisma's _prisma_migrations,
@@ -34,19 +34,8 @@ export async function applyPostgresMigrations(databaseUrl: string, dir = postgre
     const done = await client.query<{ migration_name: string; checksum: string }>(
       `SELECT migration_name, checksum FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
     );
-    const doneByName = new Map(done.rows.map((row) => [row.migration_name, row.checksum]));
     const applied: string[] = [];
-    for (const migration of listMigrations(dir)) {
-      const recorded = doneByName.get(migration.name);
-      if (recorded !== undefined) {
-        if (recorded !== migration.checksum) {
-          throw new Error(
-            `migration ${migration.name} was edited after it was applied (checksum differs); ` +
-              'add a new migration instead of changing an applied one',
-          );
-        }
-        continue;
-      }
+    for (const migration of pendingMigrations(done.rows, dir)) {
       const started = new Date();
       await client.query('BEGIN');
       try {
@@ -62,7 +51,7 @@ export async function applyPostgresMigrations(databaseUrl: string, dir = postgre
       }
       applied.push(migration.name);
     }
-    return { applied, alreadyApplied: doneByName.size };
+    return { applied, alreadyApplied: done.rows.length };
   } finally {
     await client.end();
   }

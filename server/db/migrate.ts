@@ -36,6 +36,22 @@ export function listMigrations(dir = migrationsDir()): { name: string; sql: stri
     });
 }
 
+/**
+ * The migrations of `dir` not yet recorded as applied (`done`: rows of `_prisma_migrations`), in order. An applied
+ * migration whose file changed since is refused: history is added to, never edited.
+ */
+export function pendingMigrations(done: readonly { migration_name: string; checksum: string }[], dir: string) {
+  const doneByName = new Map(done.map((row) => [row.migration_name, row.checksum]));
+  return listMigrations(dir).filter((migration) => {
+    const recorded = doneByName.get(migration.name);
+    if (recorded === undefined) return true;
+    if (recorded !== migration.checksum) {
+      throw new Error(`migration ${migration.name} was edited after it was applied (checksum differs); add a new migration instead of changing an applied one`);
+    }
+    return false;
+  });
+}
+
 export function applyMigrations(databaseUrl: string, dir = migrationsDir()): MigrationResult {
   const file = sqliteFileFromUrl(databaseUrl);
   // SQLite gives the -wal and -shm files the mode of the database file: 0600 here keeps all three private.
@@ -58,19 +74,8 @@ export function applyMigrations(databaseUrl: string, dir = migrationsDir()): Mig
     const done = db
       .prepare(`SELECT migration_name, checksum FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`)
       .all() as { migration_name: string; checksum: string }[];
-    const doneByName = new Map(done.map((row) => [row.migration_name, row.checksum]));
     const applied: string[] = [];
-    for (const migration of listMigrations(dir)) {
-      const recorded = doneByName.get(migration.name);
-      if (recorded !== undefined) {
-        if (recorded !== migration.checksum) {
-          throw new Error(
-            `migration ${migration.name} was edited after it was applied (checksum differs); ` +
-              'add a new migration instead of changing an applied one',
-          );
-        }
-        continue;
-      }
+    for (const migration of pendingMigrations(done, dir)) {
       const now = new Date().toISOString();
       db.transaction(() => {
         db.exec(migration.sql);
@@ -81,7 +86,7 @@ export function applyMigrations(databaseUrl: string, dir = migrationsDir()): Mig
       })();
       applied.push(migration.name);
     }
-    return { applied, alreadyApplied: doneByName.size };
+    return { applied, alreadyApplied: done.length };
   } finally {
     db.close();
   }

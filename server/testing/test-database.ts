@@ -28,6 +28,11 @@ function processCluster(): PostgresCluster {
   return cluster;
 }
 
+/** This process's private cluster (started on first use), for a caller that stops and restarts it (the fleet proof). */
+export function testPostgresCluster(): PostgresCluster {
+  return processCluster();
+}
+
 /** A fresh database in this process's private PostgreSQL cluster. */
 export function freshPostgresDatabase(): string {
   return processCluster().createDatabase(`t_${randomBytes(6).toString('hex')}`);

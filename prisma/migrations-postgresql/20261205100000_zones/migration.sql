@@ -1,4 +1,4 @@
--- Zones and waves (docs/fleet.md#zones, docs/rollouts.md#waves). PostgreSQL counterpart of
+-- Zones and waves (docs/fleet.md#zones, docs/rollouts.md#waves): the PostgreSQL counterpart of
 -- prisma/migrations/20261205100000_zones.
 
 -- AlterTable
@@ -13,7 +13,6 @@ CREATE TABLE "DesiredZoneModule" (
     "handOff" TEXT,
     "updatedAt" TIMESTAMP(3) NOT NULL,
     "updatedBy" TEXT NOT NULL,
-
     PRIMARY KEY ("zone", "module")
 );
 
