@@ -3,6 +3,7 @@ import { startConsoleCheckpointer } from '../audit/console-trail';
 import type { Db } from '../db/client';
 import { nudgeDesiredStateWatch } from '../fleet/desired-changes';
 import type { FleetMetrics } from '../fleet/metrics-store';
+import { flushReportBatches } from '../fleet/report-batch';
 import { RolloutEngine } from '../rollout/engine';
 import { clusterBus, onHostRevoked } from './cluster-bus';
 import { startLeaderRoles } from './leader-roles';
@@ -55,6 +56,8 @@ export function startReplica(db: Db, metrics: FleetMetrics): Replica {
       for (const off of unsubscribe) off();
       await lease.stop({ resign: true });
       await share.stop();
+      // The last reports acknowledged but not yet written (server/fleet/report-batch.ts).
+      await flushReportBatches().catch((error: Error) => console.error(`hotplane cluster: writing the last reports: ${error.message}`));
       await bus.close();
     },
   };

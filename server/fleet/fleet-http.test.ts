@@ -15,6 +15,7 @@ import { testsOnPostgres } from '../testing/test-database';
 import { acceptReport } from './fleet-http';
 import { moduleMetrics } from './metrics-query';
 import { FleetMetrics } from './metrics-store';
+import { flushReportBatches } from './report-batch';
 import { serveFetchHandler } from './test-http';
 
 const admin: SessionUser = { id: 'u-admin', name: 'admin', email: 'admin@test', roles: ['admin'], via: 'cookie' };
@@ -179,6 +180,8 @@ describe('the hosts’ HTTP contract over the fleet listener: desired state, art
     const late = { ...sample(windowStart + 3, 0), requests: 5, ok: 5, app4xx: 0, errors5xx: 0, p95: 9000 };
     await heardFromHostBefore(windowStart);
     assert.equal((await post(JSON.stringify(report({ metrics: [late], events: [] })))).status, 200);
+    // Closed windows are written with the report batch (report-batch.ts), within FLUSH_EVERY_MS.
+    await flushReportBatches();
     const first = await f.db.metricRollup.findFirstOrThrow({ where: { start: new Date(windowStart * 1000) } });
     assert.deepEqual([first.seconds, first.requests, first.p95], [11, 105, 9000]);
 

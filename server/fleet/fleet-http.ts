@@ -11,7 +11,7 @@ import { desiredStateTag, desiredStateWatch } from './desired-changes';
 import { readDesiredState } from './desired-state';
 import { fleetMetrics, type FleetMetrics } from './metrics-store';
 import { ReportRefusal } from './report-bounds';
-import { ingestHostReport } from './report-intake';
+import { acceptHostReport, type HostSeen } from './report-intake';
 
 // The hosts' side of the console (docs/fleet.md): pull the desired state, fetch artifacts, push reports. Served
 // only by the fleet listener (fleet-listener.ts), which hands each handler the host its client certificate names.
@@ -29,6 +29,8 @@ export interface AuthenticatedHost {
   name: string;
   /** Its zone, from its Host row: which zone's desired state it is sent (docs/fleet.md#zones). */
   zone: string;
+  /** Its row's report times as read for this request, so the report intake needs no read of its own. */
+  seen?: HostSeen;
 }
 
 function problem(code: DomainErrorCode, message: string, status = DOMAIN_ERROR_HTTP_STATUS[code]) {
@@ -170,7 +172,7 @@ export async function acceptReport(deps: FleetHttpDeps, host: AuthenticatedHost,
   }
   // Whose report it is, the certificate says: a host id in the body is overwritten, never believed.
   const report = { ...parsed.data, hostId: host.id };
-  return answerDomainErrors(async () => Response.json(await ingestHostReport(deps.db, deps.metrics, host, report)));
+  return answerDomainErrors(async () => Response.json(await acceptHostReport(deps.db, deps.metrics, host, report, host.seen)));
 }
 
 // A domain refusal (a database locked elsewhere included) is answered with its status and words; a host retries a

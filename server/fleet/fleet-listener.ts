@@ -158,9 +158,9 @@ export async function startFleetListener(options: FleetListenerOptions): Promise
       }
       const identity = hostOfSocket(socket);
       if (!('host' in identity)) return refusal(res, DomainErrorCode.Unauthenticated, identity.problem);
-      const row = await db.host.findUnique({ where: { id: identity.host.id }, select: { revokedAt: true, zone: true } });
+      const row = await db.host.findUnique({ where: { id: identity.host.id }, select: { revokedAt: true, zone: true, lastSeenAt: true, createdAt: true } });
       if (!row || row.revokedAt) return refusal(res, DomainErrorCode.Unauthenticated, `host "${identity.host.id}" is not registered or was revoked: enrol it again with a new join token`);
-      await route(req, res, { ...identity.host, zone: row.zone }, url);
+      await route(req, res, { ...identity.host, zone: row.zone, seen: { lastSeenAt: row.lastSeenAt, createdAt: row.createdAt } }, url);
     } catch (error) {
       if (error instanceof DomainError) return refusal(res, error.code, error.message);
       options.log(`fleet request ${req.method} ${url.pathname}: ${(error as Error).stack}`);

@@ -8,6 +8,7 @@ import { reportableVersions } from './desired-history';
 import { currentGeneration } from './desired-state';
 import type { FleetMetrics } from './metrics-store';
 import { boundReport, ReportRefusal } from './report-bounds';
+import { reportIntakeOf } from './report-batch';
 
 // What a host's report changes: its row (last seen, applied generation, statuses), its events (stored, and the
 // ones that matter also audited, in the same transaction), and the metrics store. Only what report-bounds.ts lets
@@ -127,4 +128,57 @@ export async function ingestHostReport(
   metrics.record(host.id, bounded.report.metrics, now.getTime());
   await metrics.flushRollups(db, now.getTime());
   return { generation, ignored: bounded.ignored };
+}
+
+/** The host's row as the fleet listener read it for this request (revocation checked there). */
+export interface HostSeen {
+  lastSeenAt: Date | null;
+  createdAt: Date;
+}
+
+/**
+ * The fleet listener's intake (docs/fleet.md#report-intake): a report with events, or one with items to ignore
+ * (audited), is written at once by ingestHostReport; the common report is bounded the same way, against the
+ * cached reportable versions, its metrics recorded at once and its host facts left to the process's batch.
+ */
+export async function acceptHostReport(
+  db: Db,
+  metrics: FleetMetrics,
+  host: { id: string; name: string },
+  report: HostReport,
+  seen?: HostSeen,
+  now = new Date(),
+  bounds: ReportBoundsConfig = config().reportBounds,
+): Promise<{ generation: number; ignored: string[] }> {
+  const { batch, reportable } = reportIntakeOf(db, metrics);
+  if (report.hostId !== host.id || report.events.length > 0) return ingestAtOnce();
+  const row = seen ?? (await db.host.findUnique({ where: { id: host.id }, select: { lastSeenAt: true, createdAt: true, revokedAt: true } }));
+  if (!row || ('revokedAt' in row && row.revokedAt)) return ingestAtOnce();
+  const { generation, reportable: versions } = await reportable.at(now, bounds.retiredGraceSeconds, report.appliedGeneration);
+  let bounded;
+  try {
+    bounded = boundReport(report, bounds, {
+      receivedAt: now.getTime(),
+      // The newest report received, written or still in the batch.
+      previousReportAt: Math.max((row.lastSeenAt ?? row.createdAt).getTime(), batch.pendingSeenAt(host.id) ?? -Infinity),
+      reportable: versions,
+      hostSeries: metrics.seriesOf(host.id),
+    });
+  } catch (error) {
+    if (error instanceof ReportRefusal) await db.$transaction((tx) => auditReportProblem(tx, host, 'host.report_refused', { status: error.status, reason: error.message }, now.getTime()));
+    throw error;
+  }
+  if (bounded.ignored.length > 0) return ingestAtOnce();
+  const kept = bounded.report;
+  batch.add(host.id, { lastSeenAt: now, appliedGeneration: kept.appliedGeneration, processStartedAt: kept.startedAt, lastReport: JSON.stringify(kept.versions) });
+  metrics.record(host.id, kept.metrics, now.getTime());
+  return { generation, ignored: [] };
+
+  // Pending facts are written first, so this report is bounded by the host's newest one and stored after it.
+  async function ingestAtOnce() {
+    if (batch.pendingSeenAt(host.id) !== undefined) await batch.flush();
+    const result = await ingestHostReport(db, metrics, host, report, now, bounds);
+    batch.drop(host.id);
+    return result;
+  }
 }
