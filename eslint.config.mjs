@@ -30,10 +30,10 @@ const importFlow = [
       {
         target: './server/host',
         from: '.',
-        except: ['./server/host', './server/protocol', './server/artifacts/elf.ts', './server/artifacts/elf-dynamic.ts', './server/artifacts/elf-file.ts', './server/artifacts/elf-host.ts', './server/artifacts/elf-provenance.ts', './server/artifacts/elf-symbols.ts', './server/crypto', './server/secrets-at-rest.ts', './server/config.ts', './node_modules',
+        except: ['./server/host', './server/protocol', './server/artifacts/elf.ts', './server/artifacts/elf-dynamic.ts', './server/artifacts/elf-file.ts', './server/artifacts/elf-host.ts', './server/artifacts/elf-provenance.ts', './server/artifacts/elf-symbols.ts', './server/crypto', './server/secrets-at-rest.ts', './server/config.ts', './server/paths.ts', './node_modules',
           // The host's certificate requests (the identity work): X.509 helpers, crypto by another name.
           './server/fleet/identity/x509.ts'],
-        message: 'the host imports only server/protocol, the ELF reader, crypto, secrets-at-rest and config from outside server/host: put what it shares with the console in server/protocol.',
+        message: 'the host imports only server/protocol, the ELF reader, crypto, secrets-at-rest, config and paths from outside server/host: put what it shares with the console in server/protocol.',
       },
     ]),
   },

@@ -7,12 +7,13 @@ import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { CellCallError, type Cell, type CellIdentity, type CellOptions } from './cell';
 import { cellLimitArgs, DEFAULT_CELL_LIMITS, describeCellLimits, type CellLimits } from './cell-limits';
 import { encodeFrame, FrameReader, NO_STATE_EXPORT, Op, opName, type OpCode } from './cell-protocol';
 import { OutputTail } from './output-tail';
 import { decideSandbox, packageDir, programExit, spawnSandboxed } from './sandbox';
+import { projectRoot } from '../paths';
 
 /** dlopen and hp_init take no caller timeout; a module stuck in either is killed after this. */
 const LOAD_TIMEOUT_MS = 30_000;
@@ -356,13 +357,17 @@ export class ProcessCell implements Cell {
   }
 }
 
+// Resolved from the project folder at run time, not from import.meta.url: the console's bundler rewrites
+// import.meta.url and require.resolve in the code it bundles (preflight and upload probes run cells there too).
+const requireFromProject = () => createRequire(path.join(projectRoot(), 'package.json'));
+
 /** koffi and its native binary, which the cell child imports from this install; a sandbox sees only these. */
 function koffiPaths(): string[] {
-  const koffi = packageDir(createRequire(import.meta.url).resolve('koffi'), 'koffi');
+  const koffi = packageDir(requireFromProject().resolve('koffi'), 'koffi');
   return [koffi, path.join(path.dirname(koffi), '@koromix')];
 }
 
-const CHILD_SOURCE = fileURLToPath(new URL('./cell-child.ts', import.meta.url));
+const childSource = () => path.join(projectRoot(), 'server', 'host', 'cell-child.ts');
 let childScript: Promise<string> | undefined;
 
 /**
@@ -386,13 +391,13 @@ interface Esbuild {
 }
 
 async function compileChildScript(): Promise<string> {
-  const requireHere = createRequire(import.meta.url);
+  const requireHere = requireFromProject();
   const esbuild = createRequire(requireHere.resolve('tsx/package.json'))('esbuild') as Esbuild;
   const koffi = pathToFileURL(realpathSync(requireHere.resolve('koffi'))).href;
   // stop() afterwards: esbuild would otherwise keep a service process for the host's lifetime; any later user of
   // esbuild in this process (tsx's hooks) gets a fresh one on demand.
   const result = await esbuild.build({
-    entryPoints: [CHILD_SOURCE],
+    entryPoints: [childSource()],
     bundle: true,
     format: 'esm',
     platform: 'node',
