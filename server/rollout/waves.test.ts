@@ -153,7 +153,8 @@ describe('rollouts in waves over zones', () => {
       const breach = await r.f.db.rolloutDecision.findFirstOrThrow({ where: { changeRequestId: done.id, verdict: 'breach' } });
       assert.equal(breach.waveIndex, 1, 'the breach came in wave 2');
       const zones = JSON.parse(breach.zoneVerdicts!) as ZoneVerdict[];
-      assert.deepEqual(zones.map((z) => [z.zone, z.verdict, z.currentWave]), [['zone-a', 'pass', false], ['zone-b', 'breach', true]]);
+      // zone-a (wave 1, the canary at 100 %) did not breach: it passed, or had too few requests in that window to judge.
+      assert.deepEqual(zones.map((z) => [z.zone, z.verdict === 'breach' ? 'breach' : 'no breach', z.currentWave]), [['zone-a', 'no breach', false], ['zone-b', 'breach', true]]);
       assert.equal(await r.f.db.desiredZoneModule.count(), 0, 'no zone keeps its own state');
       const fleet = await r.f.db.$transaction((tx) => readDesiredModule(tx, 'ledger'));
       assert.deepEqual(fleet?.versions.map((v) => [v.version, v.weight]), [['1.0.0', 100]]);
