@@ -187,7 +187,8 @@ describe('rollouts in waves over zones', () => {
     assert.ok(passedWave1 > order.indexOf('rollout.step_passed:1.2'), 'wave 1 passed after its last step passed');
     assert.equal(order.indexOf('rollout.step_started:2.1'), passedWave1 + 1, 'wave 2 began right after wave 1 passed');
     const lastWave2 = decisions.filter((d) => d.waveIndex === 1).at(-1)!;
-    assert.deepEqual((JSON.parse(lastWave2.zoneVerdicts!) as ZoneVerdict[]).map((z) => [z.zone, z.verdict]), [['zone-a', 'pass'], ['zone-b', 'pass'], ['zone-c', 'pass']]);
+    // Wave 2's zones passed; zone-a (wave 1, judged for breaches only) did not breach, or had too few requests to judge.
+    assert.deepEqual((JSON.parse(lastWave2.zoneVerdicts!) as ZoneVerdict[]).map((z) => [z.zone, z.currentWave ? z.verdict : z.verdict === 'breach' ? 'breach' : 'no breach']), [['zone-a', 'no breach'], ['zone-b', 'pass'], ['zone-c', 'pass']]);
     assert.equal(await r.f.db.desiredZoneModule.count(), 0, 'promotion leaves no zone state');
     await waitFor('zone-b to be sent 1.1.0 at 100 %', async () => seen.some((s) => s.host === 'b-1' && s.weights['1.1.0'] === 100 && s.generation >= phases[3].generation!), PATIENT);
   });
