@@ -1,15 +1,47 @@
-// `npm run bench [name]`: runs bench/*.bench.ts (or the one named) with the same flags as the server code.
+// `npm run bench [name] [--smoke]`: runs bench/*.bench.ts (or those whose file name starts with `name`) with the same
+// flags as the server code, then prints every goal the benches reported (bench/support/goals.ts) as one table.
+// `--smoke` runs each bench at a size that takes seconds: it catches a broken bench, its figures mean nothing.
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const only = process.argv[2];
-const benches = readdirSync(new URL('../bench', import.meta.url)).filter((f) => f.endsWith('.bench.ts') && (!only || f.startsWith(only)));
+const args = process.argv.slice(2);
+const smoke = args.includes('--smoke');
+const only = args.find((arg) => !arg.startsWith('--'));
+const benches = readdirSync(path.join(root, 'bench')).filter((f) => f.endsWith('.bench.ts') && (!only || f.startsWith(only)));
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'hotplane-bench-'));
+const goalsFile = path.join(scratch, 'goals.jsonl');
 let failed = 0;
 for (const bench of benches) {
-  console.log(`\n##### ${bench}`);
-  const result = spawnSync(process.execPath, ['--conditions=react-server', '--import', 'tsx', `bench/${bench}`], { cwd: root, stdio: 'inherit' });
-  if (result.status !== 0) failed++;
+  console.log(`\n##### ${bench}${smoke ? ' (smoke)' : ''}`);
+  const env = { ...process.env, HOTPLANE_BENCH_GOALS: goalsFile, HOTPLANE_BENCH_NAME: bench.replace('.bench.ts', '') };
+  if (smoke) env.HOTPLANE_BENCH_SMOKE = '1';
+  const result = spawnSync(process.execPath, ['--conditions=react-server', '--import', 'tsx', `bench/${bench}`], { cwd: root, stdio: 'inherit', env });
+  if (result.status !== 0) {
+    failed++;
+    console.log(`##### ${bench} failed (exit ${result.status ?? result.signal})`);
+  }
 }
+
+let rows = [];
+try {
+  rows = readFileSync(goalsFile, 'utf8').trim().split('\n').filter(Boolean).map((text) => JSON.parse(text));
+} catch {
+  // No bench reported a goal.
+}
+rmSync(scratch, { recursive: true, force: true });
+if (rows.length > 0) {
+  console.log(`\n##### Goals${smoke ? ' (smoke run: sizes too small for the figures to count)' : ''}`);
+  const width = Math.max(...rows.map((row) => row.figure.length));
+  for (const row of rows) {
+    const baseline = row.baseline ? `  vs ${row.baseline}` : '';
+    console.log(`${row.met ? 'MET   ' : 'MISSED'} ${row.figure.padEnd(width)}  ${row.measured.padStart(14)}  goal ${row.goal}${baseline}  [${row.bench}]`);
+  }
+  const missed = rows.filter((row) => !row.met).length;
+  console.log(`${rows.length - missed} of ${rows.length} goals met`);
+}
+// A missed goal is a figure for the report, not a broken bench; a bench that crashes is.
 process.exit(failed ? 1 : 0);
