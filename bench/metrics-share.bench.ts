@@ -9,9 +9,10 @@ import { MetricsShare } from '../server/cluster/metrics-share';
 import { createDb, prepareDatabase } from '../server/db/client';
 import { FleetMetrics } from '../server/fleet/metrics-store';
 import { startPostgresCluster } from '../server/testing/postgres';
+import { benchSize } from './support/goals';
 
-const BATCHES = 20;
-const SIZES = [20, 200, 1_000];
+const BATCHES = benchSize(20, 2);
+const SIZES = benchSize([20, 200, 1_000], [20]);
 
 async function measure(dialect: string, url: string) {
   await prepareDatabase(url);

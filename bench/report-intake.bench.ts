@@ -9,9 +9,10 @@ import { FleetMetrics } from '../server/fleet/metrics-store';
 import { flushReportBatches } from '../server/fleet/report-batch';
 import { acceptHostReport, ingestHostReport } from '../server/fleet/report-intake';
 import type { HostReport } from '../server/protocol';
+import { benchSize } from './support/goals';
 
-const HOSTS = Number(process.env.HOSTS ?? 100);
-const REPORTS = Number(process.env.REPORTS ?? 2_000);
+const HOSTS = Number(process.env.HOSTS ?? benchSize(100, 5));
+const REPORTS = Number(process.env.REPORTS ?? benchSize(2_000, 50));
 /** Reports in flight at once. */
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 10);
 

@@ -2,9 +2,10 @@
 // 20 runs each (bench/support/rollback-timing.ts). Printed, not asserted; the exit code is non-zero only when a run
 // goes wrong (a rollout ends for another reason, or never ends).
 import { percentile } from '../proof/support/proof-result';
+import { benchSize, reportGoal } from './support/goals';
 import { measureRollbackTimes, type TimingRow } from './support/rollback-timing';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 20);
+const RUNS = Number(process.env.BENCH_RUNS ?? benchSize(20, 1));
 
 function printTable(rows: TimingRow[]) {
   const ms = (v: number) => `${Math.round(v)} ms`.padStart(9);
@@ -15,6 +16,7 @@ function printTable(rows: TimingRow[]) {
     // p50 ≤ p99, so a row meets its goal when its p99 does.
     const met = goalMs === undefined ? undefined : p99 <= goalMs;
     if (met === false) misses.push(metric.trim());
+    if (met !== undefined) reportGoal({ figure: metric.trim(), measured: `p99 ${Math.round(p99)} ms`, goal, met }, { alreadyPrinted: true });
     console.log(`${metric.padEnd(66)} ${String(samples.length).padStart(4)} ${ms(p50)} ${ms(p99)} ${ms(max)}   ${goal}${met === undefined ? '' : met ? '  MET' : '  MISSED'}`);
   }
   console.log(misses.length ? `\nMISSED: ${misses.join('; ')}` : '\nEvery goal met in this run.');

@@ -22,10 +22,12 @@ export function benchSize<T>(full: T, smoke: T): T {
   return benchSmoke ? smoke : full;
 }
 
-export function reportGoal(row: GoalRow): void {
-  const verdict = row.met ? 'MET' : 'MISSED';
-  const baseline = row.baseline ? `   (baseline: ${row.baseline})` : '';
-  console.log(`GOAL ${row.figure}: ${row.measured}   goal ${row.goal}   ${verdict}${baseline}`);
+/** `alreadyPrinted`: the bench printed the figure in its own table; only the summary row is added. */
+export function reportGoal(row: GoalRow, { alreadyPrinted = false } = {}): void {
+  if (!alreadyPrinted) {
+    const baseline = row.baseline ? `   (baseline: ${row.baseline})` : '';
+    console.log(`GOAL ${row.figure}: ${row.measured}   goal ${row.goal}   ${row.met ? 'MET' : 'MISSED'}${baseline}`);
+  }
   const summary = process.env.HOTPLANE_BENCH_GOALS;
   if (summary) appendFileSync(summary, `${JSON.stringify({ ...row, bench: process.env.HOTPLANE_BENCH_NAME ?? '' })}\n`);
 }
