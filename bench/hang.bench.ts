@@ -49,7 +49,7 @@ async function startHost(watchdog: boolean, canary: { weight: number; config?: s
   return host;
 }
 
-const canaryInFlight = (host: Host) => host.versionStatuses().find((s) => s.version === '2.0.0')?.inFlight ?? 0;
+const canary = (host: Host) => host.versionStatuses().find((s) => s.version === '2.0.0');
 
 // Open loop: calls go out at the rate whatever the answers do, as independent clients would send them.
 interface Answer {
@@ -57,7 +57,8 @@ interface Answer {
   ms: number;
 }
 
-async function load(host: Host, durationMs: number, onSend: (sentAt: number, toCanary: boolean) => void, answers: Promise<Answer>[]) {
+/** `toCanary`: the pid of the canary's cell the call went to, or null when it went to the stable version. */
+async function load(host: Host, durationMs: number, onSend: (sentAt: number, toCanary: number | null) => void, answers: Promise<Answer>[]) {
   const started = performance.now();
   let sent = 0;
   for (;;) {
@@ -65,11 +66,12 @@ async function load(host: Host, durationMs: number, onSend: (sentAt: number, toC
     if (elapsed >= durationMs) return;
     const due = Math.floor((elapsed / 1000) * RATE_PER_SECOND);
     for (; sent < due; sent++) {
-      const before = canaryInFlight(host);
+      const before = canary(host)?.inFlight ?? 0;
       const sentAt = performance.now();
       answers.push(Promise.resolve(host.dispatch('napper', FAST)).then((result) => ({ result, ms: performance.now() - sentAt })));
       // A call handed to the canary's cell counts in its in-flight calls at once (dispatch is synchronous up to the send).
-      onSend(performance.now(), canaryInFlight(host) > before);
+      const after = canary(host);
+      onSend(sentAt, after && after.inFlight > before ? (after.pid ?? null) : null);
     }
     await sleep(1);
   }
@@ -81,13 +83,16 @@ async function hangRun(watchdog: boolean): Promise<RunResult> {
     await load(host, WARM_MS, () => undefined, []);
     const answers: Promise<Answer>[] = [];
     let hungAt = 0;
+    let stuckPid: number | undefined;
     let lastToCanary = 0;
     const hang = setTimeout(() => {
       hungAt = performance.now();
+      stuckPid = canary(host)?.pid;
       void host.dispatch('napper', Buffer.from('hang'), { pinVersion: '2.0.0' });
     }, 100);
+    // Only the stuck cell counts: once it is killed, the canary's replacement cell takes calls again, as it should.
     await load(host, OBSERVE_MS, (at, toCanary) => {
-      if (toCanary && hungAt > 0) lastToCanary = at;
+      if (hungAt > 0 && toCanary !== null && toCanary === stuckPid) lastToCanary = at;
     }, answers);
     clearTimeout(hang);
     return { moveMs: Math.max(0, lastToCanary - hungAt), ...(await tally(host, answers)) };
@@ -100,6 +105,7 @@ async function tally(host: Host, answers: Promise<Answer>[]) {
   const results = await Promise.all(answers);
   return {
     failed: results.filter((a) => a.result.status !== 200).length,
+
     delayed: results.filter((a) => a.result.status === 200 && a.ms > DELAYED_MS).length,
     sent: results.length,
     hangs: host.recentEvents().filter((e) => e.kind === 'hung').length,

@@ -24,7 +24,7 @@ export interface HangWatchdogSettings {
 
 export const DEFAULT_HANG_SETTINGS: HangWatchdogSettings = {
   floorMs: 200,
-  multiple: 10,
+  multiple: 5,
   minHistory: 20,
   checkEveryMs: 25,
   windowMs: 10_000,
@@ -73,10 +73,9 @@ export class HangWatchdog {
     return this.stuck !== null;
   }
 
-  /** A call was sent to the cell; returns the token to pass to ended(). */
-  started(probe = false): number {
+  /** A call was sent to the cell at `at` (performance.now()); returns the token to pass to ended(). */
+  started(probe = false, at = performance.now()): number {
     // Tokens are the start times: two equal ones are interchangeable.
-    const at = performance.now();
     this.queue.push(probe ? -at : at);
     if (this.timer === null) {
       this.timer = setInterval(() => this.check(), this.settings.checkEveryMs);
@@ -90,7 +89,8 @@ export class HangWatchdog {
     const now = performance.now();
     const index = this.queue[0] === token ? 0 : this.queue.indexOf(token);
     if (index < 0) return;
-    this.queue.splice(index, 1);
+    if (index === 0) this.queue.shift();
+    else this.queue.splice(index, 1);
     const ran = now - Math.max(Math.abs(token), this.lastEndedAt);
     // Only the call the module was running ends first; any other ends because the cell died, and ran nothing.
     if (index === 0) this.lastEndedAt = now;
@@ -150,9 +150,14 @@ export class HangWatchdog {
     if (ranMs < this.settings.floorMs) return;
     const { thresholdMs, basis } = this.threshold();
     if (ranMs < thresholdMs) return;
-    this.stuck = head;
-    this.stuckRunningSince = runningSince;
-    this.hooks.hung({ ranMs, thresholdMs, basis });
+    // Timers run before the poll phase: after the event loop was held up, the answer may be waiting unread. An
+    // immediate runs after the poll phase, so it sees the call still in front only if it really has not answered.
+    setImmediate(() => {
+      if (this.queue[0] !== head || this.stuck !== null) return;
+      this.stuck = head;
+      this.stuckRunningSince = runningSince;
+      this.hooks.hung({ ranMs: performance.now() - runningSince, thresholdMs, basis });
+    });
   }
 }
 

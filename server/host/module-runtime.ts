@@ -199,7 +199,7 @@ export class ModuleRuntime {
       const reason = `version ${target.version} is overloaded: about ${Math.round(queuedMs)} ms of calls queued, over the ${this.requestTimeoutMs} ms request timeout; not sent`;
       return { status: 503, version: target.version, code: null, body: EMPTY, reason };
     }
-    const token = target.callStarted();
+    const token = target.callStarted(started);
     let answered = false;
     try {
       const answer = await cell.handle(request, this.requestTimeoutMs);

@@ -255,10 +255,10 @@ export class VersionRuntime {
     }
   }
 
-  /** Returns the token for callFinished (the watchdog's; 0 without one). */
-  callStarted(): number {
+  /** `at`: when it was sent (performance.now()). Returns the token for callFinished (the watchdog's; 0 without one). */
+  callStarted(at?: number): number {
     this.inFlight++;
-    return this.watchdog ? this.watchdog.started() : 0;
+    return this.watchdog ? this.watchdog.started(false, at) : 0;
   }
 
   /** `answered`: the module gave an answer (any code), rather than the cell failing the call. */
