@@ -32,6 +32,8 @@ interface RunResult {
   moveMs: number;
   /** Unpinned calls answered with anything but 200. */
   failed: number;
+  /** How many failed for each status and reason. */
+  failures: Map<string, number>;
   /** Unpinned calls answered 200 but after more than DELAYED_MS: queued behind the stuck call, then failed over. */
   delayed: number;
   sent: number;
@@ -103,7 +105,14 @@ async function hangRun(watchdog: boolean): Promise<RunResult> {
 
 async function tally(host: Host, answers: Promise<Answer>[]) {
   const results = await Promise.all(answers);
+  const failures = new Map<string, number>();
+  for (const { result } of results) {
+    if (result.status === 200) continue;
+    const why = `${result.status} ${result.version ?? '-'} ${(result.reason ?? '').replace(/[0-9]+/g, 'N').slice(0, 80)}`;
+    failures.set(why, (failures.get(why) ?? 0) + 1);
+  }
   return {
+    failures,
     failed: results.filter((a) => a.result.status !== 200).length,
 
     delayed: results.filter((a) => a.result.status === 200 && a.ms > DELAYED_MS).length,
@@ -123,6 +132,12 @@ async function slowRun(): Promise<RunResult> {
   }
 }
 
+function printFailures(runs: RunResult[]) {
+  const all = new Map<string, number>();
+  for (const run of runs) for (const [why, n] of run.failures) all.set(why, (all.get(why) ?? 0) + n);
+  for (const [why, n] of all) console.log(`    ${n} × ${why}`);
+}
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 function summary(label: string, runs: RunResult[]) {
@@ -134,6 +149,7 @@ function summary(label: string, runs: RunResult[]) {
     `${label.padEnd(28)} traffic off the canary after ${moves.map((m) => `${m.toFixed(0)}`).join(', ')} ms (median ${median(moves).toFixed(0)}, max ${Math.max(...moves).toFixed(0)}); ` +
       `${failed} of ${sent} calls failed, ${delayed} delayed over ${DELAYED_MS} ms; ${runs.reduce((sum, r) => sum + r.hangs, 0)} hang(s) declared`,
   );
+  printFailures(runs);
   return { median: median(moves), max: Math.max(...moves), failed, delayed, sent };
 }
 
@@ -149,6 +165,7 @@ try {
   const on = summary('watchdog on', withWatchdog);
   const off = summary('watchdog off (baseline)', without);
   console.log(`${'slow canary (10 ms a call)'.padEnd(28)} ${slow.failed} of ${slow.sent} calls failed, ${slow.delayed} delayed over ${DELAYED_MS} ms; ${slow.hangs} hang(s) declared`);
+  printFailures([slow]);
   reportGoal({
     figure: 'A hanging canary call → traffic on healthy versions',
     measured: `${(on.max / 1000).toFixed(2)} s (max of ${RUNS}), ${on.failed} failed, ${on.delayed} delayed`,

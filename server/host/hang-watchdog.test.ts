@@ -9,6 +9,7 @@ import { Host } from './host';
 import { exampleArtifacts } from './testing';
 import { waitFor } from '../testing/wait-for';
 import type { DesiredVersion, InvokeResult } from './index';
+import { hostReportSchema } from '../protocol/report-schema';
 
 const text = (s: string) => Buffer.from(s);
 const SOON = { timeoutMs: 10_000, everyMs: 10 };
@@ -56,6 +57,11 @@ describe('hang watchdog (process cells, real module)', () => {
     assert.equal(hungEvents(host, '2.0.0').length, 1);
     assert.match(hungEvents(host, '2.0.0')[0].message, /other versions' p99\.9/);
     assert.equal(hangsCounted(host, '2.0.0'), 1);
+    // Reported at once, in a report the console accepts, with the canary unhealthy for the rollout analysis to see.
+    assert.equal(host.reportDue(Date.now(), 60_000), true);
+    const report = hostReportSchema.parse(host.report());
+    assert.ok(report.events.some((e) => e.kind === 'hung' && e.version === '2.0.0'));
+    assert.equal(report.versions.find((v) => v.version === '2.0.0')?.healthy, false);
     const during = await versionsOf(Array.from({ length: 40 }, () => call(host, 'fast')));
     assert.deepEqual([...during.keys()], ['1.0.0']);
 
