@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { fileFetcher } from './artifact-cache';
 import { compileNappers, type Nappers } from './hang-fixtures/compile';
+import { DEFAULT_HANG_SETTINGS, HangWatchdog, type HangJudgement, type HangWatchdogHooks } from './hang-watchdog';
 import { Host } from './host';
 import { exampleArtifacts } from './testing';
 import { waitFor } from '../testing/wait-for';
@@ -43,6 +44,57 @@ async function versionsOf(answers: Promise<InvokeResult>[]): Promise<Map<string,
   }
   return counts;
 }
+
+function watchdogWith(prior: number | null, settings = DEFAULT_HANG_SETTINGS) {
+  const seen = { hung: [] as HangJudgement[], released: [] as number[] };
+  const hooks: HangWatchdogHooks = {
+    priorP999Ms: () => prior,
+    requestTimeoutMs: () => 1_000,
+    hung: (judgement) => seen.hung.push(judgement),
+    released: (ranMs) => seen.released.push(ranMs),
+  };
+  const watchdog = new HangWatchdog(hooks, settings);
+  return { watchdog, seen };
+}
+
+describe('HangWatchdog', () => {
+  it('learns only from answered requests: probes and failed calls teach it nothing', (t) => {
+    const { watchdog } = watchdogWith(null);
+    t.after(() => watchdog.stop());
+    for (let i = 0; i < DEFAULT_HANG_SETTINGS.minHistory; i++) watchdog.ended(watchdog.started(true), false);
+    for (let i = 0; i < DEFAULT_HANG_SETTINGS.minHistory; i++) watchdog.ended(watchdog.started(), false);
+    assert.equal(watchdog.p999Ms(), null);
+    for (let i = 0; i < DEFAULT_HANG_SETTINGS.minHistory - 1; i++) watchdog.ended(watchdog.started(), true);
+    assert.equal(watchdog.p999Ms(), null);
+    watchdog.ended(watchdog.started(), true);
+    assert.ok(watchdog.p999Ms()! >= 0);
+    assert.match(watchdog.threshold().basis, /^5 × p99\.9/);
+    assert.equal(watchdog.threshold().thresholdMs, DEFAULT_HANG_SETTINGS.floorMs);
+  });
+
+  it('without history of its own borrows the other versions\' p99.9, and with none anywhere half the request timeout', () => {
+    assert.deepEqual(watchdogWith(100).watchdog.threshold(), { thresholdMs: 500, basis: "no history yet: 5 × the other versions' p99.9 100.00 ms" });
+    assert.equal(watchdogWith(1).watchdog.threshold().thresholdMs, DEFAULT_HANG_SETTINGS.floorMs);
+    assert.deepEqual(watchdogWith(null).watchdog.threshold(), { thresholdMs: 500, basis: 'no history on this module yet: half the request timeout' });
+  });
+
+  it('declares the call in front stuck once, releases it when it ends, and does not learn from it', async (t) => {
+    const { watchdog, seen } = watchdogWith(0.01, { ...DEFAULT_HANG_SETTINGS, floorMs: 1, checkEveryMs: 2, minHistory: 2 });
+    t.after(() => watchdog.stop());
+    const stuck = watchdog.started();
+    const behind = watchdog.started();
+    await waitFor('the call declared stuck', () => watchdog.isHung, SOON);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(seen.hung.length, 1);
+    watchdog.ended(stuck, true);
+    assert.equal(watchdog.isHung, false);
+    assert.equal(seen.released.length, 1);
+    watchdog.ended(behind, true);
+    assert.equal(watchdog.p999Ms(), null, 'it learned the call behind, not the stuck one (two would be history)');
+    watchdog.ended(watchdog.started(), true);
+    assert.notEqual(watchdog.p999Ms(), null);
+  });
+});
 
 describe('hang watchdog (process cells, real module)', () => {
   it('moves new calls off a version whose call is stuck, and takes it back when the call returns', async (t) => {
