@@ -7,7 +7,7 @@ export interface HostEventRow {
   message: string;
 }
 
-const TONE: Record<string, string> = { crashed: 'bad', 'host-crashed': 'bad', 'load-failed': 'bad', unhealthy: 'warn', 'drain-timeout': 'warn', resident: 'warn', serving: 'ok', healthy: 'ok' };
+const TONE: Record<string, string> = { crashed: 'bad', 'host-crashed': 'bad', 'load-failed': 'bad', unhealthy: 'warn', hung: 'warn', 'drain-timeout': 'warn', resident: 'warn', serving: 'ok', healthy: 'ok' };
 
 export function HostEventsList({ events }: { events: HostEventRow[] }) {
   if (events.length === 0) return <p className="muted">No host event yet.</p>;

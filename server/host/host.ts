@@ -6,6 +6,7 @@ import { HostMetrics } from './metrics';
 import { ModuleRuntime, type InvokeOptions, type InvokeResult } from './module-runtime';
 import type { DesiredModule, DesiredState, HostEvent, HostReport, VersionStatus } from '../protocol';
 import type { VersionRuntime } from './version-runtime';
+import type { HangWatchdogSettings } from './hang-watchdog';
 
 const HEALTH_PROBE_MS = 1_000;
 const SELF_TEST_PROBE_MS = 60_000;
@@ -28,6 +29,8 @@ export interface HostOptions {
   /** Set when this host may not load modules in-process (inproc-guard.ts): every inproc version fails with it. */
   inprocRefusal?: string | null;
   onEvent?: (event: HostEvent) => void;
+  /** The hang watchdog of process cells (default DEFAULT_HANG_SETTINGS); null turns it off. */
+  hangWatchdog?: HangWatchdogSettings | null;
 }
 
 const UNKNOWN_MODULE: InvokeResult = { status: 503, version: null, code: null, body: Buffer.alloc(0), reason: 'unknown module' };
@@ -168,6 +171,7 @@ export class Host {
         metrics: this.metrics,
         emit: (event) => this.emit(event),
         crashMarker: this.crashMarker,
+        hangWatchdog: this.options.hangWatchdog,
       });
       this.modules.set(desired.module, runtime);
     }
@@ -245,11 +249,11 @@ export class Host {
 
   /**
    * Whether a report should go now: `everyMs` has passed since the last one, or a crash, failed load or failed
-   * probes are not yet reported (the console acts on those without waiting for the next second).
+   * probes or a hang are not yet reported (the console acts on those without waiting for the next second).
    */
   reportDue(lastReportAt: number, everyMs: number, now = Date.now()): boolean {
     if (now - lastReportAt >= everyMs) return true;
-    return this.pendingEvents.some((e) => e.kind === 'crashed' || e.kind === 'load-failed' || e.kind === 'unhealthy');
+    return this.pendingEvents.some((e) => e.kind === 'crashed' || e.kind === 'load-failed' || e.kind === 'unhealthy' || e.kind === 'hung');
   }
 
   // What the agent pushes: statuses now, and the metrics and events since the previous report.

@@ -36,6 +36,8 @@ export class VersionMetrics {
   private readonly window: OutcomeCounts = { ok: 0, app: 0, fault: 0, crashed: 0, timeout: 0 };
   private readonly latency: RecordableHistogram = createHistogram({ lowest: 1, highest: HIGHEST_LATENCY_US, figures: 3 });
   private closed: MetricSample | null = null;
+  /** Times the hang watchdog declared this version hung (hang-watchdog.ts). */
+  hangs = 0;
 
   constructor(
     readonly module: string,
@@ -258,6 +260,9 @@ export class HostMetrics {
       out.sample(`${latency}_sum`, m.labels, m.totals.latencySumUs);
       out.sample(`${latency}_count`, m.labels, m.totals.requests);
     }
+
+    out.family('hotplane_hangs_total', 'counter', 'Times a call ran so far past the version\'s normal latency that new calls went to other versions.');
+    for (const m of all) out.sample('hotplane_hangs_total', m.labels, m.hangs);
 
     if (this.options.inflight) this.writeInflight(out, this.options.inflight());
     this.writeProcess(out);

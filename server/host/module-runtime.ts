@@ -7,6 +7,7 @@ import { VersionRuntime, type VersionRuntimeContext } from './version-runtime';
 import type { ArtifactCache } from './artifact-cache';
 import type { CellLimits } from './cell-limits';
 import type { CrashMarker } from './crash-marker';
+import { DEFAULT_HANG_SETTINGS, type HangWatchdogSettings } from './hang-watchdog';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 1_000;
 export const DEFAULT_DRAIN_DEADLINE_MS = 30_000;
@@ -56,17 +57,37 @@ export class ModuleRuntime {
       metrics: HostMetrics;
       emit(event: Omit<HostEvent, 'time'>): void;
       crashMarker?: CrashMarker;
+      /** The hang watchdog of process cells (default DEFAULT_HANG_SETTINGS); null turns it off. */
+      hangWatchdog?: HangWatchdogSettings | null;
     },
   ) {}
 
-  private context(): VersionRuntimeContext {
+  private context(version: string): VersionRuntimeContext {
+    const settings = this.deps.hangWatchdog === undefined ? DEFAULT_HANG_SETTINGS : this.deps.hangWatchdog;
+    const hangWatch = settings && {
+      settings,
+      requestTimeoutMs: () => this.requestTimeoutMs,
+      priorP999Ms: (self: VersionRuntime) => this.priorP999Ms(self),
+      countHang: () => void this.deps.metrics.forVersion(this.module, version).hangs++,
+    };
     return {
       module: this.module,
       cache: this.deps.cache,
       cellLimits: this.deps.cellLimits,
       emit: (event) => this.deps.emit({ ...event, module: this.module }),
       changed: () => this.refreshRoutes(),
+      hangWatch: hangWatch || undefined,
     };
+  }
+
+  // The same module's other versions do the same work: their normal latency is the best guess for a newcomer's.
+  private priorP999Ms(self: VersionRuntime): number | null {
+    let prior: number | null = null;
+    for (const v of this.versions.values()) {
+      const p = v === self ? null : (v.watchdog?.p999Ms() ?? null);
+      if (p !== null && (prior === null || p > prior)) prior = p;
+    }
+    return prior;
   }
 
   // Routes are keyed by version (so a gray id lands on the same version on every host and after restarts) and
@@ -78,12 +99,16 @@ export class ModuleRuntime {
       if (!best || rank(v) >= rank(best)) carriers.set(v.version, v);
     }
     this.carriers = carriers;
-    this.router.setTargets([...carriers.values()].map((v) => ({ key: v.version, weight: v.weight, eligible: v.serving })));
+    // A hung version takes no new calls while another version can, and all of them do when all are hung: a queue
+    // behind a stuck call still beats 503 for everyone.
+    let anyFree = false;
+    for (const v of carriers.values()) if (v.serving && !v.hung) anyFree = true;
+    this.router.setTargets([...carriers.values()].map((v) => ({ key: v.version, weight: v.weight, eligible: v.serving && (!v.hung || !anyFree) })));
   }
 
   /** `refusal`: why the version's artifact was refused before loading, which fails it at once. */
   addVersion(desired: DesiredVersion, refusal?: string): VersionRuntime {
-    const runtime = new VersionRuntime(this.context(), desired);
+    const runtime = new VersionRuntime(this.context(desired.version), desired);
     this.versions.set(runtime.instanceId, runtime);
     this.refreshRoutes();
     void runtime.start(refusal);
@@ -174,9 +199,11 @@ export class ModuleRuntime {
       const reason = `version ${target.version} is overloaded: about ${Math.round(queuedMs)} ms of calls queued, over the ${this.requestTimeoutMs} ms request timeout; not sent`;
       return { status: 503, version: target.version, code: null, body: EMPTY, reason };
     }
-    target.callStarted();
+    const token = target.callStarted(started);
+    let answered = false;
     try {
       const answer = await cell.handle(request, this.requestTimeoutMs);
+      answered = true;
       const { status, outcome } = outcomeOf(answer.code);
       metrics.record(outcome, (performance.now() - started) * 1000);
       return { status, version: target.version, code: answer.code, body: answer.body };
@@ -191,7 +218,7 @@ export class ModuleRuntime {
       metrics.record('crashed', latencyUs);
       return { status: 502, version: target.version, code: null, body: EMPTY, reason: error instanceof Error ? error.message : String(error) };
     } finally {
-      target.callFinished();
+      target.callFinished(token, answered);
     }
   }
 

@@ -3,6 +3,7 @@ import type { ArtifactCache } from './artifact-cache';
 import type { VersionMetrics } from './metrics';
 import { CellCallError, createCell, type Cell } from './cell';
 import { describeCellLimits, type CellLimits } from './cell-limits';
+import { HangWatchdog, type HangJudgement, type HangWatchdogSettings } from './hang-watchdog';
 import type { ArtifactFacts, DesiredVersion, HostEvent, Isolation, LoadBreakdown, VersionPhase, VersionStatus } from '../protocol';
 
 export const SELF_TEST_LIMIT_MS = 10_000;
@@ -16,8 +17,19 @@ export interface VersionRuntimeContext {
   /** Caps on a process cell. */
   cellLimits: CellLimits;
   emit(event: Omit<HostEvent, 'time' | 'module'>): void;
-  // Called whenever serving/healthy changes, so the module's router can be rebuilt at once.
+  // Called whenever serving/healthy/hung changes, so the module's router can be rebuilt at once.
   changed(): void;
+  /** Watches a process cell for a hung call (in-process cells never have a watchdog); absent turns it off. */
+  hangWatch?: HangWatchContext;
+}
+
+export interface HangWatchContext {
+  settings: HangWatchdogSettings;
+  requestTimeoutMs(): number;
+  /** The p99.9 run time (ms) of the module's other versions, for a version with no history of its own; null if none has any. */
+  priorP999Ms(self: VersionRuntime): number | null;
+  /** Counts a hang in the version's metrics. */
+  countHang(): void;
 }
 
 let instanceCounter = 0;
@@ -47,6 +59,9 @@ export class VersionRuntime {
   private leaving = false;
   private drained: (() => void) | null = null;
   private readonly signerSerial: string | undefined;
+  /** Process cells only: a hung in-process call blocks the event loop, and with it any watchdog (docs/host.md). */
+  readonly watchdog: HangWatchdog | null;
+  private hangReason: string | undefined;
   /** SHA-256 of the bytes verified before loading, for the load and unload events. */
   private sha256 = '';
 
@@ -60,6 +75,40 @@ export class VersionRuntime {
     this.config = desired.config ?? '';
     this.weight = desired.weight;
     this.signerSerial = desired.signerSerial;
+    const watch = context.hangWatch;
+    this.watchdog =
+      watch && this.isolation === 'process'
+        ? new HangWatchdog(
+            {
+              priorP999Ms: () => watch.priorP999Ms(this),
+              requestTimeoutMs: () => watch.requestTimeoutMs(),
+              hung: (judgement) => this.onHung(judgement, watch),
+              released: (ranMs) => this.onReleased(ranMs),
+            },
+            watch.settings,
+          )
+        : null;
+  }
+
+  /** One of its calls has run far past its normal latency: new calls go to other versions until it ends. */
+  get hung(): boolean {
+    return this.hangReason !== undefined;
+  }
+
+  private onHung(judgement: HangJudgement, watch: HangWatchContext) {
+    this.hangReason =
+      `hung: a call has run ${judgement.ranMs.toFixed(0)} ms, past ${judgement.thresholdMs.toFixed(0)} ms (${judgement.basis}); ` +
+      `new calls go to other versions until it ends, and the cell is killed at the ${watch.requestTimeoutMs()} ms request timeout`;
+    watch.countHang();
+    this.context.changed();
+    this.context.emit({ version: this.version, kind: 'hung', message: this.hangReason });
+  }
+
+  // The stuck call ended: answered late (the version takes calls again), or killed at the timeout (a crash, told as one).
+  private onReleased(ranMs: number) {
+    this.hangReason = undefined;
+    this.context.changed();
+    if (this.serving) this.context.emit({ version: this.version, kind: 'healthy', message: `the stuck call answered after ${ranMs.toFixed(0)} ms: takes new calls again` });
   }
 
   private artifactFacts(result: ArtifactFacts['result']): ArtifactFacts {
@@ -159,24 +208,30 @@ export class VersionRuntime {
   async probeHealth(): Promise<void> {
     if (this.phase !== 'serving' || !this.cell?.alive) return;
     let problem: string | null = null;
+    const token = this.watchdog?.started(true);
     try {
       const code = await this.cell.health(PROBE_TIMEOUT_MS);
       if (code !== 0) problem = `hp_health returned ${code}`;
     } catch (error) {
       if (error instanceof CellCallError && error.kind !== 'timeout') return;
       problem = describe(error);
+    } finally {
+      if (token !== undefined) this.watchdog!.ended(token, false);
     }
     this.recordProbe(problem);
   }
 
   async probeSelfTest(): Promise<void> {
     if (this.phase !== 'serving' || !this.cell?.alive) return;
+    const token = this.watchdog?.started(true);
     try {
       const test = await this.cell.selfTest(SELF_TEST_LIMIT_MS);
       this.selfTestReport = test.report;
       this.recordProbe(test.code === 0 ? null : `periodic hp_self_test returned ${test.code}: ${test.report.trim()}`, true);
     } catch (error) {
       this.recordProbe(describe(error), true);
+    } finally {
+      if (token !== undefined) this.watchdog!.ended(token, false);
     }
   }
 
@@ -200,11 +255,15 @@ export class VersionRuntime {
     }
   }
 
-  callStarted() {
+  /** `at`: when it was sent (performance.now()). Returns the token for callFinished (the watchdog's; 0 without one). */
+  callStarted(at?: number): number {
     this.inFlight++;
+    return this.watchdog ? this.watchdog.started(false, at) : 0;
   }
 
-  callFinished() {
+  /** `answered`: the module gave an answer (any code), rather than the cell failing the call. */
+  callFinished(token = 0, answered = true) {
+    this.watchdog?.ended(token, answered);
     this.inFlight--;
     if (this.inFlight === 0 && this.drained) this.drained();
   }
@@ -232,6 +291,7 @@ export class VersionRuntime {
     } else {
       this.context.emit({ version: this.version, kind: 'drained', message: `drained in ${drainMs.toFixed(0)} ms` });
     }
+    this.watchdog?.stop();
     let resident = false;
     if (this.cell) {
       const disposed = await this.cell.dispose().catch((error) => ({ resident: false, detail: describe(error) }));
@@ -257,8 +317,9 @@ export class VersionRuntime {
       isolation: this.isolation,
       phase: this.phase,
       weight: this.weight,
-      healthy: this.healthy,
-      reason: this.reason,
+      // A hung version reports itself unhealthy while it is, so the rollout analysis sees it (server/rollout).
+      healthy: this.healthy && !this.hung,
+      reason: this.hangReason ?? this.reason,
       selfTestReport: this.selfTestReport,
       load: this.load,
       pid: this.cell?.pid,

@@ -46,7 +46,7 @@ const hostEvent = z.object({
   time: timestamp,
   module: name,
   version: name.optional(),
-  kind: z.enum(['loaded', 'load-failed', 'serving', 'unhealthy', 'healthy', 'crashed', 'drained', 'drain-timeout', 'disposed', 'resident', 'hand-off', 'weights']),
+  kind: z.enum(['loaded', 'load-failed', 'serving', 'unhealthy', 'healthy', 'hung', 'crashed', 'drained', 'drain-timeout', 'disposed', 'resident', 'hand-off', 'weights']),
   message: z.string().max(8_192),
   artifact: z
     .object({

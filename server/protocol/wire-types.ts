@@ -110,7 +110,7 @@ export interface HostEvent {
   time: string;
   module: string;
   version?: string;
-  kind: 'loaded' | 'load-failed' | 'serving' | 'unhealthy' | 'healthy' | 'crashed' | 'drained' | 'drain-timeout' | 'disposed' | 'resident' | 'hand-off' | 'weights';
+  kind: 'loaded' | 'load-failed' | 'serving' | 'unhealthy' | 'healthy' | 'hung' | 'crashed' | 'drained' | 'drain-timeout' | 'disposed' | 'resident' | 'hand-off' | 'weights';
   message: string;
   /** On serving (loaded), load-failed (refused), disposed (unloaded) and resident events. */
   artifact?: ArtifactFacts;
