@@ -48,21 +48,31 @@ function count(result) {
   if (result.status !== 0 && !/^ℹ fail [1-9]/m.test(out)) totals.failed += 1;
 }
 
+// Test files mostly wait (on child processes, databases, timers), so several run at once; a file that judges live
+// latency says so in its first line and runs alone after the others.
+const TEST_CONCURRENCY = 3;
+const RUNS_ALONE = /^\/\/ Runs alone \(scripts\/test\.mjs\)/;
+function runsAlone(file) {
+  return RUNS_ALONE.test(readFileSync(path.join(root, file), 'utf8'));
+}
+
+function testPass(label, files, env = {}) {
+  const args = ['--conditions=react-server', '--import', 'tsx', '--test', '--test-reporter=spec'];
+  const together = files.filter((file) => !runsAlone(file));
+  const alone = files.filter(runsAlone);
+  // An empty file list would make node:test look for tests on its own, so a pass without files is skipped.
+  if (together.length > 0) count(run(label, process.execPath, [...args, `--test-concurrency=${TEST_CONCURRENCY}`, ...together], { capture: true, env }));
+  if (alone.length > 0) count(run(`${label}, files that run alone`, process.execPath, [...args, '--test-concurrency=1', ...alone], { capture: true, env }));
+}
+
 if (part === 'all' || part === 'unit') {
   run('build example modules', process.execPath, ['scripts/build-modules.mjs']);
   run('typecheck', bin('tsc'), ['--noEmit']);
   run('lint', bin('eslint'), ['.', '--max-warnings=0']);
   const files = findTests(root);
-  const unit = run('unit and integration tests', process.execPath, ['--conditions=react-server', '--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
-    capture: true,
-  });
-  count(unit);
+  testPass('unit and integration tests', files);
   // The same database tests again on PostgreSQL (server/testing/test-database.ts gives each a private cluster).
-  const onPostgres = run('unit and integration tests on PostgreSQL', process.execPath, ['--conditions=react-server', '--import', 'tsx', '--test', '--test-reporter=spec', ...files.filter(touchesDatabase)], {
-    capture: true,
-    env: { HOTPLANE_TEST_DATABASE: 'postgresql' },
-  });
-  count(onPostgres);
+  testPass('unit and integration tests on PostgreSQL', files.filter(touchesDatabase), { HOTPLANE_TEST_DATABASE: 'postgresql' });
 }
 
 if (part === 'all' || part === 'e2e') {

@@ -1,3 +1,5 @@
+// Runs alone (scripts/test.mjs): it times stuck calls against learned latencies, which other test files' CPU use
+// would skew.
 // The hang watchdog against a real module in real process cells (hang-fixtures/napper.c): a stuck call moves new
 // calls to the healthy version and its version comes back when the call returns; a call that never returns is still
 // killed at the request timeout; a slow version is never declared hung; a version without history.

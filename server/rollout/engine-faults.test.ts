@@ -1,3 +1,5 @@
+// Runs alone (scripts/test.mjs): it judges a real rollout under live traffic, whose latency other test files'
+// CPU use would skew.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { readDesiredModule } from '../fleet/desired-state';

@@ -1,3 +1,5 @@
+// Runs alone (scripts/test.mjs): it judges a real rollout under live traffic, whose latency other test files'
+// CPU use would skew.
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
