@@ -1,5 +1,6 @@
 import { closeSync, mkdirSync, openSync, renameSync, rmSync, statSync, write, writeSync } from 'node:fs';
 import path from 'node:path';
+import { isGrayId, isTraceparent, LineFormatter } from './access-log-format';
 
 // One JSON line per invoke request. Hand-written instead of pino, whose object building and serialising per line
 // cost 4.7 µs: a request stores its fields into preallocated columns (tens of ns), and the lines are formatted
@@ -7,27 +8,14 @@ import path from 'node:path';
 // Lines not yet written when the process dies abruptly (a crashing in-process module) are lost: at most
 // flushIntervalMs of them. A normal exit writes them synchronously.
 
-const GRAY_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-// W3C Trace Context version 00; all-zero trace and parent ids are invalid by the spec.
-const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
-const TRACEPARENT_LENGTH = 55;
-const MAX_REASON_CHARS = 200;
-const MAX_MODULE_CHARS = 200;
-// Printable ASCII without " and \: such a string is its own JSON body.
-const PLAIN_JSON = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-
 /** The X-Gray-Id as given when it is 1..128 of [A-Za-z0-9._:-], else null: ids come from clients and end up in headers and logs. */
 export function sanitizeGrayId(raw: string | null | undefined): string | null {
-  return typeof raw === 'string' && GRAY_ID.test(raw) ? raw : null;
+  return typeof raw === 'string' && isGrayId(raw) ? raw : null;
 }
 
 /** The traceparent header as given when it is a valid version-00 W3C traceparent, else null. */
 export function validTraceparent(raw: string | null | undefined): string | null {
-  return typeof raw === 'string' && raw.length === TRACEPARENT_LENGTH && TRACEPARENT.test(raw) ? raw : null;
-}
-
-function jsonString(text: string): string {
-  return PLAIN_JSON.test(text) ? `"${text}"` : JSON.stringify(text);
+  return typeof raw === 'string' && isTraceparent(raw) ? raw : null;
 }
 
 export interface AccessLogEntry {
@@ -77,8 +65,6 @@ process.on('exit', () => {
   for (const log of openLogs) log.writeRemainingSync();
 });
 
-// "000".."999", so a timestamp's milliseconds cost an array read.
-const MILLIS = Array.from({ length: 1000 }, (_, ms) => String(ms).padStart(3, '0'));
 
 export class AccessLog {
   private fd: number | null;
@@ -103,13 +89,7 @@ export class AccessLog {
   private droppedSinceWritten = 0;
   private droppedTotal = 0;
   private waiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
-  // Formatting caches: the same module and version strings and the same second come back line after line.
-  private lastModule = '';
-  private lastModuleJson = '""';
-  private lastVersion = '';
-  private lastVersionJson = '""';
-  private lastSecond = -1;
-  private secondPrefix = '';
+  private readonly formatter = new LineFormatter();
 
   constructor(options: AccessLogOptions = {}) {
     const defaults = DEFAULT_ACCESS_LOG_SETTINGS;
@@ -212,16 +192,19 @@ export class AccessLog {
     const count = this.count;
     if (count === 0 || this.fd === null) return;
     this.count = 0;
-    let text = '';
-    for (let i = 0; i < count; i++) text += this.formatLine(i);
-    const chunk = Buffer.from(text, 'utf8');
-    if (this.pendingBytes + chunk.length > this.settings.maxPendingBytes) {
+    const formatter = this.formatter;
+    for (let i = 0; i < count; i++) {
+      formatter.line(this.times[i], this.modules[i], this.versions[i], this.statuses[i], this.latencies[i], this.grayIds[i], this.traceparents[i], this.reasons[i]);
+    }
+    const chunks = formatter.take();
+    const size = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+    if (this.pendingBytes + size > this.settings.maxPendingBytes) {
       this.droppedSinceWritten += count;
       this.droppedTotal += count;
     } else {
       this.noteDropped();
-      this.pending.push(chunk);
-      this.pendingBytes += chunk.length;
+      this.pending.push(...chunks);
+      this.pendingBytes += size;
     }
     for (let i = 0; i < count; i++) {
       this.grayIds[i] = this.traceparents[i] = this.reasons[i] = null;
@@ -229,42 +212,11 @@ export class AccessLog {
     this.writeNext();
   }
 
-  private formatLine(i: number): string {
-    const time = this.times[i];
-    const second = Math.floor(time / 1000);
-    if (second !== this.lastSecond) {
-      this.lastSecond = second;
-      this.secondPrefix = `{"time":"${new Date(second * 1000).toISOString().slice(0, 20)}`;
-    }
-    const moduleName = this.modules[i];
-    if (moduleName !== this.lastModule) {
-      this.lastModule = moduleName;
-      this.lastModuleJson = jsonString(moduleName.slice(0, MAX_MODULE_CHARS));
-    }
-    const version = this.versions[i];
-    let versionJson = 'null';
-    if (version !== null) {
-      if (version !== this.lastVersion) {
-        this.lastVersion = version;
-        this.lastVersionJson = jsonString(version);
-      }
-      versionJson = this.lastVersionJson;
-    }
-    const status = this.statuses[i];
-    let line = `${this.secondPrefix}${MILLIS[time - second * 1000]}Z","module":${this.lastModuleJson},"version":${versionJson},"status":${status},"latencyUs":${Math.round(this.latencies[i])}`;
-    const grayId = sanitizeGrayId(this.grayIds[i]);
-    if (grayId !== null) line += `,"grayId":"${grayId}"`;
-    const traceparent = validTraceparent(this.traceparents[i]);
-    if (traceparent !== null) line += `,"traceparent":"${traceparent}"`;
-    const reason = this.reasons[i];
-    if (reason && status >= 400) line += `,"reason":${jsonString(reason.slice(0, MAX_REASON_CHARS))}`;
-    return `${line}}\n`;
-  }
-
   // Where the dropped lines were: after everything queued so far, before the next batch.
   private noteDropped(): void {
     if (this.droppedSinceWritten === 0) return;
-    this.pending.push(Buffer.from(`{"time":"${new Date().toISOString()}","dropped":${this.droppedSinceWritten}}\n`));
+    this.formatter.raw(`{"time":"${new Date().toISOString()}","dropped":${this.droppedSinceWritten}}\n`);
+    this.pending.push(...this.formatter.take());
     this.droppedSinceWritten = 0;
   }
 
