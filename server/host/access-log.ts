@@ -45,6 +45,7 @@ export interface AccessLogSettings {
   maxPendingBytes: number;
 }
 
+// The defaults of server/config.ts's accessLogSettings(), for an AccessLog made without them (tests, embedding).
 export const DEFAULT_ACCESS_LOG_SETTINGS: AccessLogSettings = {
   maxFileBytes: 64 * 1024 * 1024,
   keepFiles: 5,
