@@ -93,24 +93,29 @@ function joined(previous: string | undefined, value: string): string {
   return previous === undefined ? value : `${previous}, ${value}`;
 }
 
+// True when `name` is `lower` in any casing; the usual spellings are compared without making a lower-cased copy.
+function named(name: string, lower: string, usual: string): boolean {
+  return name === usual || name === lower || name.toLowerCase() === lower;
+}
+
 function invokeHeaders(raw: string[]): InvokeHeaders {
   const found: InvokeHeaders = { grayId: undefined, pin: undefined, authorization: undefined, traceparent: undefined, contentLength: -1 };
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
-    // Lengths first: most headers are ruled out without lower-casing their names.
+    // Lengths first: most headers are ruled out without looking at their names.
     switch (name.length) {
       case 9:
-        if (name.toLowerCase() === 'x-gray-id') found.grayId = joined(found.grayId, raw[i + 1]);
+        if (named(name, 'x-gray-id', 'X-Gray-Id')) found.grayId = joined(found.grayId, raw[i + 1]);
         break;
       case 14:
-        if (name.toLowerCase() === 'x-hotplane-pin') found.pin = joined(found.pin, raw[i + 1]);
-        else if (found.contentLength === -1 && name.toLowerCase() === 'content-length') found.contentLength = Number(raw[i + 1]);
+        if (found.contentLength === -1 && named(name, 'content-length', 'Content-Length')) found.contentLength = Number(raw[i + 1]);
+        else if (named(name, 'x-hotplane-pin', 'X-Hotplane-Pin')) found.pin = joined(found.pin, raw[i + 1]);
         break;
       case 13:
-        if (found.authorization === undefined && name.toLowerCase() === 'authorization') found.authorization = raw[i + 1];
+        if (found.authorization === undefined && named(name, 'authorization', 'Authorization')) found.authorization = raw[i + 1];
         break;
       case 11:
-        if (name.toLowerCase() === 'traceparent') found.traceparent = joined(found.traceparent, raw[i + 1]);
+        if (named(name, 'traceparent', 'Traceparent')) found.traceparent = joined(found.traceparent, raw[i + 1]);
         break;
     }
   }
@@ -155,8 +160,10 @@ export function createHostHttpServer(options: HostHttpOptions): Server {
 
   function respond(res: ServerResponse, module: string, grayId: string | null, started: number, headers: InvokeHeaders, result: InvokeResult) {
     // A flat header list is the cheapest form writeHead takes.
-    const out = ['content-length', String(result.body.length), 'content-type', 'application/octet-stream', 'x-hotplane-module', module];
-    if (result.version) out.push('x-hotplane-version', result.version);
+    const length = String(result.body.length);
+    const out = result.version
+      ? ['content-length', length, 'content-type', 'application/octet-stream', 'x-hotplane-module', module, 'x-hotplane-version', result.version]
+      : ['content-length', length, 'content-type', 'application/octet-stream', 'x-hotplane-module', module];
     if (result.reason && result.status >= 500) out.push('x-hotplane-reason', result.reason.replace(/[^\x20-\x7e]/g, ' ').slice(0, 200));
     res.writeHead(result.status, out);
     res.end(result.body);
