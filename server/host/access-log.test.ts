@@ -4,7 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { createAccessLog, sanitizeGrayId, validTraceparent } from './access-log';
+import { createAccessLog, DEFAULT_ACCESS_LOG_SETTINGS, sanitizeGrayId, validTraceparent } from './access-log';
+import { accessLogSettings } from '../config';
 
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 const work = mkdtempSync(path.join(tmpdir(), 'hotplane-access-log-'));
@@ -52,6 +53,19 @@ describe('validTraceparent', () => {
     ]) {
       assert.equal(validTraceparent(raw), null, JSON.stringify(raw));
     }
+  });
+});
+
+describe('access log settings (server/config.ts)', () => {
+  it('default to the documented values and read HOTPLANE_ACCESS_LOG_*', () => {
+    assert.deepEqual(accessLogSettings({}), DEFAULT_ACCESS_LOG_SETTINGS);
+    const set = accessLogSettings({ HOTPLANE_ACCESS_LOG_MAX_MIB: '2', HOTPLANE_ACCESS_LOG_KEEP: '0', HOTPLANE_ACCESS_LOG_FLUSH_MS: '50' });
+    assert.deepEqual([set.maxFileBytes, set.keepFiles, set.flushIntervalMs], [2 * 1024 * 1024, 0, 50]);
+  });
+
+  it('refuse a value that is not a whole number, naming the variable', () => {
+    assert.throws(() => accessLogSettings({ HOTPLANE_ACCESS_LOG_MAX_MIB: '0' }), /HOTPLANE_ACCESS_LOG_MAX_MIB=0/);
+    assert.throws(() => accessLogSettings({ HOTPLANE_ACCESS_LOG_FLUSH_MS: 'soon' }), /HOTPLANE_ACCESS_LOG_FLUSH_MS=soon/);
   });
 });
 
