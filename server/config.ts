@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { dialectOf } from './db/dialect';
+import type { AccessLogSettings } from './host/access-log';
 
 // Every setting Hotplane reads from the environment, in one place, resolved once per process.
 export interface HotplaneConfig {
@@ -45,6 +46,8 @@ export interface HotplaneConfig {
   analysisHostQuorum: number;
   /** A host this long behind the current generation is marked lagging on the Hosts and module pages. */
   hostLagSeconds: number;
+  /** The runtime host's access log: rotation and buffering (also read by `hotplane host` on its own). */
+  accessLog: AccessLogSettings;
 }
 
 export interface ReportBoundsConfig {
@@ -195,6 +198,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HotplaneConfig
     },
     analysisHostQuorum: env.HOTPLANE_ANALYSIS_HOST_QUORUM === '0' ? 0 : positiveInt('HOTPLANE_ANALYSIS_HOST_QUORUM', 0, env),
     hostLagSeconds: positiveInt('HOTPLANE_HOST_LAG_SECONDS', 30, env),
+    accessLog: accessLogSettings(env),
+  };
+}
+
+const MIB = 1024 * 1024;
+
+/** HOTPLANE_ACCESS_LOG_*: a runtime host reads these without the console's other settings. */
+export function accessLogSettings(env: NodeJS.ProcessEnv = process.env): AccessLogSettings {
+  return {
+    maxFileBytes: positiveInt('HOTPLANE_ACCESS_LOG_MAX_MIB', 64, env) * MIB,
+    keepFiles: nonNegativeInt(env, 'HOTPLANE_ACCESS_LOG_KEEP', 5),
+    flushIntervalMs: positiveInt('HOTPLANE_ACCESS_LOG_FLUSH_MS', 200, env),
+    bufferLines: positiveInt('HOTPLANE_ACCESS_LOG_BUFFER_LINES', 8192, env),
+    maxPendingBytes: positiveInt('HOTPLANE_ACCESS_LOG_MAX_PENDING_MIB', 16, env) * MIB,
   };
 }
 

@@ -76,8 +76,7 @@ export function embeddedHostArgs(options: { hostDir: string; fleetPort: number; 
     '--port', String(options.hostPort),
     '--host-id', EMBEDDED_HOST_ID,
     '--crash-marker', path.join(options.hostDir, 'inproc-call'),
-    // Demo traffic would flood the console's terminal; a remote host keeps its own access log.
-    '--access-log', 'off',
+    // The access log goes to <host data>/access.log (the default), never the console's terminal.
     ...(options.consoleSecrets ?? []).flatMap((file) => ['--console-secret', file]),
   ];
 }

@@ -24,6 +24,7 @@ export interface HostHttpOptions {
 }
 
 const INVOKE_PREFIX = '/v1/invoke/';
+const PRINTABLE = /^[\x20-\x7e]*$/;
 
 function sameToken(given: string | undefined, expected: string): boolean {
   if (!given?.startsWith('Bearer ')) return false;
@@ -45,11 +46,11 @@ function problem(res: ServerResponse, status: number, message: string, headers: 
 // read and dropped, never buffered. Closing instead while the client is still sending makes the host's kernel
 // reset the connection, and the client then fails with EPIPE before it ever reads the 413. A client still
 // sending MAX_DISCARD_BYTES past the limit is cut off.
-function readBody(req: IncomingMessage, limit: number, done: (body: Buffer | null) => void) {
+function readBody(req: IncomingMessage, limit: number, declaredLength: number, done: (body: Buffer | null) => void) {
   let first: Buffer | null = null;
   let more: Buffer[] | null = null;
   let size = 0;
-  let finished = Number(req.headers['content-length'] ?? -1) > limit;
+  let finished = declaredLength > limit;
   req.on('data', (chunk: Buffer) => {
     size += chunk.length;
     if (finished) {
@@ -74,7 +75,70 @@ function readBody(req: IncomingMessage, limit: number, done: (body: Buffer | nul
 }
 
 function readBodyAsync(req: IncomingMessage, limit: number): Promise<Buffer | null> {
-  return new Promise((resolve) => readBody(req, limit, resolve));
+  return new Promise((resolve) => readBody(req, limit, Number(req.headers['content-length'] ?? -1), resolve));
+}
+
+// The headers the invoke path reads, found in one pass over rawHeaders: reading req.headers makes node build an
+// object of every header on each request. A repeated header is joined with ", " as node joins unknown headers
+// (so a repeated X-Gray-Id is refused, as it is through req.headers).
+interface InvokeHeaders {
+  grayId: string | undefined;
+  pin: string | undefined;
+  authorization: string | undefined;
+  traceparent: string | undefined;
+  contentLength: number;
+}
+
+function joined(previous: string | undefined, value: string): string {
+  return previous === undefined ? value : `${previous}, ${value}`;
+}
+
+// True when `name` is `lower` in any casing; the usual spellings are compared without making a lower-cased copy.
+function named(name: string, lower: string, usual: string): boolean {
+  return name === usual || name === lower || name.toLowerCase() === lower;
+}
+
+function invokeHeaders(raw: string[]): InvokeHeaders {
+  const found: InvokeHeaders = { grayId: undefined, pin: undefined, authorization: undefined, traceparent: undefined, contentLength: -1 };
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    // Lengths first: most headers are ruled out without looking at their names.
+    switch (name.length) {
+      case 9:
+        if (named(name, 'x-gray-id', 'X-Gray-Id')) found.grayId = joined(found.grayId, raw[i + 1]);
+        break;
+      case 14:
+        if (found.contentLength === -1 && named(name, 'content-length', 'Content-Length')) found.contentLength = Number(raw[i + 1]);
+        else if (named(name, 'x-hotplane-pin', 'X-Hotplane-Pin')) found.pin = joined(found.pin, raw[i + 1]);
+        break;
+      case 13:
+        if (found.authorization === undefined && named(name, 'authorization', 'Authorization')) found.authorization = raw[i + 1];
+        break;
+      case 11:
+        if (named(name, 'traceparent', 'Traceparent')) found.traceparent = joined(found.traceparent, raw[i + 1]);
+        break;
+    }
+  }
+  return found;
+}
+
+// The module name of /v1/invoke/<name>[?query], percent-decoded; undefined when its encoding is broken.
+// The last answer is remembered: a host serves a few modules, so the slicing and decoding are usually skipped.
+let lastInvokeUrl = '';
+let lastModuleName = '';
+function moduleOf(url: string): string | undefined {
+  if (url === lastInvokeUrl) return lastModuleName;
+  const query = url.indexOf('?', INVOKE_PREFIX.length);
+  const raw = query === -1 ? url.slice(INVOKE_PREFIX.length) : url.slice(INVOKE_PREFIX.length, query);
+  let name: string;
+  try {
+    name = raw.includes('%') ? decodeURIComponent(raw) : raw;
+  } catch {
+    return undefined;
+  }
+  lastInvokeUrl = url;
+  lastModuleName = name;
+  return name;
 }
 
 // The host's HTTP face: the invoke API real applications call, Prometheus metrics, and an admin surface.
@@ -82,48 +146,55 @@ export function createHostHttpServer(options: HostHttpOptions): Server {
   const { host, adminToken, accessLog, metricsToken } = options;
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
-  function respond(req: IncomingMessage, res: ServerResponse, module: string, grayId: string | null, started: number, result: InvokeResult) {
-    // A flat header list is the cheapest form writeHead takes.
-    const headers = ['content-length', String(result.body.length), 'content-type', 'application/octet-stream', 'x-hotplane-module', module];
-    if (result.version) headers.push('x-hotplane-version', result.version);
-    if (result.reason && result.status >= 500) headers.push('x-hotplane-reason', result.reason.replace(/[^\x20-\x7e]/g, ' ').slice(0, 200));
-    res.writeHead(result.status, headers);
-    res.end(result.body);
+  // Every answer on the invoke path is logged, refusals included; a gray id is logged only when it is valid.
+  function logged(module: string, version: string | null, status: number, started: number, grayId: string | null, traceparent: string | undefined, reason: string | null) {
     if (accessLog?.enabled) {
-      const traceparent = req.headers.traceparent;
-      accessLog.request({
-        module,
-        version: result.version,
-        status: result.status,
-        latencyUs: Math.round((performance.now() - started) * 1000),
-        grayId,
-        traceparent: typeof traceparent === 'string' ? traceparent : null,
-        reason: result.status >= 500 ? result.reason : undefined,
-      });
+      accessLog.record(module, version, status, (performance.now() - started) * 1000, grayId, traceparent ?? null, reason);
     }
   }
 
+  function refuse(res: ServerResponse, module: string, started: number, headers: InvokeHeaders, status: number, message: string, extra?: Record<string, string>) {
+    problem(res, status, message, extra);
+    logged(module, null, status, started, null, headers.traceparent, message);
+  }
+
+  function respond(res: ServerResponse, module: string, grayId: string | null, started: number, headers: InvokeHeaders, result: InvokeResult) {
+    // A flat header list is the cheapest form writeHead takes.
+    const length = String(result.body.length);
+    const out = result.version
+      ? ['content-length', length, 'content-type', 'application/octet-stream', 'x-hotplane-module', module, 'x-hotplane-version', result.version]
+      : ['content-length', length, 'content-type', 'application/octet-stream', 'x-hotplane-module', module];
+    if (result.reason && result.status >= 500) out.push('x-hotplane-reason', result.reason.replace(/[^\x20-\x7e]/g, ' ').slice(0, 200));
+    res.writeHead(result.status, out);
+    res.end(result.body);
+    logged(module, result.version, result.status, started, grayId, headers.traceparent, result.status >= 500 ? (result.reason ?? null) : null);
+  }
+
   // The hot path: callbacks, not async frames, and no Promise at all when an in-process cell answers.
-  function invoke(req: IncomingMessage, res: ServerResponse, module: string) {
-    const started = performance.now();
-    const rawGray = req.headers['x-gray-id'];
-    const grayId = typeof rawGray === 'string' ? sanitizeGrayId(rawGray) : null;
-    if (typeof rawGray === 'string' && grayId === null) return problem(res, 400, 'X-Gray-Id must be 1-128 characters of A-Z a-z 0-9 . _ : -');
-    const pin = req.headers['x-hotplane-pin'];
-    if (typeof pin === 'string' && !sameToken(req.headers.authorization, adminToken)) {
-      return problem(res, 403, 'X-Hotplane-Pin needs the host admin token');
+  function invoke(req: IncomingMessage, res: ServerResponse, module: string, started: number) {
+    const headers = invokeHeaders(req.rawHeaders);
+    const rawGray = headers.grayId;
+    const grayId = rawGray === undefined ? null : sanitizeGrayId(rawGray);
+    if (rawGray !== undefined && grayId === null) return refuse(res, module, started, headers, 400, 'X-Gray-Id must be 1-128 characters of A-Z a-z 0-9 . _ : -');
+    const pin = headers.pin;
+    if (pin !== undefined && !sameToken(headers.authorization, adminToken)) {
+      return refuse(res, module, started, headers, 403, 'X-Hotplane-Pin needs the host admin token');
     }
-    if (!host.hasModule(module)) return problem(res, 404, `unknown module "${module}"`, { 'x-hotplane-module': module });
-    readBody(req, maxBody, (body) => {
-      if (body === null) return problem(res, 413, `request body over ${maxBody} bytes`, { 'x-hotplane-module': module });
-      const result = host.dispatch(module, body, { grayId, pinVersion: typeof pin === 'string' ? pin : null });
+    // A name decoded from the path may hold CR LF: echoed in a header it would make writeHead throw.
+    if (!host.hasModule(module)) {
+      const named = PRINTABLE.test(module) ? { 'x-hotplane-module': module } : undefined;
+      return refuse(res, module, started, headers, 404, `unknown module ${JSON.stringify(module)}`, named);
+    }
+    readBody(req, maxBody, headers.contentLength, (body) => {
+      if (body === null) return refuse(res, module, started, headers, 413, `request body over ${maxBody} bytes`, { 'x-hotplane-module': module });
+      const result = host.dispatch(module, body, { grayId, pinVersion: pin ?? null });
       if (result instanceof Promise) {
         result.then(
-          (answer) => respond(req, res, module, grayId, started, answer),
-          (error) => problem(res, 500, error instanceof Error ? error.message : String(error)),
+          (answer) => respond(res, module, grayId, started, headers, answer),
+          (error) => refuse(res, module, started, headers, 500, error instanceof Error ? error.message : String(error)),
         );
       } else {
-        respond(req, res, module, grayId, started, result);
+        respond(res, module, grayId, started, headers, result);
       }
     });
   }
@@ -166,13 +237,13 @@ export function createHostHttpServer(options: HostHttpOptions): Server {
   return createServer((req, res) => {
     const url = req.url ?? '/';
     if (req.method === 'POST' && url.startsWith(INVOKE_PREFIX)) {
-      let moduleName: string;
-      try {
-        moduleName = decodeURIComponent(url.slice(INVOKE_PREFIX.length).split('?')[0]);
-      } catch {
-        return problem(res, 400, 'the module name in the path is not valid percent-encoding');
+      const started = performance.now();
+      const moduleName = moduleOf(url);
+      if (moduleName === undefined) {
+        problem(res, 400, 'the module name in the path is not valid percent-encoding');
+        return accessLog?.record(url, null, 400, (performance.now() - started) * 1000, null, null, 'the module name in the path is not valid percent-encoding');
       }
-      return invoke(req, res, moduleName);
+      return invoke(req, res, moduleName, started);
     }
     route(req, res).catch((error) => {
       if (!res.headersSent) problem(res, 500, error instanceof Error ? error.message : String(error));

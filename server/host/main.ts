@@ -15,6 +15,7 @@ import { createHostHttpServer } from './http-server';
 import { inprocRefusalFor } from './inproc-guard';
 import { sandboxStatus } from './sandbox';
 import { mkdirPrivate } from '../secrets-at-rest';
+import { accessLogSettings } from '../config';
 import { parseDesiredState } from '../protocol';
 
 // `hotplane host --console https://CONSOLE:7443[,https://OTHER:7443…] --console-ca FILE --join-token-file FILE --data DIR
@@ -34,7 +35,8 @@ const HOST_OPTIONS = {
   'desired-state': { type: 'string' },
   artifacts: { type: 'string' },
   'crash-marker': { type: 'string' },
-  'access-log': { type: 'string', default: 'stdout' },
+  // Default: <data>/access.log, size-rotated (HOTPLANE_ACCESS_LOG_* in server/config.ts); also stdout, stderr, off.
+  'access-log': { type: 'string' },
   'max-body-bytes': { type: 'string' },
   'cell-memory-mib': { type: 'string' },
   'cell-open-files': { type: 'string' },
@@ -121,7 +123,8 @@ export async function runHost(args: string[]): Promise<void> {
     agent = new ControlPlaneAgent(host, { controlPlane: consoles, fetch: transport.fetch, dataDir, log, approvals });
   }
 
-  const accessLog = createAccessLog({ destination: values['access-log'] === 'off' ? null : values['access-log'] });
+  const accessLogTo = values['access-log'] ?? path.join(dataDir, 'access.log');
+  const accessLog = createAccessLog({ destination: accessLogTo === 'off' ? null : accessLogTo, ...accessLogSettings() });
   const server = createHostHttpServer({
     host,
     adminToken: await adminToken(dataDir),

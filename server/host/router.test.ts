@@ -24,21 +24,30 @@ function countPicks(router: WeightedRouter, picks: number): Map<string | null, n
 
 const randomIds = (count: number) => Array.from({ length: count }, () => randomBytes(12).toString('base64url'));
 
-// Independent BigInt rendering of the documented hash: FNV-1a 64 over UTF-16 units, xor, murmur3 fmix64, 52 bits.
-const MASK64 = (1n << 64n) - 1n;
-function referenceFnv1a64(text: string): bigint {
-  let hash = 0xcbf29ce484222325n;
-  for (let i = 0; i < text.length; i++) hash = ((hash ^ BigInt(text.charCodeAt(i))) * 0x100000001b3n) & MASK64;
+// Independent BigInt rendering of the documented hash: FNV-1a 32 of the id's even and of its odd UTF-16 units
+// (the odd lane from 0x050c5d1f), combined as even xor odd × 0x9e3779b1 xor length, fmix32, top 16 bits as its
+// bucket; then fmix32((bucket + 1) × 0x9e3779b1 xor FNV-1a 32 of the key), as a point inside (0, 1).
+const MASK32 = (1n << 32n) - 1n;
+function referenceFnv1a32(text: string, start = 0, step = 1, basis = 0x811c9dc5n): bigint {
+  let hash = basis;
+  for (let i = start; i < text.length; i += step) hash = ((hash ^ BigInt(text.charCodeAt(i))) * 0x01000193n) & MASK32;
   return hash;
 }
+function referenceIdHash(text: string): bigint {
+  const odd = (referenceFnv1a32(text, 1, 2, 0x050c5d1fn) * 0x9e3779b1n) & MASK32;
+  return referenceFnv1a32(text, 0, 2) ^ odd ^ BigInt(text.length);
+}
+function referenceFmix32(k: bigint): bigint {
+  k ^= k >> 16n;
+  k = (k * 0x85ebca6bn) & MASK32;
+  k ^= k >> 13n;
+  k = (k * 0xc2b2ae35n) & MASK32;
+  return k ^ (k >> 16n);
+}
 function referenceStickyUnit(grayId: string, key: string): number {
-  let k = referenceFnv1a64(grayId) ^ referenceFnv1a64(key);
-  k ^= k >> 33n;
-  k = (k * 0xff51afd7ed558ccdn) & MASK64;
-  k ^= k >> 33n;
-  k = (k * 0xc4ceb9fe1a85ec53n) & MASK64;
-  k ^= k >> 33n;
-  return (Number(k >> 12n) + 0.5) / 2 ** 52;
+  const bucket = referenceFmix32(referenceIdHash(grayId)) >> 16n;
+  const mixed = referenceFmix32((((bucket + 1n) * 0x9e3779b1n) & MASK32) ^ referenceFnv1a32(key));
+  return (Number(mixed) + 0.5) / 2 ** 32;
 }
 
 describe('WeightedRouter without a gray id: smooth weighted round-robin', () => {
@@ -128,7 +137,7 @@ describe('WeightedRouter fallback to warm zero-weight targets', () => {
 });
 
 describe('WeightedRouter with a gray id: weighted rendezvous hashing', () => {
-  it('computes the documented 64-bit hash exactly (checked against a BigInt rendering)', () => {
+  it('computes the documented hash exactly (checked against a BigInt rendering)', () => {
     for (const [id, key] of [['', ''], ['user-1', '1.0.0'], ['a'.repeat(128), '2.0.0-rc.1'], ['z:9', 'i1'], ['é€𝄞', 'x'], ...randomIds(200).map((id) => [id, id.slice(3)])]) {
       assert.equal(stickyUnit(id, key), referenceStickyUnit(id, key), `${id} / ${key}`);
     }
@@ -188,6 +197,20 @@ describe('WeightedRouter with a gray id: weighted rendezvous hashing', () => {
     });
     router.setTargets([serving('a', 40), serving('b', 30), serving('c', 30)]);
     assert.deepEqual(ids.map((id) => router.pick(id)), before);
+  });
+
+  it('chooses by the documented score, the same on every host whatever order the ids arrive in', () => {
+    const targets = [serving('1.4.2', 40), serving('1.5.0', 30), serving('1.5.1', 20), serving('1.6.0-rc.1', 10)];
+    const ids = randomIds(2_000);
+    const forward = routerWith(...targets);
+    const backward = routerWith(...targets);
+    const first = ids.map((id) => forward.pick(id));
+    const second = [...ids].reverse().map((id) => backward.pick(id)).reverse();
+    assert.deepEqual(second, first);
+    ids.forEach((id, i) => {
+      const scores = targets.map((t) => t.weight / -Math.log(stickyUnit(id, t.key)));
+      assert.equal(first[i], targets[scores.indexOf(Math.max(...scores))].key, id);
+    });
   });
 
   it('treats an empty gray id as none', () => {

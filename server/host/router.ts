@@ -1,7 +1,7 @@
 // Per-module weighted routing across loaded versions. Without a gray id the split is smooth weighted
 // round-robin (nginx's SWRR), exact over every cycle of sum(weights) picks instead of drifting like a random
-// draw. With a gray id it is weighted rendezvous hashing (HRW), so an id stays on its version while the weights
-// hold and, when they change, only the ids that must move do — toward the version that grew.
+// draw. With a gray id it is weighted rendezvous hashing (HRW) of the id's bucket, so an id stays on its version
+// while the weights hold and, when they change, only the ids that must move do — toward the version that grew.
 
 export interface RouteTarget {
   /** The version string: gray ids hash against it, so it must be the same on every host and across restarts. */
@@ -14,72 +14,62 @@ export interface RouteTarget {
 
 const MAX_WEIGHT = 100;
 
-// FNV-1a 64 over UTF-16 code units, then murmur3's fmix64 so ids that differ only in their last characters
-// still spread over the whole range. Written by hand because it runs on every sticky pick and is thirty
-// lines; a library would bring BigInt or WASM call overhead for no gain.
-// A 64-bit word is a pair of int32 halves, and results land in typed arrays, never in return values or module
-// variables: outside inlined code V8 boxes any number that is not a small integer, one allocation per pick.
-const word = new Int32Array(2);
-const HIGH = 0;
-const LOW = 1;
-const unit = new Float64Array(1);
+// A gray id hashes (FNV-1a 32 with Math.imul over its even and its odd UTF-16 units as two lanes, which halves the
+// chain of dependent multiplies, then murmur3's fmix32) to one of 2^16 buckets, and each bucket's
+// version is chosen by HRW once per route table and remembered: a sticky pick is one short hash and a table
+// read. 2^16 buckets keep each version's share within ~0.2 points of its weight. Hand-written: it is a dozen
+// lines on every sticky pick, and all in int32 arithmetic, so V8 boxes nothing and a pick allocates nothing.
+const BUCKET_BITS = 16;
+const BUCKETS = 1 << BUCKET_BITS;
+const UNCHOSEN = 0xffff;
 
-// (aHi, aLo) × (bHi, bLo) mod 2^64 into `word`. The low halves multiply in 16-bit limbs because their full
-// 64-bit product does not fit a double's 53-bit mantissa; Int32Array stores wrap mod 2^32.
-function multiply64(aHi: number, aLo: number, bHi: number, bLo: number) {
-  const a0 = aLo & 0xffff;
-  const a1 = aLo >>> 16;
-  const b0 = bLo & 0xffff;
-  const b1 = bLo >>> 16;
-  const p00 = a0 * b0;
-  const p01 = a0 * b1;
-  const p10 = a1 * b0;
-  const middle = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
-  word[LOW] = (middle << 16) | (p00 & 0xffff);
-  word[HIGH] = a1 * b1 + (p01 >>> 16) + (p10 >>> 16) + (middle >>> 16) + Math.imul(aHi, bLo) + Math.imul(aLo, bHi);
+function fnv1a32(text: string): number {
+  let hash = 0x811c9dc5 | 0;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash;
 }
 
-function fnv1a64(text: string) {
-  let hi = 0xcbf29ce4 | 0;
-  let lo = 0x84222325 | 0;
-  for (let i = 0; i < text.length; i++) {
-    lo ^= text.charCodeAt(i);
-    // × 0x100000001b3 = × (2^40 + 0x1b3): the 2^40 term only shifts the low half into the high one.
-    const lowLimb = (lo & 0xffff) * 0x1b3;
-    const highLimb = (lo >>> 16) * 0x1b3 + (lowLimb >>> 16);
-    hi = (Math.imul(hi, 0x1b3) + (lo << 8) + (highLimb >>> 16)) | 0;
-    lo = (highLimb << 16) | (lowLimb & 0xffff);
+function fmix32(hash: number): number {
+  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
+  return (hash ^ (hash >>> 16)) >>> 0;
+}
+
+function twoLaneHash(text: string): number {
+  let even = 0x811c9dc5 | 0;
+  let odd = 0x050c5d1f;
+  const pairs = text.length & ~1;
+  let i = 0;
+  for (; i < pairs; i += 2) {
+    even = Math.imul(even ^ text.charCodeAt(i), 0x01000193);
+    odd = Math.imul(odd ^ text.charCodeAt(i + 1), 0x01000193);
   }
-  word[HIGH] = hi;
-  word[LOW] = lo;
+  if (i < text.length) even = Math.imul(even ^ text.charCodeAt(i), 0x01000193);
+  return even ^ Math.imul(odd, 0x9e3779b1) ^ text.length;
 }
 
-// fmix64 of (hi, lo) into unit[0], a point strictly inside (0, 1) from 52 bits + ½: ln(u) is finite, never 0.
-function mixToUnit(hi: number, lo: number) {
-  multiply64(hi, lo ^ (hi >>> 1), 0xff51afd7 | 0, 0xed558ccd | 0);
-  hi = word[HIGH];
-  multiply64(hi, word[LOW] ^ (hi >>> 1), 0xc4ceb9fe | 0, 0x1a85ec53);
-  hi = word[HIGH];
-  lo = word[LOW] ^ (hi >>> 1);
-  unit[0] = ((hi >>> 0) * 0x100000 + (lo >>> 12) + 0.5) / 0x10000000000000;
+/** The bucket 0..65535 a gray id falls in; every host computes the same one. */
+export function grayBucket(grayId: string): number {
+  return fmix32(twoLaneHash(grayId)) >>> (32 - BUCKET_BITS);
+}
+
+// Where (bucket, version key hash) falls, strictly inside (0, 1) so that ln(u) is finite and never 0.
+function bucketUnit(bucket: number, keyHash: number): number {
+  return (fmix32(Math.imul(bucket + 1, 0x9e3779b1) ^ keyHash) + 0.5) / 0x100000000;
 }
 
 /** Where (grayId, key) falls in (0, 1); the rendezvous score is weight / -ln(u). Exported for tests and tools. */
 export function stickyUnit(grayId: string, key: string): number {
-  fnv1a64(key);
-  const keyHi = word[HIGH];
-  const keyLo = word[LOW];
-  fnv1a64(grayId);
-  mixToUnit(word[HIGH] ^ keyHi, word[LOW] ^ keyLo);
-  return unit[0];
+  return bucketUnit(grayBucket(grayId), fnv1a32(key));
 }
 
 // The targets a pick chooses among, as parallel arrays. Immutable except `current`, the SWRR running state.
 class RouteTable {
   readonly total: number;
   readonly current: Int32Array;
-  readonly keyHi: Int32Array;
-  readonly keyLo: Int32Array;
+  readonly keyHashes: Int32Array;
+  /** Each bucket's chosen target index, filled on first use (UNCHOSEN until then). */
+  private bucketChoice: Uint16Array | null = null;
 
   constructor(
     readonly keys: readonly string[],
@@ -88,13 +78,29 @@ class RouteTable {
   ) {
     this.current = new Int32Array(keys.length);
     this.total = weights.reduce((sum, w) => sum + w, 0);
-    this.keyHi = new Int32Array(keys.length);
-    this.keyLo = new Int32Array(keys.length);
-    keys.forEach((key, i) => {
-      fnv1a64(key);
-      this.keyHi[i] = word[HIGH];
-      this.keyLo[i] = word[LOW];
-    });
+    this.keyHashes = Int32Array.from(keys, fnv1a32);
+  }
+
+  // Lazily, so that publishing a table costs nothing in proportion to the bucket count.
+  pickSticky(grayId: string): string {
+    const choice = (this.bucketChoice ??= new Uint16Array(BUCKETS).fill(UNCHOSEN));
+    const bucket = grayBucket(grayId);
+    let index = choice[bucket];
+    if (index === UNCHOSEN) index = choice[bucket] = this.rendezvous(bucket);
+    return this.keys[index];
+  }
+
+  private rendezvous(bucket: number): number {
+    let best = 0;
+    let bestScore = -1;
+    for (let i = 0; i < this.keys.length; i++) {
+      const score = this.weights[i] / -Math.log(bucketUnit(bucket, this.keyHashes[i]));
+      if (score > bestScore) {
+        bestScore = score;
+        best = i;
+      }
+    }
+    return best;
   }
 
   sameRoutes(other: RouteTable): boolean {
@@ -154,7 +160,7 @@ export class WeightedRouter {
     const table = this.table;
     const count = table.keys.length;
     if (count <= 1) return count === 1 ? table.keys[0] : null;
-    if (grayId) return pickRendezvous(table, grayId);
+    if (grayId) return table.pickSticky(grayId);
     return pickRoundRobin(table);
   }
 }
@@ -167,22 +173,5 @@ function pickRoundRobin(table: RouteTable): string {
     if (current[i] > current[best]) best = i;
   }
   current[best] -= table.total;
-  return table.keys[best];
-}
-
-function pickRendezvous(table: RouteTable, grayId: string): string {
-  fnv1a64(grayId);
-  const idHi = word[HIGH];
-  const idLo = word[LOW];
-  let best = 0;
-  let bestScore = -1;
-  for (let i = 0; i < table.keys.length; i++) {
-    mixToUnit(idHi ^ table.keyHi[i], idLo ^ table.keyLo[i]);
-    const score = table.weights[i] / -Math.log(unit[0]);
-    if (score > bestScore) {
-      bestScore = score;
-      best = i;
-    }
-  }
   return table.keys[best];
 }
