@@ -73,6 +73,20 @@ describe('hotplane CLI: keygen, manifest, sign, verify, inspect (the real binary
     assert.equal(hotplane('verify', so, '--sig', opensslSig, '--pubkey', path.join(dir, 'keys', 'pub.pem')).code, 0);
   });
 
+  it('verify names a signature made with an empty SM2 user ID, and a hex signature with a 0x prefix', () => {
+    const noIdSig = path.join(dir, 'no-id.sig');
+    const signed = spawnSync('openssl', ['pkeyutl', '-sign', '-rawin', '-digest', 'sm3', '-inkey', path.join(dir, 'keys', 'key.pem'), '-in', `${so}.manifest.json`, '-out', noIdSig]);
+    assert.equal(signed.status, 0, signed.stderr?.toString());
+    const noId = hotplane('verify', so, '--sig', noIdSig, '--pubkey', path.join(dir, 'keys', 'pub.pem'));
+    assert.equal(noId.code, 1);
+    assert.match(noId.out, /FAIL.*SM2_EMPTY_USER_ID: the SM2 signature was made with an empty user ID: it verifies with the empty ID but not with 1234567812345678/);
+    const prefixed = path.join(dir, 'prefixed.sig');
+    writeFileSync(prefixed, `0x${readFileSync(path.join(dir, 'hex.sig'), 'utf8').trim()}\n`);
+    const withPrefix = hotplane('verify', so, '--sig', prefixed, '--pubkey', path.join(dir, 'keys', 'pub.pem'));
+    assert.equal(withPrefix.code, 1);
+    assert.match(withPrefix.out, /HEX_0X_PREFIX: the signature is hex text with a "0x" prefix; remove the "0x"/);
+  });
+
   it('inspects an ELF as JSON and refuses bad usage with exit 2', () => {
     const inspected = hotplane('inspect', so, '--json');
     assert.equal(inspected.code, 0);
