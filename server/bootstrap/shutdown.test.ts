@@ -102,7 +102,7 @@ describe('console shutdown on SIGTERM/SIGINT, with the embedded host and its pro
     }
   });
 
-  async function startConsole(): Promise<ConsoleRun> {
+  async function startConsole(deadlineMs = 240_000): Promise<ConsoleRun> {
     const hostPort = await freePort();
     const stderr: string[] = [];
     const child = fork(path.resolve('server/bootstrap/console-process.ts'), [], {
@@ -114,7 +114,7 @@ describe('console shutdown on SIGTERM/SIGINT, with the embedded host and its pro
         HOTPLANE_HOST_PORT: String(hostPort),
         HOTPLANE_FLEET_PORT: String(await freePort()),
         HOTPLANE_FLEET_BIND: '127.0.0.1',
-        HOTPLANE_SHUTDOWN_DEADLINE_MS: '240000',
+        HOTPLANE_SHUTDOWN_DEADLINE_MS: String(deadlineMs),
       },
     });
     child.stderr!.setEncoding('utf8').on('data', (text: string) => stderr.push(text));
@@ -175,5 +175,19 @@ describe('console shutdown on SIGTERM/SIGINT, with the embedded host and its pro
     const survivors = await waitFor('no survivor', () => ([...tree.keys()].some(running) ? null : true), 10_000).catch(() => false);
     assert.equal(survivors, true, `still running: ${JSON.stringify([...tree].filter(([pid]) => running(pid)))}`);
     assert.ok((await stuck) instanceof Error || !(await stuck as Response).ok, 'the stuck call did not complete normally');
+  });
+
+  it('a drain that outlasts the shutdown deadline is cut short: the tree is killed and the console exits 1', async () => {
+    const run = await startConsole(4_000);
+    for (let i = 0; i < 2; i += 1) await invoke(run, 'balance alice');
+    void invoke(run, 'balance alice').catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const tree = treeOf(run);
+    run.child.kill('SIGTERM');
+    const exit = await run.exit;
+    assert.equal(exit.code, 1, run.stderr.join('').slice(-2000));
+    assert.match(run.stderr.join(''), /the shutdown deadline of 4 s passed: stopping at once/);
+    const survivors = await waitFor('no survivor', () => ([...tree.keys()].some(running) ? null : true), 10_000).catch(() => false);
+    assert.equal(survivors, true, `still running: ${JSON.stringify([...tree].filter(([pid]) => running(pid)))}`);
   });
 });
