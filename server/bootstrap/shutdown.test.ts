@@ -106,7 +106,8 @@ describe('console shutdown on SIGTERM/SIGINT, with the embedded host and its pro
     const hostPort = await freePort();
     const stderr: string[] = [];
     const child = fork(path.resolve('server/bootstrap/console-process.ts'), [], {
-      execArgv: ['--conditions=react-server', '--import', 'tsx'],
+      // As under `next start` without NEXT_MANUAL_SIG_HANDLE: a handler that would exit before the drain is there first.
+      execArgv: ['--conditions=react-server', '--import', 'tsx', '--import', path.resolve('server/bootstrap/fixtures/next-signal-handler.mjs')],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       env: {
         ...process.env,

@@ -4,8 +4,9 @@ import { killFleetServices, stopFleetServices } from '../fleet/services';
 
 // SIGTERM/SIGINT for a console process: drain and stop everything it started (the embedded host and its cells,
 // the fleet listener, its place among the replicas) within the shutdown deadline, then exit 0. A second signal,
-// or the deadline passing, kills the embedded host's process group and exits at once. `npm start` sets
-// NEXT_MANUAL_SIG_HANDLE so Next's own handler, which exits as soon as its HTTP server has closed, stays out.
+// or the deadline passing, kills the embedded host's process group and exits at once. Next's own handler exits as
+// soon as its HTTP server has closed, cutting the drain short: `npm start` keeps it out (NEXT_MANUAL_SIG_HANDLE),
+// and a console started by `next start` directly has it replaced here.
 
 export interface ShutdownSteps {
   drain(): Promise<void>;
@@ -46,6 +47,7 @@ export function installShutdownHandlers(steps: ShutdownSteps): void {
 
 /** What instrumentation.ts installs once the console's services run. */
 export function installConsoleShutdown(replica: Replica, log: (line: string) => void = (line) => console.error(`hotplane: ${line}`)): void {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.removeAllListeners(signal);
   installShutdownHandlers({
     drain: async () => {
       await stopFleetServices();
