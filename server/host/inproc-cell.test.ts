@@ -130,4 +130,10 @@ test('reloading a resident C++ module (thread_local) gives a fresh instance whos
   assert.deepEqual(readdirSync(dir), ['tlcounter.so'], 'the copy is unlinked once mapped');
   const mappings = readFileSync('/proc/self/maps', 'utf8').split('\n').filter((line) => line.includes('tlcounter.so'));
   assert.ok(mappings.some((line) => line.includes('.fresh-instance-') && line.endsWith('(deleted)')), mappings.join('\n'));
+
+  // No fresh copy possible (here: the file and its folder are gone while an instance stays mapped): refused, with why.
+  await again.dispose();
+  rmSync(dir, { recursive: true, force: true });
+  const refused = createCell({ path: file, isolation: 'inproc', goRuntime: false });
+  await assert.rejects(refused.open(), /still resident \(dlclose could not unmap it\) and no fresh copy could be made .*refused rather than reusing the old instance/);
 });

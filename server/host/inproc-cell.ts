@@ -15,11 +15,19 @@ import { isLibraryResident, ModuleLibrary, type ModuleResponse } from './module-
  */
 function openFreshInstance(file: string): { library: ModuleLibrary; copied: boolean } {
   if (!isLibraryResident(file)) return { library: ModuleLibrary.open(file), copied: false };
-  const folder = mkdtempSync(path.join(path.dirname(file), '.fresh-instance-'));
+  let folder: string | undefined;
   try {
-    const copy = path.join(folder, path.basename(file));
-    copyFileSync(file, copy);
-    return { library: ModuleLibrary.open(copy), copied: true };
+    folder = mkdtempSync(path.join(path.dirname(file), '.fresh-instance-'));
+    copyFileSync(file, path.join(folder, path.basename(file)));
+  } catch (error) {
+    if (folder) rmSync(folder, { recursive: true, force: true });
+    throw new Error(
+      `an earlier instance of ${file} is still resident (dlclose could not unmap it) and no fresh copy could be made beside it ` +
+        `(${(error as Error).message}); refused rather than reusing the old instance: restart the host, or run the version in a process cell`,
+    );
+  }
+  try {
+    return { library: ModuleLibrary.open(path.join(folder, path.basename(file))), copied: true };
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }
