@@ -14,6 +14,7 @@ import { withKeyedLocks } from './keyed-lock';
 import { keepArtifactBytes } from './shared-bytes';
 import { outOfSpace, removeStoredArtifact, storeArtifact, type StoredArtifact } from './store';
 import './audit-actions';
+import { MAX_MANIFEST_BYTES, MAX_SIGNATURE_BYTES } from './side-file-limits';
 import { verifyArtifact, type VerificationOutcome } from './verify-artifact';
 
 export interface UploadInput {
@@ -37,11 +38,6 @@ export interface UploadResult {
   checks: CheckResult[];
 }
 
-// Both travel base64-encoded in headers, and Node refuses a request whose headers pass 16 KiB with a bare 431: these
-// limits keep both files, encoded, well inside that, so an oversized one gets a report that names its limit.
-// An SM2 signature is at most 72 bytes (144 hex digits); a manifest is under 1 KiB.
-export const MAX_MANIFEST_BYTES = 8 * 1024;
-export const MAX_SIGNATURE_BYTES = 2 * 1024;
 
 function sideFileOverLimit(input: UploadInput): string | null {
   for (const [what, bytes, limit] of [['manifest', input.manifestBytes, MAX_MANIFEST_BYTES], ['signature', input.signatureBytes, MAX_SIGNATURE_BYTES]] as const) {
