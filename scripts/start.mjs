@@ -1,5 +1,6 @@
 // `npm start`: build the example modules and the console if needed, prepare the database (migrations, first
-// accounts), then serve the console. Ctrl-C stops everything it started.
+// accounts), then serve the console. Ctrl-C (or SIGTERM) drains and stops everything it started and exits 0; a
+// second one stops at once (server/bootstrap/shutdown.ts does both inside the console).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -8,7 +9,9 @@ import { buildModules } from './build-modules.mjs';
 import { prepareDemoHsm } from './demo-hsm.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', PORT: process.env.PORT ?? '3000' };
+// NEXT_MANUAL_SIG_HANDLE: Next's own handler exits once its HTTP server has closed, before the embedded host and
+// its cells have drained; the console's handler (server/bootstrap/shutdown.ts) does the whole stop instead.
+const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', NEXT_MANUAL_SIG_HANDLE: '1', PORT: process.env.PORT ?? '3000' };
 const SERVER_NODE_FLAGS = ['--conditions=react-server', '--import', 'tsx'];
 prepareDemoHsm(env, root);
 
@@ -67,7 +70,8 @@ runOrExit(process.execPath, [...SERVER_NODE_FLAGS, 'server/bootstrap/main.ts'], 
 
 const children = [];
 function start(name, args) {
-  const child = spawn(process.execPath, args, { cwd: root, env, stdio: 'inherit' });
+  // Its own process group, so a terminal's Ctrl-C reaches this script alone and the console sees each signal once.
+  const child = spawn(process.execPath, args, { cwd: root, env, stdio: 'inherit', detached: true });
   child.on('exit', (code, signal) => {
     console.log(`hotplane: ${name} exited (${signal ?? code})`);
     for (const other of children) if (other !== child) other.kill('SIGTERM');
@@ -79,8 +83,9 @@ function start(name, args) {
 start('console', ['node_modules/next/dist/bin/next', 'start', '-p', env.PORT]);
 console.log(`hotplane: console on http://localhost:${env.PORT}`);
 
+// The first signal asks the console to drain; a second is passed on too, and the console then stops at once.
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
-    for (const child of children) child.kill('SIGTERM');
+    for (const child of children) child.kill(signal);
   });
 }

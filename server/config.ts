@@ -23,6 +23,11 @@ export interface HotplaneConfig {
   hostPort: number;
   /** The embedded host's own data folder, outside dataDir so that nothing of the console's is in reach of it. */
   hostDataDir: string;
+  /**
+   * How long SIGTERM/SIGINT may take to drain the console, its embedded host and that host's cells before they are
+   * killed: above the host's default drain deadline (30 s), so an orderly drain is not cut short.
+   */
+  shutdownDeadlineMs: number;
   /** bubblewrap, which sandboxes process cells and probes (server/host/sandbox.ts). */
   bwrapPath: string;
   /** Outside demo mode, process cells run unsandboxed without bubblewrap only when this is set. */
@@ -161,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HotplaneConfig
     embeddedHost: env.HOTPLANE_EMBEDDED_HOST !== '0',
     hostPort: positiveInt('HOTPLANE_HOST_PORT', 7400),
     hostDataDir: path.resolve(env.HOTPLANE_HOST_DATA_DIR ?? `${dataDir}-host`),
+    shutdownDeadlineMs: positiveInt('HOTPLANE_SHUTDOWN_DEADLINE_MS', 40_000, env),
     bwrapPath: env.HOTPLANE_BWRAP ?? '/usr/bin/bwrap',
     allowUnsandboxed: env.HOTPLANE_ALLOW_UNSANDBOXED === '1',
     // Production defaults; demo mode (one person clicking through every role) turns both off.

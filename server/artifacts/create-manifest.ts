@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { digestArtifactFile, signSm2 } from '../crypto';
-import { inspectElf } from './elf';
+import { inspectElf, type ElfReport } from './elf';
 import { MANIFEST_SCHEMA, serializeManifest, type Manifest, type ModuleClass } from './manifest';
 import { ELF_MACHINE_FOR_ARCH } from './verify-artifact';
 
@@ -14,9 +14,15 @@ export interface ManifestRequest {
   now?: Date;
 }
 
-function archOfMachine(machineCode: number): Manifest['arch'] {
-  const entry = Object.entries(ELF_MACHINE_FOR_ARCH).find(([, code]) => code === machineCode);
-  if (!entry) throw new Error(`ELF machine ${machineCode} is not a supported arch (x86_64, aarch64)`);
+const SUPPORTED_ARCHES = Object.keys(ELF_MACHINE_FOR_ARCH).join(', ');
+
+// A 32-bit file of a supported machine (x32, arm32 as e_machine aarch64 never is) must not pass as that arch.
+function archOfElf(elf: ElfReport): Manifest['arch'] {
+  if (elf.elfClass !== 64) {
+    throw new Error(`the .so is a 32-bit ELF for ${elf.machine} (e_machine ${elf.eMachine}): Hotplane loads 64-bit shared objects only; build a 64-bit one (${SUPPORTED_ARCHES})`);
+  }
+  const entry = Object.entries(ELF_MACHINE_FOR_ARCH).find(([, code]) => code === elf.eMachine);
+  if (!entry) throw new Error(`the .so is built for ${elf.machine} (e_machine ${elf.eMachine}), not a supported arch (${SUPPORTED_ARCHES})`);
   return entry[0] as Manifest['arch'];
 }
 
@@ -28,7 +34,7 @@ function isoSeconds(date: Date): string {
 export async function createManifest(soPath: string, request: ManifestRequest): Promise<string> {
   const now = request.now ?? new Date();
   const digest = await digestArtifactFile(soPath);
-  const arch = request.arch ?? archOfMachine((await inspectElf(soPath)).eMachine);
+  const arch = request.arch ?? archOfElf(await inspectElf(soPath));
   const manifest: Manifest = {
     schema: MANIFEST_SCHEMA,
     module: request.module,

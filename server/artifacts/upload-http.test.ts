@@ -25,21 +25,24 @@ describe('POST /api/artifacts: statuses for bodies over the cap, malformed names
     artifact = await f.signedArtifact({ so: f.modulePath('ledger', '1.0.0'), module: 'ledger', version: '1.0.0' });
   });
 
-  async function push(body: Uint8Array<ArrayBuffer>, soName: string): Promise<Response> {
+  async function push(body: Uint8Array<ArrayBuffer>, soName: string | null, signature?: Buffer): Promise<Response> {
     return handleUploadRequest(
       new Request('http://localhost:3000/api/artifacts', {
         method: 'POST',
         headers: {
           authorization: `Bearer ${token}`,
           'content-type': 'application/octet-stream',
-          [UPLOAD_HEADERS.soName]: soName,
+          ...(soName === null ? {} : { [UPLOAD_HEADERS.soName]: soName }),
           [UPLOAD_HEADERS.manifest]: (await readFile(artifact.manifest)).toString('base64'),
-          [UPLOAD_HEADERS.signature]: (await readFile(artifact.signature)).toString('base64'),
+          [UPLOAD_HEADERS.signature]: (signature ?? (await readFile(artifact.signature))).toString('base64'),
         },
         body,
       }),
     );
   }
+
+  const auditedRejection = (reportId: string) =>
+    f.db.auditEvent.findFirst({ where: { action: 'artifact.rejected', details: { contains: reportId } } });
 
   const tempFiles = () => {
     try {
@@ -64,6 +67,26 @@ describe('POST /api/artifacts: statuses for bodies over the cap, malformed names
     const response = await push(await readFile(artifact.so), encodeURIComponent('../ledger.so'));
     assert.equal(response.status, 422);
     assert.equal(((await response.json()) as UploadResult).checks.find((c) => c.status === 'fail')?.check, 'file-names');
+  });
+
+  it('an upload without X-Hotplane-File-Name is 400 naming the header, and still reported and audited', async () => {
+    const response = await push(await readFile(artifact.so), null);
+    assert.equal(response.status, 400);
+    const report = (await response.json()) as UploadResult;
+    assert.equal(report.outcome, 'rejected');
+    assert.match(report.message, /header X-Hotplane-File-Name is missing or empty/);
+    assert.equal((await f.db.verificationReport.findUniqueOrThrow({ where: { id: report.reportId } })).failedCheck, 'file-names');
+    assert.ok(await auditedRejection(report.reportId));
+    assert.deepEqual(tempFiles(), []);
+  });
+
+  it('a signature over its limit is refused with a message naming the limit, reported and audited', async () => {
+    const response = await push(await readFile(artifact.so), 'ledger.so', Buffer.alloc(3000, 0x41));
+    assert.equal(response.status, 413);
+    const report = (await response.json()) as UploadResult;
+    assert.match(report.message, /the signature file is 3000 bytes, over the 2048-byte limit for a signature file/);
+    assert.equal((await f.db.verificationReport.findUniqueOrThrow({ where: { id: report.reportId } })).failedCheck, 'size-limit');
+    assert.ok(await auditedRejection(report.reportId));
   });
 
   it('a file name that is not valid percent-encoding is 400 and records nothing', async () => {

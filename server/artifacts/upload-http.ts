@@ -43,6 +43,7 @@ function decodeFileName(name: string, header: string): string {
 function statusOf(result: UploadResult): number {
   if (result.outcome === 'accepted') return 201;
   if (result.outcome === 'duplicate') return 200;
+  if (result.badRequest) return 400;
   if (result.conflict) return 409;
   return result.checks.some((c) => c.check === 'size-limit' && c.status === 'fail') ? 413 : 422;
 }

@@ -80,7 +80,7 @@ describe('upload pipeline: every bad input is rejected clearly, audited, and sto
     const keyFile = path.join(f.work, 'openssl-key.pem');
     writeFileSync(keyFile, f.signerKeys.privateKeyPem);
     execFileSync('openssl', ['pkeyutl', '-sign', '-rawin', '-digest', 'sm3', '-inkey', keyFile, '-in', paths.manifest, '-out', paths.signature]);
-    await expectRejected(await f.upload(paths), 'signature', /distid:1234567812345678/);
+    await expectRejected(await f.upload(paths), 'signature', /SM2_EMPTY_USER_ID: .*verifies with the empty ID but not with 1234567812345678.*distid:1234567812345678/);
   });
 
   it('DER with trailing bytes, r = 0, s ≥ n; raw of the wrong length', async () => {

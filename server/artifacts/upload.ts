@@ -14,6 +14,7 @@ import { withKeyedLocks } from './keyed-lock';
 import { keepArtifactBytes } from './shared-bytes';
 import { outOfSpace, removeStoredArtifact, storeArtifact, type StoredArtifact } from './store';
 import './audit-actions';
+import { MAX_MANIFEST_BYTES, MAX_SIGNATURE_BYTES } from './side-file-limits';
 import { verifyArtifact, type VerificationOutcome } from './verify-artifact';
 
 export interface UploadInput {
@@ -27,6 +28,8 @@ export interface UploadResult {
   outcome: VerificationOutcome['outcome'];
   /** Set when the upload lost a race for the same artifact or module version (HTTP 409): nothing of it was kept. */
   conflict?: true;
+  /** Set when the request itself lacked what every upload must name (HTTP 400); still reported and audited. */
+  badRequest?: true;
   reportId: string;
   versionId?: string;
   module?: string;
@@ -35,18 +38,27 @@ export interface UploadResult {
   checks: CheckResult[];
 }
 
-const MAX_SIDE_FILE_BYTES = 64 * 1024;
+
+function sideFileOverLimit(input: UploadInput): string | null {
+  for (const [what, bytes, limit] of [['manifest', input.manifestBytes, MAX_MANIFEST_BYTES], ['signature', input.signatureBytes, MAX_SIGNATURE_BYTES]] as const) {
+    if (bytes.length > limit) {
+      return `the ${what} file is ${bytes.length} bytes, over the ${limit}-byte limit for a ${what} file: it is a small text file; upload the right one`;
+    }
+  }
+  return null;
+}
 
 // The one upload pipeline behind the console page and `hotplane push`: receive → verify → store → record.
 // A rejection stores nothing but its report and audit event; an acceptance commits the version, its report
 // and its audit event together, after the bytes are safely in the read-only store.
 export async function acceptUpload(db: Db, actor: AuditActor, input: UploadInput): Promise<UploadResult> {
   const settings = config();
-  if (input.manifestBytes.length > MAX_SIDE_FILE_BYTES || input.signatureBytes.length > MAX_SIDE_FILE_BYTES) {
-    return recordRejection(db, actor, input.fileNames.so, null, [
-      { check: 'size-limit', status: 'fail', detail: `manifest or signature file over ${MAX_SIDE_FILE_BYTES} bytes: these are small text files; upload the right ones`, durationMs: 0 },
-    ]);
+  if (!input.fileNames.so) {
+    const detail = 'the .so has no file name (header X-Hotplane-File-Name is missing or empty): send encodeURIComponent(<file name>) with it';
+    return { ...(await recordRejection(db, actor, '', null, [{ check: 'file-names', status: 'fail', detail, durationMs: 0 }])), badRequest: true };
   }
+  const oversized = sideFileOverLimit(input);
+  if (oversized) return recordRejection(db, actor, input.fileNames.so, null, [{ check: 'size-limit', status: 'fail', detail: oversized, durationMs: 0 }]);
   let received;
   const tempDir = path.join(settings.dataDir, 'tmp');
   try {

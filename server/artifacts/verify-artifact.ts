@@ -4,6 +4,7 @@ import { signerStanding, type SignerCandidate } from '../signers/registry';
 import { CheckRecorder, type CheckResult } from './checks';
 import { ElfError } from './elf-errors';
 import { hostElfMachine, inspectElf, resolveNeeded, type ElfReport } from './elf';
+import { machineName } from './elf-header';
 import { NEVER_HOT_UPGRADABLE, parseManifest, type Manifest } from './manifest';
 import { isWithdrawn } from './version-validity';
 
@@ -233,7 +234,7 @@ async function runElfChecks(checks: CheckRecorder, input: VerificationInput, man
       if (error instanceof ElfError) return { ok: false, detail: `${error.code}: ${error.message}` };
       throw error;
     }
-    if (elf.elfClass !== 64) return { ok: false, detail: `${elf.elfClass}-bit ELF: build a 64-bit shared object` };
+    if (elf.elfClass !== 64) return { ok: false, detail: `32-bit ELF (ELFCLASS32) for ${elf.machine} (e_machine ${elf.eMachine}): build a 64-bit shared object for ${machineName(hostElfMachine())}` };
     if (elf.endianness !== 'little') return { ok: false, detail: 'big-endian ELF: build a little-endian shared object' };
     if (elf.type !== 'ET_DYN') return { ok: false, detail: `ELF type ${elf.type}, not a shared object (ET_DYN): link with -shared` };
     if (elf.pieExecutable) return { ok: false, detail: 'a position-independent executable (DF_1_PIE), not a library: link with -shared' };
@@ -246,7 +247,9 @@ async function runElfChecks(checks: CheckRecorder, input: VerificationInput, man
   const report = elf;
   await checks.run('elf-machine', () => {
     const host = hostElfMachine();
-    if (report.eMachine !== host) return { ok: false, detail: `built for ${report.machine}, this machine runs ${process.arch}: build for this machine` };
+    if (report.eMachine !== host) {
+      return { ok: false, detail: `built for ${report.machine} (e_machine ${report.eMachine}), but this machine is ${machineName(host)}: build for ${machineName(host)}` };
+    }
     if (manifest && ELF_MACHINE_FOR_ARCH[manifest.arch] !== report.eMachine) {
       return { ok: false, detail: `manifest says arch ${manifest.arch} but the ELF is ${report.machine}` };
     }

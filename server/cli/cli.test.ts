@@ -4,6 +4,7 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
+import { buildSyntheticElf } from '../artifacts/elf-fixtures/synthetic-elf';
 import { buildExampleModules, exampleModulePath } from '../demo/example-modules';
 
 const BIN = path.resolve('bin/hotplane.js');
@@ -71,6 +72,42 @@ describe('hotplane CLI: keygen, manifest, sign, verify, inspect (the real binary
     const signed = spawnSync('openssl', ['pkeyutl', '-sign', '-rawin', '-digest', 'sm3', '-pkeyopt', 'distid:1234567812345678', '-inkey', path.join(dir, 'keys', 'key.pem'), '-in', `${so}.manifest.json`, '-out', opensslSig]);
     assert.equal(signed.status, 0, signed.stderr?.toString());
     assert.equal(hotplane('verify', so, '--sig', opensslSig, '--pubkey', path.join(dir, 'keys', 'pub.pem')).code, 0);
+  });
+
+  it('verify names a signature made with an empty SM2 user ID, and a hex signature with a 0x prefix', () => {
+    const noIdSig = path.join(dir, 'no-id.sig');
+    const signed = spawnSync('openssl', ['pkeyutl', '-sign', '-rawin', '-digest', 'sm3', '-inkey', path.join(dir, 'keys', 'key.pem'), '-in', `${so}.manifest.json`, '-out', noIdSig]);
+    assert.equal(signed.status, 0, signed.stderr?.toString());
+    const noId = hotplane('verify', so, '--sig', noIdSig, '--pubkey', path.join(dir, 'keys', 'pub.pem'));
+    assert.equal(noId.code, 1);
+    assert.match(noId.out, /FAIL.*SM2_EMPTY_USER_ID: the SM2 signature was made with an empty user ID: it verifies with the empty ID but not with 1234567812345678/);
+    const prefixed = path.join(dir, 'prefixed.sig');
+    writeFileSync(prefixed, `0x${readFileSync(path.join(dir, 'hex.sig'), 'utf8').trim()}\n`);
+    const withPrefix = hotplane('verify', so, '--sig', prefixed, '--pubkey', path.join(dir, 'keys', 'pub.pem'));
+    assert.equal(withPrefix.code, 1);
+    assert.match(withPrefix.out, /HEX_0X_PREFIX: the signature is hex text with a "0x" prefix; remove the "0x"/);
+  });
+
+  it('names a 32-bit ELF as 32-bit and a foreign machine by its name, in manifest and verify', () => {
+    const elf = (name: string, elfClass: 32 | 64, eMachine: number) => {
+      const file = path.join(dir, name);
+      writeFileSync(file, buildSyntheticElf({ elfClass, endianness: 'little', eMachine, soname: name, needed: [], exports: ['hp_abi_version'], dynamicFlags: 0 }));
+      return file;
+    };
+    // x32: e_machine x86_64 in a 32-bit file, which must not pass for arch x86_64.
+    const x32 = hotplane('manifest', elf('x32.so', 32, 62), '--module', 'ledger', '--version', '1.1.0', '--class', 'business');
+    assert.notEqual(x32.code, 0);
+    assert.match(x32.out, /32-bit ELF for x86_64 \(e_machine 62\): Hotplane loads 64-bit shared objects only/);
+    const riscv = hotplane('manifest', elf('riscv.so', 64, 243), '--module', 'ledger', '--version', '1.1.0', '--class', 'business');
+    assert.notEqual(riscv.code, 0);
+    assert.match(riscv.out, /built for riscv \(e_machine 243\), not a supported arch \(x86_64, aarch64\)/);
+    const signed = ['--manifest', `${so}.manifest.json`, '--sig', `${so}.manifest.sig`, '--pubkey', path.join(dir, 'keys', 'pub.pem')];
+    const i386 = hotplane('verify', elf('i386.so', 32, 3), ...signed);
+    assert.equal(i386.code, 1);
+    assert.match(i386.out, /FAIL.*32-bit ELF \(ELFCLASS32\) for i386 \(e_machine 3\): build a 64-bit shared object for x86_64/);
+    const aarch64 = hotplane('verify', elf('aarch64.so', 64, 183), ...signed);
+    assert.equal(aarch64.code, 1);
+    assert.match(aarch64.out, /FAIL.*built for aarch64 \(e_machine 183\), but this machine is x86_64: build for x86_64/);
   });
 
   it('inspects an ELF as JSON and refuses bad usage with exit 2', () => {

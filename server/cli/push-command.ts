@@ -3,6 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { CHECK_TITLES, type CheckResult } from '../artifacts/checks';
+import { MAX_MANIFEST_BYTES, MAX_SIGNATURE_BYTES } from '../artifacts/side-file-limits';
 import { CliUsageError, parseCommandArgs } from './args';
 
 // Streams the .so to the console's upload endpoint (the same pipeline as the upload page).
@@ -34,6 +35,13 @@ export async function pushCommand(args: string[]) {
     body: Readable.toWeb(createReadStream(so)) as ReadableStream<Uint8Array>,
     duplex: 'half',
   } as RequestInit);
+  // Node answers this itself, before the console's route sees the request, so there is no report to show.
+  if (response.status === 431) {
+    throw new Error(
+      'the console refused the request headers as too large (HTTP 431): the manifest and signature travel in headers, ' +
+        `and may be at most ${MAX_MANIFEST_BYTES} and ${MAX_SIGNATURE_BYTES} bytes; check that --manifest and --sig name the right files`,
+    );
+  }
   const body = (await response.json().catch(() => null)) as { outcome?: string; message?: string; checks?: CheckResult[] } | null;
   if (!body) throw new Error(`the console answered HTTP ${response.status} without a report`);
   for (const c of body.checks ?? []) console.log(`${c.status.toUpperCase().padEnd(4)}  ${CHECK_TITLES[c.check].padEnd(44)} ${c.detail}`);

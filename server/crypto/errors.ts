@@ -42,6 +42,8 @@ export const SignatureErrorCode = {
   SCALAR_OUT_OF_RANGE: 'SCALAR_OUT_OF_RANGE',
   UNSUPPORTED_ALGORITHM: 'UNSUPPORTED_ALGORITHM',
   MISMATCH: 'MISMATCH',
+  SM2_EMPTY_USER_ID: 'SM2_EMPTY_USER_ID',
+  HEX_0X_PREFIX: 'HEX_0X_PREFIX',
 } as const;
 export type SignatureErrorCode = (typeof SignatureErrorCode)[keyof typeof SignatureErrorCode];
 

@@ -60,7 +60,7 @@ describe('OpenSSL signs, Hotplane verifies', () => {
     assert.equal(verifySignature({ message: flipped, signature: der, key }).ok, false);
   });
 
-  test('a signature made WITHOUT the distid (empty ID) is rejected with a hint', () => {
+  test('a signature made WITHOUT the distid (empty ID) is rejected, and named as made with the empty ID', () => {
     openssl('pkeyutl', '-sign', '-rawin', '-digest', 'sm3', '-inkey', 'key.pem', '-in', 'manifest.json', '-out', 'no-id.sig');
     assert.ok(opensslVerifies('pub.pem', 'manifest.json', 'no-id.sig', false), 'control: OpenSSL accepts it with the empty ID');
     const result = verifySignature({
@@ -70,9 +70,13 @@ describe('OpenSSL signs, Hotplane verifies', () => {
     });
     assert.equal(result.ok, false);
     if (!result.ok) {
-      assert.equal(result.code, SignatureErrorCode.MISMATCH);
+      assert.equal(result.code, SignatureErrorCode.SM2_EMPTY_USER_ID);
+      assert.match(result.message, /made with an empty user ID: it verifies with the empty ID but not with 1234567812345678/);
       assert.match(result.message, /-pkeyopt distid:1234567812345678/);
     }
+    const otherKey = parsePublicKey(generateSm2KeyPair().publicKeyHex);
+    const stranger = verifySignature({ message: manifest, signature: readFileSync(path('no-id.sig')), key: otherKey });
+    assert.equal(stranger.ok ? null : stranger.code, SignatureErrorCode.MISMATCH, 'another key is a plain mismatch, not an ID problem');
   });
 
   test('the key as hex (from openssl -text, with colons) has the same fingerprint as the PEM', () => {

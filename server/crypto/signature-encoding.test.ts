@@ -55,6 +55,19 @@ describe('decodeScalarPairSignature: accepted forms', () => {
   });
 });
 
+describe('decodeScalarPairSignature: hex with a 0x prefix', () => {
+  test('is named as such, in either case, with or without surrounding whitespace', () => {
+    for (const text of [`0x${bytesToHex(der)}`, `  0X${bytesToHex(raw).toUpperCase()}\n`]) {
+      assertSignatureError(() => decode(ascii(text)), SignatureErrorCode.HEX_0X_PREFIX, /hex text with a "0x" prefix; remove the "0x"/);
+    }
+  });
+
+  test('binary that happens to start with the bytes "0x" is still binary', () => {
+    const binary = concatBytes(ascii('0x'), raw.subarray(2));
+    assert.equal(decode(binary).transport, 'binary');
+  });
+});
+
 describe('decodeScalarPairSignature: strict DER', () => {
   test('trailing bytes after the SEQUENCE', () => {
     assertSignatureError(() => decode(concatBytes(der, Uint8Array.of(0))), SignatureErrorCode.DER_TRAILING_BYTES);

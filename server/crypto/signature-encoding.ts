@@ -29,6 +29,12 @@ function isHexDigitByte(byte: number): boolean {
   return (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x46) || (byte >= 0x61 && byte <= 0x66);
 }
 
+const isHexPrefix = (bytes: Uint8Array) => bytes[0] === 0x30 && (bytes[1] === 0x78 || bytes[1] === 0x58);
+
+function hasHexPrefix(significant: Uint8Array): boolean {
+  return significant.length > 2 && isHexPrefix(significant) && significant.subarray(2).every(isHexDigitByte);
+}
+
 /**
  * Hex text (whitespace anywhere ignored) or binary. A binary DER signature cannot pass for hex (its third
  * byte is 0x02), and a raw 64-byte one made only of hex-digit bytes has probability (22/256)^64.
@@ -36,6 +42,14 @@ function isHexDigitByte(byte: number): boolean {
 export function readSignatureFile(file: Uint8Array): { bytes: Uint8Array; transport: SignatureTransport } {
   const significant = file.filter((byte) => !ASCII_WHITESPACE.has(byte));
   if (significant.length === 0) throw new SignatureError(SignatureErrorCode.EMPTY, 'the signature file is empty');
+  // Named rather than read, so one signature keeps one accepted form. Never binary DER: its second byte, the
+  // length, is at most 72 for SM2, and "x" is 120.
+  if (hasHexPrefix(significant)) {
+    throw new SignatureError(
+      SignatureErrorCode.HEX_0X_PREFIX,
+      'the signature is hex text with a "0x" prefix; remove the "0x" and give the hex digits alone (as `xxd -p` or `hotplane sign --hex` writes them)',
+    );
+  }
   if (!significant.every(isHexDigitByte)) return { bytes: file, transport: 'binary' };
   if (significant.length % 2 !== 0) {
     throw new SignatureError(

@@ -17,6 +17,8 @@ export interface SignatureVerifier {
   verify(message: Uint8Array, signature: DecodedSignature, key: ParsedPublicKey): boolean;
   /** Appended to the mismatch message: the likely cause for this algorithm. */
   mismatchHint?: string;
+  /** A mismatch this algorithm can name precisely (a known signing mistake), or null. */
+  diagnoseMismatch?(message: Uint8Array, signature: DecodedSignature, key: ParsedPublicKey): { code: SignatureErrorCode; message: string } | null;
 }
 
 export type SignatureVerification =
@@ -32,9 +34,17 @@ export const sm2Verifier: SignatureVerifier = {
     if (!key.rawHex) return false;
     return verifySm2(message, signature.raw, hexToBytes(key.rawHex));
   },
-  mismatchHint:
-    `SM2 signatures must use the user ID ${SM2_DEFAULT_USER_ID}: with OpenSSL pass -pkeyopt distid:${SM2_DEFAULT_USER_ID} ` +
-    'when signing, or the signature only verifies with an empty ID',
+  mismatchHint: `SM2 signatures must use the user ID ${SM2_DEFAULT_USER_ID} (with OpenSSL: -pkeyopt distid:${SM2_DEFAULT_USER_ID} when signing)`,
+  // OpenSSL signs with an empty ID unless told otherwise: the commonest reason a genuine signature fails.
+  diagnoseMismatch: (message, signature, key) => {
+    if (!key.rawHex || !verifySm2(message, signature.raw, hexToBytes(key.rawHex), '')) return null;
+    return {
+      code: SignatureErrorCode.SM2_EMPTY_USER_ID,
+      message:
+        `the SM2 signature was made with an empty user ID: it verifies with the empty ID but not with ${SM2_DEFAULT_USER_ID}, ` +
+        `the ID Hotplane requires (key ${key.fingerprint.slice(0, 16)}…); sign again with OpenSSL's -pkeyopt distid:${SM2_DEFAULT_USER_ID}`,
+    };
+  },
 };
 
 const verifiers = new Map<KeyAlgorithm, SignatureVerifier>([[sm2Verifier.algorithm, sm2Verifier]]);
@@ -78,6 +88,8 @@ export function verifySignature(input: { message: Uint8Array; signature: Uint8Ar
     throw error;
   }
   if (!verifier.verify(message, decoded, key)) {
+    const diagnosed = verifier.diagnoseMismatch?.(message, decoded, key);
+    if (diagnosed) return { ok: false, ...diagnosed };
     const hint = verifier.mismatchHint ? `; ${verifier.mismatchHint}` : '';
     return {
       ok: false,

@@ -91,13 +91,16 @@ export function signSm2(message: Uint8Array, privateKey: string): Uint8Array {
   return hexToBytes(signatureHex);
 }
 
-/** Verifies a raw r‖s signature (64 bytes) over `message` for the public point 04‖x‖y. */
-export function verifySm2(message: Uint8Array, rawSignature: Uint8Array, publicPoint: Uint8Array): boolean {
+/**
+ * Verifies a raw r‖s signature (64 bytes) over `message` for the public point 04‖x‖y. `userId` other than the
+ * GM/T default is only for diagnosing a signature made with another ID, never for accepting one.
+ */
+export function verifySm2(message: Uint8Array, rawSignature: Uint8Array, publicPoint: Uint8Array, userId: string = SM2_DEFAULT_USER_ID): boolean {
   assertBytes(message);
   if (rawSignature.length !== 2 * SM2_SCALAR_LENGTH) throw new RangeError('a raw SM2 signature is r‖s, 64 bytes');
   return sm2.doVerifySignature(message, bytesToHex(rawSignature), bytesToHex(publicPoint), {
     hash: true,
     der: false,
-    userId: SM2_DEFAULT_USER_ID,
+    userId,
   });
 }

@@ -154,6 +154,9 @@ export class EmbeddedHostSupervisor {
       stdio: ['ignore', 'inherit', 'pipe'],
       uid: runAs?.uid,
       gid: runAs?.gid,
+      // Its own process group, with the cells it starts: the console stops the whole group at once when it must
+      // (kill()), and a Ctrl-C in the console's terminal reaches the console alone, which drains the host itself.
+      detached: true,
     });
     this.child = child;
     if (child.pid) void writeFile(this.pidFile, `${child.pid}\n`);
@@ -221,5 +224,25 @@ export class EmbeddedHostSupervisor {
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = null;
     this.child?.kill('SIGTERM');
+  }
+
+  /** stop(), resolved once the host has exited (its cells end with it). */
+  stopAndWait(): Promise<void> {
+    const child = this.child;
+    this.stop();
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => child.once('exit', () => resolve()));
+  }
+
+  /** At once: SIGKILL to the host's process group (the host and the cells it started; sandboxed ones die with it). */
+  kill() {
+    this.stop();
+    const pid = this.child?.pid;
+    if (!pid) return;
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // The group is gone already.
+    }
   }
 }

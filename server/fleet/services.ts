@@ -70,6 +70,24 @@ export function startFleetServices(db: Db, log: (line: string) => void = (line) 
   return holder.hotplaneFleetServices;
 }
 
+/**
+ * The orderly stop on SIGTERM/SIGINT (server/bootstrap/shutdown.ts): no more demo traffic, the embedded host
+ * drained and exited (its cells with it), then the fleet listener closed with every connection it holds (a host's
+ * kept-alive long poll would otherwise hold it open).
+ */
+export async function stopFleetServices(): Promise<void> {
+  const services = await runningFleetServices();
+  if (!services) return;
+  services.demoTraffic?.stop();
+  await services.supervisor?.stopAndWait();
+  await services.listener.close();
+}
+
+/** The immediate stop (a second signal, or the deadline passed): the embedded host's process group is killed. */
+export async function killFleetServices(): Promise<void> {
+  (await runningFleetServices())?.supervisor?.kill();
+}
+
 /** The running services, or null when this process did not start them (tests, the CLI). */
 export async function runningFleetServices(): Promise<FleetServices | null> {
   return (await holder.hotplaneFleetServices?.catch(() => null)) ?? null;

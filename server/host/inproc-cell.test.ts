@@ -1,6 +1,10 @@
 // In-process cells against real modules. Each test disposes what it opens: glibc shares one instance of a file per
 // process, so a forgotten cell would keep a library mapped and spoil the residency checks.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { test, before, type TestContext } from 'node:test';
 import { buildExampleModules, exampleModulePath } from '../demo/example-modules.ts';
 import { CellCallError, createCell } from './cell.ts';
@@ -96,4 +100,40 @@ test('a disposed inproc cell refuses every call as closed and never calls into t
 test('a Go module is refused in-process with the reason', () => {
   const file = exampleModulePath(modulesDir, 'edge-gateway', '1.0.0');
   assert.throws(() => createCell({ path: file, isolation: 'inproc', goRuntime: true }), /Go module and needs its own process/);
+});
+
+test('reloading a resident C++ module (thread_local) gives a fresh instance whose counters start from zero', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'hotplane-resident-reload-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'tlcounter.so');
+  const fixtures = path.resolve('server/host/fixtures');
+  execFileSync('g++', ['-std=c++17', '-shared', '-fPIC', '-O2', '-I', path.resolve('modules'), '-o', file, path.join(fixtures, 'thread-local-counter.cpp')]);
+  const calls = async (cell: InprocCell, count: number) => {
+    let last = '';
+    for (let i = 0; i < count; i += 1) last = (await cell.handle(text('count'), 1_000)).body.toString();
+    return last;
+  };
+
+  const first = createCell({ path: file, isolation: 'inproc', goRuntime: false }) as InprocCell;
+  await first.open();
+  await first.init(new Uint8Array(0));
+  assert.equal(await calls(first, 3), 'thread 3 instance 3');
+  const disposed = await first.dispose();
+  assert.equal(disposed.resident, true, 'control: the thread_local destructor keeps the library mapped after dlclose');
+
+  const again = createCell({ path: file, isolation: 'inproc', goRuntime: false }) as InprocCell;
+  t.after(() => again.dispose());
+  assert.equal((await again.open()).name, 'tlcounter');
+  await again.init(new Uint8Array(0));
+  assert.equal(await calls(again, 1), 'thread 1 instance 1', 'a new instance, not the old one after its hp_shutdown');
+  assert.equal(again.freshCopy, true);
+  assert.deepEqual(readdirSync(dir), ['tlcounter.so'], 'the copy is unlinked once mapped');
+  const mappings = readFileSync('/proc/self/maps', 'utf8').split('\n').filter((line) => line.includes('tlcounter.so'));
+  assert.ok(mappings.some((line) => line.includes('.fresh-instance-') && line.endsWith('(deleted)')), mappings.join('\n'));
+
+  // No fresh copy possible (here: the file and its folder are gone while an instance stays mapped): refused, with why.
+  await again.dispose();
+  rmSync(dir, { recursive: true, force: true });
+  const refused = createCell({ path: file, isolation: 'inproc', goRuntime: false });
+  await assert.rejects(refused.open(), /still resident \(dlclose could not unmap it\) and no fresh copy could be made .*refused rather than reusing the old instance/);
 });

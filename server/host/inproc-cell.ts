@@ -2,8 +2,36 @@
 // trade-off an operator accepts by choosing inproc isolation: the fastest calls, but nothing stands between the
 // module and the host. A crashing module takes the host down (crash-marker.ts tells who did it), and a hanging one
 // blocks the host's event loop: timeouts cannot be enforced here, so the timeoutMs arguments are ignored.
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { CellCallError, type Cell, type CellIdentity } from './cell';
 import { isLibraryResident, ModuleLibrary, type ModuleResponse } from './module-library';
+
+/**
+ * Opens `file` as a new instance even when an earlier one of it is still mapped (resident): dlopen of a mapped
+ * file (same path or inode) hands back the old instance, its state past hp_shutdown included. A copy under a new
+ * path and inode is mapped anew by glibc; it is unlinked once open (the mapping keeps it) and beside the original,
+ * because a temp folder may be mounted noexec.
+ */
+function openFreshInstance(file: string): { library: ModuleLibrary; copied: boolean } {
+  if (!isLibraryResident(file)) return { library: ModuleLibrary.open(file), copied: false };
+  let folder: string | undefined;
+  try {
+    folder = mkdtempSync(path.join(path.dirname(file), '.fresh-instance-'));
+    copyFileSync(file, path.join(folder, path.basename(file)));
+  } catch (error) {
+    if (folder) rmSync(folder, { recursive: true, force: true });
+    throw new Error(
+      `an earlier instance of ${file} is still resident (dlclose could not unmap it) and no fresh copy could be made beside it ` +
+        `(${(error as Error).message}); refused rather than reusing the old instance: restart the host, or run the version in a process cell`,
+    );
+  }
+  try {
+    return { library: ModuleLibrary.open(path.join(folder, path.basename(file))), copied: true };
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
 
 export class InprocCell implements Cell {
   readonly isolation = 'inproc' as const;
@@ -11,6 +39,8 @@ export class InprocCell implements Cell {
   private library: ModuleLibrary | null = null;
   private opened = false;
   private disposal: Promise<{ resident: boolean; detail?: string }> | null = null;
+  /** Loaded from a copy because an earlier instance of the file stays resident. */
+  freshCopy = false;
 
   // glibc shares one instance per file (path, inode or SONAME) within a process, so two inproc cells of one file
   // would share the module's state: the host gives every version its own file.
@@ -24,9 +54,10 @@ export class InprocCell implements Cell {
     if (this.opened) throw new Error(`cell for ${this.path} is already open`);
     this.opened = true;
     const started = performance.now();
-    const library = ModuleLibrary.open(this.path);
+    const { library, copied } = openFreshInstance(this.path);
     const dlopenMs = performance.now() - started;
     this.library = library;
+    this.freshCopy = copied;
     return {
       abiVersion: library.abiVersion(),
       name: library.name(),

@@ -8,7 +8,10 @@ const NOW = 1_000 * MINUTE;
 
 /** Newest first, one a minute apart, the newest a minute ago. */
 function history(states: ChangeState[]): FinishedRollout[] {
-  return states.map((state, i) => ({ id: `cr-${i}`, state, finishedAt: NOW - (i + 1) * MINUTE }));
+  return states.map((state, i) => {
+    const finishedAt = NOW - (i + 1) * MINUTE;
+    return { id: `cr-${i}`, state, finishedAt, promotedAt: state === 'Promoted' ? finishedAt : null };
+  });
 }
 
 describe('circuit breaker', () => {
@@ -54,8 +57,23 @@ describe('circuit breaker', () => {
     assert.equal(overridden.overriddenAt, NOW - 30_000);
     const olderOverride = breakerStatus(recent, NOW - 10 * MINUTE, NOW);
     assert.equal(olderOverride.open, true, 'an override older than the last failure does not count');
-    const failedAgain: FinishedRollout[] = [{ id: 'cr-new', state: 'RolledBack', finishedAt: NOW + 10_000 }, ...recent];
+    const failedAgain: FinishedRollout[] = [{ id: 'cr-new', state: 'RolledBack', finishedAt: NOW + 10_000, promotedAt: null }, ...recent];
     assert.equal(breakerStatus(failedAgain, NOW - 30_000, NOW + 20_000).open, true);
+  });
+
+  it('a promoted rollout rolled back later by on-call is a rollout that succeeded, at the time of its promotion', () => {
+    // Newest first by when they finished: cr-0 was promoted 5 minutes ago and rolled back by one click just now.
+    const recent: FinishedRollout[] = [
+      { id: 'cr-0', state: 'RolledBack', finishedAt: NOW - 10_000, promotedAt: NOW - 5 * MINUTE },
+      ...history(['RolledBack', 'Failed']),
+    ];
+    const status = breakerStatus(recent, null, NOW);
+    assert.equal(status.open, false);
+    assert.equal(status.consecutiveFailures, 2, 'the two rollouts that failed after the promotion still count');
+    assert.equal(status.failuresInLookback, 2);
+    const failedBeforePromotion = breakerStatus([{ ...recent[0], promotedAt: null }, ...recent.slice(1)], null, NOW);
+    assert.equal(failedBeforePromotion.open, true, 'the same rollback during the rollout is a failed rollout');
+    assert.match(failedBeforePromotion.reason!, /3 rollouts in a row failed or were rolled back before promotion/);
   });
 
   it('settings are honoured', () => {

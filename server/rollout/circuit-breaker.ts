@@ -5,9 +5,10 @@ import type { Db, DbTransaction } from '../db/client';
 import { DomainError, DomainErrorCode } from '../errors';
 import { FINISHED_STATES, type ChangeState } from './change-request.types';
 
-// The update circuit breaker of one module: too many failed or rolled-back rollouts in a row, or in the last
-// few, block new rollouts of it for a while. An admin may let rollouts through with a reason; the next
-// failure opens it again.
+// The update circuit breaker of one module: too many rollouts in a row, or in the last few, that failed or were
+// rolled back before promotion block new rollouts of it for a while. A rollout is judged by how it ended: one that
+// was promoted succeeded, even if on-call later rolled it back (an operational decision, reviewed on its own).
+// An admin may let rollouts through with a reason; the next failure opens it again.
 
 export interface BreakerSettings {
   consecutiveFailures: number;
@@ -23,6 +24,8 @@ export interface FinishedRollout {
   id: string;
   state: ChangeState;
   finishedAt: number;
+  /** Set once the rollout reached 100 % and was promoted; it stays set when the change is rolled back later. */
+  promotedAt: number | null;
 }
 
 export interface BreakerStatus {
@@ -37,14 +40,16 @@ export interface BreakerStatus {
   overriddenAt: number | null;
 }
 
-const failed = (r: FinishedRollout) => r.state !== 'Promoted';
+const failed = (r: FinishedRollout) => r.state !== 'Promoted' && r.promotedAt === null;
+/** When the rollout itself ended: its promotion, not a later rollback of what it promoted. */
+const rolloutEnd = (r: FinishedRollout) => r.promotedAt ?? r.finishedAt;
 
 /**
- * `recent`: the module's finished rollouts, newest first. A module with fewer than `lookback` of them is judged
- * as if the missing ones had succeeded, so one early failure never counts as 100 %.
+ * `recent`: the module's finished rollouts. A module with fewer than `lookback` of them is judged as if the
+ * missing ones had succeeded, so one early failure never counts as 100 %.
  */
 export function breakerStatus(recent: readonly FinishedRollout[], lastOverrideAt: number | null, now: number, settings: BreakerSettings = DEFAULT_BREAKER): BreakerStatus {
-  const window = recent.slice(0, settings.lookback);
+  const window = [...recent].sort((a, b) => rolloutEnd(b) - rolloutEnd(a)).slice(0, settings.lookback);
   const firstSuccess = window.findIndex((r) => !failed(r));
   const consecutiveFailures = firstSuccess === -1 ? window.length : firstSuccess;
   const failuresInLookback = window.filter(failed).length;
@@ -57,8 +62,8 @@ export function breakerStatus(recent: readonly FinishedRollout[], lastOverrideAt
   const until = lastFailure.finishedAt + settings.openMs;
   if (!(byStreak || byShare) || now >= until || overriddenAt !== null) return { ...closed, overriddenAt };
   const reason = byStreak
-    ? `${consecutiveFailures} rollouts in a row failed or were rolled back`
-    : `${failuresInLookback} of the last ${settings.lookback} rollouts failed or were rolled back`;
+    ? `${consecutiveFailures} rollouts in a row failed or were rolled back before promotion`
+    : `${failuresInLookback} of the last ${settings.lookback} rollouts failed or were rolled back before promotion`;
   return { open: true, until, reason, consecutiveFailures, failuresInLookback, lookback: settings.lookback, overriddenAt: null };
 }
 
@@ -68,11 +73,11 @@ export async function moduleBreaker(db: Db | DbTransaction, module: string, now:
       where: { module, state: { in: [...FINISHED_STATES] }, finishedAt: { not: null } },
       orderBy: { finishedAt: 'desc' },
       take: settings.lookback,
-      select: { id: true, state: true, finishedAt: true },
+      select: { id: true, state: true, finishedAt: true, promotedAt: true },
     }),
     db.circuitOverride.findFirst({ where: { module }, orderBy: { createdAt: 'desc' } }),
   ]);
-  const recent = rows.map((r) => ({ id: r.id, state: r.state as ChangeState, finishedAt: r.finishedAt!.getTime() }));
+  const recent = rows.map((r) => ({ id: r.id, state: r.state as ChangeState, finishedAt: r.finishedAt!.getTime(), promotedAt: r.promotedAt?.getTime() ?? null }));
   return breakerStatus(recent, override?.createdAt.getTime() ?? null, now, settings);
 }
 

@@ -77,7 +77,8 @@ describe('rollout engine with a real host', () => {
   }
 
   before(async () => {
-    r = await createRolloutFixture();
+    // Two failed rollouts in a row open the breaker here, so the test needs only two breaches.
+    r = await createRolloutFixture({ HOTPLANE_BREAKER_CONSECUTIVE: '2' });
     metrics = new FleetMetrics();
     h = await startInProcessHost(r.f.db, metrics);
     await waitFor('the host to serve ledger 1.0.0', async () => hostWeights()['1.0.0'] === 100, PATIENT);
@@ -252,12 +253,25 @@ describe('rollout engine with a real host', () => {
     assert.ok(await r.f.db.postIncidentReview.findFirst({ where: { id: result.reviewId, changeRequestId: request.id } }));
   });
 
-  it('beyond the rollback window one click reloads the previous accepted version, and repeated rollbacks open the circuit breaker', async () => {
+  it('beyond the rollback window one click reloads the previous accepted version, and does not count as a failed rollout', async () => {
+    const before = await moduleBreaker(r.f.db, 'ledger', Date.now(), r.settings.breaker);
+    assert.equal(before.consecutiveFailures, 1, 'the canary rolled back by one click, after the promotion of the resumed rollout');
     const result = await rollbackModule(r.f.db, oncall, { module: 'ledger', reason: 'settlement mismatch' }, r.settings);
     assert.deepEqual({ from: result.from, to: result.to, warm: result.warm }, { from: '1.1.0', to: '1.0.0', warm: false });
     await waitFor('1.0.0 loaded again and serving everything', async () => hostWeights()['1.0.0'] === 100 && !('1.1.0' in hostWeights()), { timeoutMs: 20_000 });
+    assert.equal((await row(result.changeRequestId!)).state, 'RolledBack');
+    const breaker = await moduleBreaker(r.f.db, 'ledger', Date.now(), r.settings.breaker);
+    assert.deepEqual([breaker.open, breaker.consecutiveFailures], [false, 1], JSON.stringify(breaker));
+    assert.equal(await r.f.db.auditEvent.count({ where: { action: 'breaker.opened', targetId: 'ledger' } }), 0);
+  });
+
+  it('rollouts that fail in a row open the circuit breaker, and an admin override lets the next one through', async () => {
+    const failing = await approvedRequest('1.2.3');
+    await start(failing.id);
+    await finished(failing.id, 'RolledBack');
     const breaker = await moduleBreaker(r.f.db, 'ledger', Date.now(), r.settings.breaker);
     assert.equal(breaker.open, true, JSON.stringify(breaker));
+    assert.match(breaker.reason!, /2 rollouts in a row failed or were rolled back before promotion/);
     assert.ok(await r.f.db.auditEvent.findFirst({ where: { action: 'breaker.opened', targetId: 'ledger' } }));
     const request = await approvedRequest('1.1.0');
     await assert.rejects(startRollout({ db: r.f.db, settings: r.settings, metrics }, r.operator.actor, request.id), /circuit breaker of ledger is open/);

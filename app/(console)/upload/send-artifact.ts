@@ -1,3 +1,4 @@
+import { MAX_MANIFEST_BYTES, MAX_SIGNATURE_BYTES } from '@/server/artifacts/side-file-limits';
 import type { ArtifactFiles } from './classify-files';
 
 function toBase64(bytes: Uint8Array): string {
@@ -24,6 +25,11 @@ export async function sendArtifact(files: ArtifactFiles, onProgress: (fraction: 
       if (event.lengthComputable) onProgress(event.loaded / event.total);
     };
     request.onload = () => {
+      // Node answers this itself, before the upload route sees the request: there is no report.
+      if (request.status === 431) {
+        reject(new Error(`the manifest or signature is too large to send (HTTP 431): they may be at most ${MAX_MANIFEST_BYTES} and ${MAX_SIGNATURE_BYTES} bytes; choose the right files`));
+        return;
+      }
       try {
         resolve(JSON.parse(request.responseText));
       } catch {
