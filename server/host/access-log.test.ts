@@ -58,14 +58,14 @@ describe('validTraceparent', () => {
 
 describe('access log settings (server/config.ts)', () => {
   it('default to the documented values and read HOTPLANE_ACCESS_LOG_*', () => {
-    assert.deepEqual(accessLogSettings({}), DEFAULT_ACCESS_LOG_SETTINGS);
-    const set = accessLogSettings({ HOTPLANE_ACCESS_LOG_MAX_MIB: '2', HOTPLANE_ACCESS_LOG_KEEP: '0', HOTPLANE_ACCESS_LOG_FLUSH_MS: '50' });
+    assert.deepEqual(accessLogSettings({ NODE_ENV: 'test' }), DEFAULT_ACCESS_LOG_SETTINGS);
+    const set = accessLogSettings({ NODE_ENV: 'test', HOTPLANE_ACCESS_LOG_MAX_MIB: '2', HOTPLANE_ACCESS_LOG_KEEP: '0', HOTPLANE_ACCESS_LOG_FLUSH_MS: '50' });
     assert.deepEqual([set.maxFileBytes, set.keepFiles, set.flushIntervalMs], [2 * 1024 * 1024, 0, 50]);
   });
 
   it('refuse a value that is not a whole number, naming the variable', () => {
-    assert.throws(() => accessLogSettings({ HOTPLANE_ACCESS_LOG_MAX_MIB: '0' }), /HOTPLANE_ACCESS_LOG_MAX_MIB=0/);
-    assert.throws(() => accessLogSettings({ HOTPLANE_ACCESS_LOG_FLUSH_MS: 'soon' }), /HOTPLANE_ACCESS_LOG_FLUSH_MS=soon/);
+    assert.throws(() => accessLogSettings({ NODE_ENV: 'test', HOTPLANE_ACCESS_LOG_MAX_MIB: '0' }), /HOTPLANE_ACCESS_LOG_MAX_MIB=0/);
+    assert.throws(() => accessLogSettings({ NODE_ENV: 'test', HOTPLANE_ACCESS_LOG_FLUSH_MS: 'soon' }), /HOTPLANE_ACCESS_LOG_FLUSH_MS=soon/);
   });
 });
 
