@@ -69,9 +69,13 @@ export class HostCellChannel {
 
   send(id: number, op: OpCode, payload: Uint8Array): void {
     if (this.closed) return;
-    if (this.backlog.length > 0 || !this.put(id, op, payload)) {
-      // Held past this call, so the caller's buffer is copied.
-      this.backlog.push({ id, op, payload: Buffer.from(payload) });
+    try {
+      if (this.backlog.length > 0 || !this.put(id, op, payload)) {
+        // Held past this call, so the caller's buffer is copied.
+        this.backlog.push({ id, op, payload: Buffer.from(payload) });
+      }
+    } catch (error) {
+      return this.broken((error as Error).message);
     }
     this.lastProgress = performance.now();
     this.schedule();

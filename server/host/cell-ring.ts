@@ -114,10 +114,12 @@ export class Ring {
         available -= skip;
         continue;
       }
-      const size = align4(4 + length);
-      if (length < FRAME_HEADER - 4 || size > RING_CAPACITY - offset || size > available) {
+      // The length is checked before any arithmetic on it: near 2^32 it would overflow align4's 32-bit math.
+      if (length < FRAME_HEADER - 4 || length > available - 4 || length > RING_CAPACITY - offset - 4) {
         throw new RingCorrupt(`a frame of length ${length} at offset ${offset} with ${available} bytes published`);
       }
+      const size = align4(4 + length);
+      if (size > available) throw new RingCorrupt(`a frame of ${size} bytes with ${available} bytes published`);
       const more = onFrame(
         this.data.readUInt32LE(offset + 4),
         this.data[offset + 8],
