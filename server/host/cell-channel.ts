@@ -8,10 +8,10 @@
 // the protocol gets `onBroken`, and the cell kills it.
 import type { Socket } from 'node:net';
 import { encodeFrame, FrameReader, Op, type OpCode } from './cell-protocol';
-import { MAX_RING_FRAME, ringFrameBytes, type HostChannel } from './cell-ring';
+import { MAX_RING_FRAME, ringFrameBytes, SpinBudget, type HostChannel } from './cell-ring';
 
-/** How long the host keeps polling for a reply after the last one: a few round trips of a hot cell. */
-const SPIN_MS = 0.2;
+/** The most the host keeps polling for a reply after the last progress (SpinBudget adapts below it). */
+const MAX_SPIN_MS = 0.2;
 const EMPTY = Buffer.alloc(0);
 const WAKE = Buffer.from([1]);
 
@@ -47,6 +47,7 @@ export class HostCellChannel {
   private awaitingBulk = false;
   private scheduled = false;
   private lastProgress = 0;
+  private readonly spin = new SpinBudget(MAX_SPIN_MS);
   private closed = false;
 
   constructor(
@@ -63,7 +64,7 @@ export class HostCellChannel {
     });
     sockets.wakeHost.on('data', () => {
       this.lastProgress = performance.now();
-      if (this.poll()) this.schedule();
+      if (this.poll(false)) this.schedule();
     });
   }
 
@@ -83,7 +84,7 @@ export class HostCellChannel {
 
   /** Reads what the child left in the ring (its exit came first): the last replies of a cell that shut down. */
   drainFinal(): void {
-    if (!this.closed) this.poll();
+    if (!this.closed) this.poll(false);
   }
 
   /** The host stops reading; the memory is unmapped once the current call stack has unwound. */
@@ -112,11 +113,11 @@ export class HostCellChannel {
 
   private readonly tick = () => {
     this.scheduled = false;
-    if (this.poll()) this.schedule();
+    if (this.poll(true)) this.schedule();
   };
 
-  /** One look at the reply ring; true while the host should keep polling. */
-  private poll(): boolean {
+  /** One look at the reply ring; true while the host should keep polling. Progress found by polling wins. */
+  private poll(polling: boolean): boolean {
     if (this.closed) return false;
     this.end.self.unpark();
     let progressed: boolean;
@@ -126,10 +127,15 @@ export class HostCellChannel {
       this.broken((error as Error).message);
       return false;
     }
-    if (this.closed || this.events.due() === 0) return this.park();
     const now = performance.now();
-    if (progressed) this.lastProgress = now;
-    return now - this.lastProgress < SPIN_MS || this.park();
+    if (progressed) {
+      this.lastProgress = now;
+      if (polling) this.spin.won();
+    }
+    if (this.closed || this.events.due() === 0) return this.park();
+    if (now - this.lastProgress < this.spin.ms) return true;
+    this.spin.lost();
+    return this.park();
   }
 
   // Parked first, checked again after: the child publishes then looks at the flag, so one of us sees the other.
@@ -151,7 +157,7 @@ export class HostCellChannel {
       this.backlog.shift();
     }
     // The child may be parked waiting for room in the reply ring this read just freed.
-    if (!this.closed && this.end.peer.takeSleeper()) this.sockets.wakeChild.write(WAKE);
+    if (!this.closed && this.end.peer.takeSleeperWaitingForRoom()) this.sockets.wakeChild.write(WAKE);
     return true;
   }
 
@@ -188,7 +194,7 @@ export class HostCellChannel {
     this.awaitingBulk = false;
     if (!this.deliver(frame)) return;
     this.lastProgress = performance.now();
-    if (this.poll()) this.schedule();
+    if (this.poll(false)) this.schedule();
   }
 
   private broken(why: string): void {

@@ -10,17 +10,17 @@
 import { readSync, writeSync } from 'node:fs';
 import { cellLimitsFromArgs } from './cell-limits';
 import { CellFd, encodeFrame, FrameReader, NO_STATE_EXPORT, Op, type OpCode } from './cell-protocol';
-import { MAX_RING_FRAME, openChildChannel, ringFrameBytes, type ChannelEnd } from './cell-ring';
+import { MAX_RING_FRAME, openChildChannel, ringFrameBytes, SpinBudget, type ChannelEnd } from './cell-ring';
 import { lowerProcessLimit, ModuleLibrary } from './module-library';
 
 const STDERR_FD = 2;
 const READ_BYTES = 64 * 1024;
 /**
- * How long an idle child polls before it parks. Long enough to cover the host's turn-around between a reply and
- * the next sequential call (a few µs, tens on a loaded machine); short, because on a 2-core machine a spinning
- * child takes a core from the host.
+ * The most an idle child polls before it parks (SpinBudget adapts below it): enough to cover the host's turn-around
+ * between a reply and the next sequential call (a few µs, tens on a loaded machine); short, because on a 2-core
+ * machine a spinning child takes a core from the host.
  */
-const SPIN_MS = 0.2;
+const spin = new SpinBudget(0.2);
 const EMPTY = Buffer.alloc(0);
 const WAKE = Buffer.from([1]);
 
@@ -65,7 +65,7 @@ function reply(id: number, op: OpCode, code: number, payload: Uint8Array = EMPTY
 // A full reply ring waits for the host to read (it rings this child's doorbell after reading when it is parked).
 function post(id: number, op: OpCode, code: number, payload: Uint8Array): void {
   let posted = channel.out.write(id, op, code, payload);
-  while (!posted) idle(() => (posted = channel.out.write(id, op, code, payload)));
+  while (!posted) idle(() => (posted = channel.out.write(id, op, code, payload)), true);
   if (channel.peer.takeSleeper()) writeSync(CellFd.WAKE_HOST, WAKE);
 }
 
@@ -125,18 +125,21 @@ function nextBulkFrame(): { id: number; op: number; payload: Buffer } {
 const doorbell = Buffer.allocUnsafe(64);
 
 /** Spins until `ready`, then parks on the doorbell; returns once `ready` said yes. */
-function idle(ready: () => boolean): void {
+function idle(ready: () => boolean, forRoom = false): void {
+  if (ready()) return;
+  const until = performance.now() + spin.ms;
+  for (let spins = 1; ; spins++) {
+    if (ready()) return spin.won();
+    if ((spins & 15) === 0 && performance.now() > until) break;
+  }
+  spin.lost();
   for (;;) {
-    const until = performance.now() + SPIN_MS;
-    for (let spins = 1; ; spins++) {
-      if (ready()) return;
-      if ((spins & 63) === 0 && performance.now() > until) break;
-    }
     // Parked first, checked again after: the host publishes then looks at the flag, so one of us sees the other.
-    channel.self.park();
+    channel.self.park(forRoom);
     if (ready()) return channel.self.unpark();
     if (readSync(CellFd.WAKE_CHILD, doorbell, 0, doorbell.length, null) === 0) process.exit(0);
     channel.self.unpark();
+    if (ready()) return;
   }
 }
 

@@ -137,6 +137,9 @@ export class Ring {
   }
 }
 
+const PARKED = 1;
+const PARKED_FOR_ROOM = 2;
+
 /** A parked flag: the sleeper sets it, the waker swaps it back and rings only when it was set. */
 export class ParkFlag {
   constructor(
@@ -144,8 +147,9 @@ export class ParkFlag {
     private readonly word: number,
   ) {}
 
-  park(): void {
-    Atomics.store(this.words, this.word, 1);
+  /** Parks waiting for frames, or (`forRoom`) for the peer to read some. */
+  park(forRoom = false): void {
+    Atomics.store(this.words, this.word, forRoom ? PARKED_FOR_ROOM : PARKED);
   }
 
   unpark(): void {
@@ -155,6 +159,36 @@ export class ParkFlag {
   /** True when the other side was parked: the caller owes it one doorbell byte. */
   takeSleeper(): boolean {
     return Atomics.load(this.words, this.word) !== 0 && Atomics.exchange(this.words, this.word, 0) !== 0;
+  }
+
+  /** takeSleeper for a side parked waiting for room only: one waiting for frames is not woken by a read. */
+  takeSleeperWaitingForRoom(): boolean {
+    return Atomics.load(this.words, this.word) === PARKED_FOR_ROOM && Atomics.compareExchange(this.words, this.word, PARKED_FOR_ROOM, 0) === PARKED_FOR_ROOM;
+  }
+}
+
+/**
+ * How long a side polls before it parks, adapted to how waits end: a wait answered while polling doubles it (up to
+ * the cap), one that had to park halves it (down to the floor). On an idle machine a hot cell stays at the cap and
+ * never makes a system call; on an oversubscribed one the peer is often descheduled for milliseconds, polling only
+ * burns the CPU it needs, and the budget decays within a few calls to about what a wake-up costs.
+ */
+export class SpinBudget {
+  ms: number;
+
+  constructor(
+    private readonly maxMs: number,
+    private readonly minMs = 0.002,
+  ) {
+    this.ms = maxMs;
+  }
+
+  won(): void {
+    this.ms = Math.min(this.maxMs, this.ms * 2);
+  }
+
+  lost(): void {
+    this.ms = Math.max(this.minMs, this.ms / 2);
   }
 }
 
