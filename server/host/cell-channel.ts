@@ -1,7 +1,7 @@
 // The host's end of a process cell's channel (cell-protocol.ts, cell-ring.ts): request frames go into the shared
 // ring, replies come out of the other one, and the child's doorbell is rung only when it has parked. While replies
-// are due the host polls the reply ring once per event-loop turn (setImmediate, so other I/O is still served), for up
-// to SPIN_MS after the last progress; then it parks and waits for the child's doorbell byte. A hot sequential
+// are due the host polls the reply ring once per event-loop turn (setImmediate, so other I/O is still served), for
+// its SpinBudget after the last progress; then it parks and waits for the child's doorbell byte. A hot sequential
 // caller therefore never pays a wake-up on either side, and an idle or slow cell costs no CPU.
 //
 // Everything read from the shared memory is the child's word and is bounds-checked (Ring.read); a child that breaks
@@ -48,6 +48,8 @@ export class HostCellChannel {
   private scheduled = false;
   private lastProgress = 0;
   private readonly spin = new SpinBudget(MAX_SPIN_MS);
+  /** Parked with replies due: the doorbell that ends it says how long polling would have needed. */
+  private parked = false;
   private closed = false;
 
   constructor(
@@ -63,6 +65,8 @@ export class HostCellChannel {
       }
     });
     sockets.wakeHost.on('data', () => {
+      if (this.parked) this.spin.woken();
+      this.parked = false;
       this.lastProgress = performance.now();
       if (this.poll(false)) this.schedule();
     });
@@ -120,6 +124,7 @@ export class HostCellChannel {
   private poll(polling: boolean): boolean {
     if (this.closed) return false;
     this.end.self.unpark();
+    this.parked = false;
     let progressed: boolean;
     try {
       progressed = this.drain();
@@ -133,9 +138,10 @@ export class HostCellChannel {
       if (polling) this.spin.won();
     }
     if (this.closed || this.events.due() === 0) return this.park();
-    if (now - this.lastProgress < this.spin.ms) return true;
-    this.spin.lost();
-    return this.park();
+    if (now - this.lastProgress < this.spin.ms || this.park()) return true;
+    this.spin.parking();
+    this.parked = true;
+    return false;
   }
 
   // Parked first, checked again after: the child publishes then looks at the flag, so one of us sees the other.

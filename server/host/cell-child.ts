@@ -4,7 +4,7 @@
 // It never runs the event loop: it polls the request ring, makes the module call synchronously and writes the reply
 // into the reply ring. That is the shortest path a request can take through a process, it serialises module calls
 // by construction (the ABI's rule), and a module that hangs hangs only this loop, which the host kills. With no
-// request waiting it spins for SPIN_MS (a sequential caller's next call usually arrives within it, and is then
+// request waiting it spins for its SpinBudget (a sequential caller's next call usually arrives within it, and is then
 // picked up without any system call), then parks in a blocking read of its doorbell; EOF there (the host closed
 // the cell or died) ends the process.
 import { readSync, writeSync } from 'node:fs';
@@ -132,15 +132,16 @@ function idle(ready: () => boolean, forRoom = false): void {
     if (ready()) return spin.won();
     if ((spins & 15) === 0 && performance.now() > until) break;
   }
-  spin.lost();
+  spin.parking();
   for (;;) {
     // Parked first, checked again after: the host publishes then looks at the flag, so one of us sees the other.
     channel.self.park(forRoom);
-    if (ready()) return channel.self.unpark();
+    if (ready()) break;
     if (readSync(CellFd.WAKE_CHILD, doorbell, 0, doorbell.length, null) === 0) process.exit(0);
-    channel.self.unpark();
-    if (ready()) return;
+    if (ready()) break;
   }
+  channel.self.unpark();
+  spin.woken();
 }
 
 // The caps go on before the first frame is read, so the module is under them from dlopen and hp_init on; Node is

@@ -168,13 +168,15 @@ export class ParkFlag {
 }
 
 /**
- * How long a side polls before it parks, adapted to how waits end: a wait answered while polling doubles it (up to
- * the cap), one that had to park halves it (down to the floor). On an idle machine a hot cell stays at the cap and
- * never makes a system call; on an oversubscribed one the peer is often descheduled for milliseconds, polling only
- * burns the CPU it needs, and the budget decays within a few calls to about what a wake-up costs.
+ * How long a side polls before it parks, adapted to how waits end. A wait answered while polling doubles the budget
+ * (up to the cap). A park that the peer ended within the cap shows polling would have won: the budget rises to
+ * twice that wait. A longer park (a slow module, or a peer descheduled on an oversubscribed machine, where polling
+ * only burns the CPU the peer needs) halves it, down to the floor. On an idle machine a hot cell stays near the cap
+ * and makes no system call; under load the budget falls within a few calls to about what a wake-up costs.
  */
 export class SpinBudget {
   ms: number;
+  private parkedAt = 0;
 
   constructor(
     private readonly maxMs: number,
@@ -187,8 +189,13 @@ export class SpinBudget {
     this.ms = Math.min(this.maxMs, this.ms * 2);
   }
 
-  lost(): void {
-    this.ms = Math.max(this.minMs, this.ms / 2);
+  parking(): void {
+    this.parkedAt = performance.now();
+  }
+
+  woken(): void {
+    const waited = performance.now() - this.parkedAt;
+    this.ms = waited < this.maxMs / 4 ? Math.min(this.maxMs, Math.max(this.ms, 2 * waited)) : Math.max(this.minMs, this.ms / 2);
   }
 }
 
