@@ -99,15 +99,16 @@ async function processCell(sandbox?: SandboxSettings): Promise<Cell> {
 function firstAnswerMs(args: string[]): Promise<number> {
   const started = performance.now();
   const channel = createHostChannel();
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe', channel.fd] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe', channel.childDoorbellFd, 'pipe', channel.fd] });
   closeSync(channel.fd);
+  closeSync(channel.childDoorbellFd);
   channel.self.park();
   channel.out.write(1, Op.OPEN, 0, Buffer.from(modulePath));
   return new Promise((resolve) => {
     (child.stdio as unknown as Readable[])[6].on('data', () => {
       resolve(performance.now() - started);
       child.kill();
-      child.once('exit', () => channel.unmap());
+      child.once('exit', () => channel.release());
     });
   });
 }

@@ -7,18 +7,18 @@
 // Everything read from the shared memory is the child's word and is bounds-checked (Ring.read); a child that breaks
 // the protocol gets `onBroken`, and the cell kills it.
 import type { Socket } from 'node:net';
+import koffi from 'koffi';
 import { encodeFrame, FrameReader, Op, type OpCode } from './cell-protocol';
 import { MAX_RING_FRAME, ringFrameBytes, SpinBudget, type HostChannel } from './cell-ring';
 
 /** The most the host keeps polling for a reply after the last progress (SpinBudget adapts below it). */
 const MAX_SPIN_MS = 0.2;
+const yieldCpu = koffi.load('libc.so.6').func('int sched_yield(void)');
 const EMPTY = Buffer.alloc(0);
-const WAKE = Buffer.from([1]);
 
 export interface CellChannelSockets {
   bulkRequests: Socket;
   bulkReplies: Socket;
-  wakeChild: Socket;
   wakeHost: Socket;
 }
 
@@ -95,7 +95,7 @@ export class HostCellChannel {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    setImmediate(() => this.end.unmap());
+    setImmediate(() => this.end.release());
   }
 
   private put(id: number, op: OpCode, payload: Uint8Array): boolean {
@@ -105,7 +105,7 @@ export class HostCellChannel {
     } else if (!this.end.out.write(id, op, 0, payload)) {
       return false;
     }
-    if (this.end.peer.takeSleeper()) this.sockets.wakeChild.write(WAKE);
+    if (this.end.peer.takeSleeper()) this.end.wakeChild();
     return true;
   }
 
@@ -138,7 +138,11 @@ export class HostCellChannel {
       if (polling) this.spin.won();
     }
     if (this.closed || this.events.due() === 0) return this.park();
-    if (now - this.lastProgress < this.spin.ms || this.park()) return true;
+    if (now - this.lastProgress < this.spin.ms) {
+      if (!progressed) yieldCpu();
+      return true;
+    }
+    if (this.park()) return true;
     this.spin.parking();
     this.parked = true;
     return false;
@@ -163,7 +167,7 @@ export class HostCellChannel {
       this.backlog.shift();
     }
     // The child may be parked waiting for room in the reply ring this read just freed.
-    if (!this.closed && this.end.peer.takeSleeperWaitingForRoom()) this.sockets.wakeChild.write(WAKE);
+    if (!this.closed && this.end.peer.takeSleeperWaitingForRoom()) this.end.wakeChild();
     return true;
   }
 

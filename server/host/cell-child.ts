@@ -8,6 +8,7 @@
 // picked up without any system call), then parks in a blocking read of its doorbell; EOF there (the host closed
 // the cell or died) ends the process.
 import { readSync, writeSync } from 'node:fs';
+import koffi from 'koffi';
 import { cellLimitsFromArgs } from './cell-limits';
 import { CellFd, encodeFrame, FrameReader, NO_STATE_EXPORT, Op, type OpCode } from './cell-protocol';
 import { MAX_RING_FRAME, openChildChannel, ringFrameBytes, SpinBudget, type ChannelEnd } from './cell-ring';
@@ -123,6 +124,7 @@ function nextBulkFrame(): { id: number; op: number; payload: Buffer } {
 }
 
 const doorbell = Buffer.allocUnsafe(64);
+const yieldCpu = koffi.load('libc.so.6').func('int sched_yield(void)');
 
 /** Spins until `ready`, then parks on the doorbell; returns once `ready` said yes. */
 function idle(ready: () => boolean, forRoom = false): void {
@@ -130,7 +132,10 @@ function idle(ready: () => boolean, forRoom = false): void {
   const until = performance.now() + spin.ms;
   for (let spins = 1; ; spins++) {
     if (ready()) return spin.won();
-    if ((spins & 15) === 0 && performance.now() > until) break;
+    if ((spins & 15) === 0) {
+      if (performance.now() > until) break;
+      yieldCpu();
+    }
   }
   spin.parking();
   for (;;) {

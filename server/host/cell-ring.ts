@@ -7,7 +7,7 @@
 // counter has one writer and lives on its own cache line, published with a sequentially consistent store after the
 // bytes it covers. The reader of a ring never trusts its peer: counters and lengths are checked against the ring's
 // bounds before a byte is read, and a frame is never read outside [data, data + capacity).
-import { closeSync } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
 import koffi, { type LibraryHandle } from 'koffi';
 import { mapSharedFile, type SharedFileMapping } from './module-library';
 
@@ -226,9 +226,12 @@ const F_ADD_SEALS = 1033;
 const F_SEAL_SEAL = 0x1;
 const F_SEAL_SHRINK = 0x2;
 const F_SEAL_GROW = 0x4;
+const F_SETFL = 4;
+const O_NONBLOCK = 0o4000;
+const O_CLOEXEC = 0o2000000;
 
 type KoffiFunction = ReturnType<LibraryHandle['func']>;
-let libc: { memfdCreate: KoffiFunction; ftruncate: KoffiFunction; fcntl: KoffiFunction } | null = null;
+let libc: { memfdCreate: KoffiFunction; ftruncate: KoffiFunction; fcntl: KoffiFunction; pipe2: KoffiFunction } | null = null;
 
 function loadLibc() {
   libc ??= (() => {
@@ -237,6 +240,7 @@ function loadLibc() {
       memfdCreate: c.func('int memfd_create(const char *name, unsigned int flags)'),
       ftruncate: c.func('int ftruncate(int fd, int64_t length)'),
       fcntl: c.func('int fcntl(int fd, int cmd, ...)'),
+      pipe2: c.func('int pipe2(void *fds, int flags)'),
     };
   })();
   return libc;
@@ -245,28 +249,58 @@ function loadLibc() {
 export interface HostChannel extends ChannelEnd {
   /** The memfd to hand to the child (close it once the child has it); close-on-exec, so no other child inherits it. */
   fd: number;
-  unmap(): void;
+  /** The read end of the child's doorbell pipe, for the child's fd 5 (close it once the child has it). */
+  childDoorbellFd: number;
+  /** One byte into the child's doorbell. */
+  wakeChild(): void;
+  /** Unmaps the memory and closes the doorbell, which the child, if alive, reads as EOF. */
+  release(): void;
 }
+
+const WAKE = Buffer.from([1]);
 
 /**
  * The host's end: a new memfd of REGION_BYTES, sealed against resizing before the child ever sees it (a child
- * that could shrink it would make the host's next read of the mapping a SIGBUS), mapped shared.
+ * that could shrink it would make the host's next read of the mapping a SIGBUS), mapped shared; and the child's
+ * doorbell, a pipe whose write end the host keeps raw and non-blocking: one write(2), without a stream around it.
  */
 export function createHostChannel(): HostChannel {
-  const { memfdCreate, ftruncate, fcntl } = loadLibc();
+  const { memfdCreate, ftruncate, fcntl, pipe2 } = loadLibc();
   const fd = memfdCreate('hotplane-cell', MFD_CLOEXEC | MFD_ALLOW_SEALING) as number;
   if (fd < 0) throw new Error(`memfd_create: errno ${koffi.errno()}`);
+  const pipe = new Int32Array(2);
   let mapping: SharedFileMapping;
   try {
     if (ftruncate(fd, REGION_BYTES) !== 0) throw new Error(`ftruncate of the cell channel: errno ${koffi.errno()}`);
     if (fcntl(fd, F_ADD_SEALS, 'int', F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) !== 0) throw new Error(`sealing the cell channel: errno ${koffi.errno()}`);
+    if (pipe2(pipe, O_CLOEXEC) !== 0) throw new Error(`pipe2 for the cell doorbell: errno ${koffi.errno()}`);
+    if (fcntl(pipe[1], F_SETFL, 'int', O_NONBLOCK) !== 0) throw new Error(`non-blocking cell doorbell: errno ${koffi.errno()}`);
     mapping = mapSharedFile(fd, REGION_BYTES);
   } catch (error) {
-    closeSync(fd);
+    for (const open of [fd, pipe[0], pipe[1]]) if (open > 0) closeSync(open);
     throw error;
   }
   const region = mapping.bytes.buffer as ArrayBuffer;
-  return { ...channelEnd(region, 'host'), fd, unmap: () => mapping.unmap() };
+  const doorbell = pipe[1];
+  let released = false;
+  return {
+    ...channelEnd(region, 'host'),
+    fd,
+    childDoorbellFd: pipe[0],
+    wakeChild() {
+      try {
+        writeSync(doorbell, WAKE);
+      } catch {
+        // EAGAIN: bytes the child has not read yet will wake it anyway; EPIPE: it is gone, and its exit tells.
+      }
+    },
+    release() {
+      if (released) return;
+      released = true;
+      mapping.unmap();
+      closeSync(doorbell);
+    },
+  };
 }
 
 /** The child's end, over the memfd it inherited. */

@@ -171,24 +171,25 @@ export class ProcessCell implements Cell {
             modulePath = files.module;
             return [files['cell-child'], ...cellLimitArgs(this.limits)];
           },
-          stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', end.fd],
+          stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', end.childDoorbellFd, 'pipe', end.fd],
         },
         decideSandbox(this.options.sandbox),
       );
     } catch (error) {
-      end.unmap();
+      end.release();
       throw error;
     } finally {
       closeSync(end.fd);
+      closeSync(end.childDoorbellFd);
     }
     this.child = child;
     this.state = 'running';
     const socket = (fd: number) => child.stdio[fd] as Socket;
-    this.sending = [socket(CellFd.BULK_REQUESTS), socket(CellFd.WAKE_CHILD)];
+    this.sending = [socket(CellFd.BULK_REQUESTS)];
     this.listening = [socket(CellFd.BULK_REPLIES), socket(CellFd.WAKE_HOST)];
     this.channel = new HostCellChannel(
       end,
-      { bulkRequests: this.sending[0], wakeChild: this.sending[1], bulkReplies: this.listening[0], wakeHost: this.listening[1] },
+      { bulkRequests: this.sending[0], bulkReplies: this.listening[0], wakeHost: this.listening[1] },
       {
         onReply: (id, op, code, payload) => this.onReply(id, op, code, payload),
         onBroken: (why) => this.kill(null, `it broke the cell protocol (${why})`),
