@@ -13,7 +13,13 @@ import { MAX_RING_FRAME, ringFrameBytes, SpinBudget, type HostChannel } from './
 
 /** The most the host keeps polling for a reply after the last progress (SpinBudget adapts below it). */
 const MAX_SPIN_MS = 0.2;
-const yieldCpu = koffi.load('libc.so.6').func('int sched_yield(void)');
+let schedYield: (() => number) | null = null;
+
+/** Lets a peer waiting for this CPU run now, instead of at the end of this process's time slice. */
+function yieldCpu(): void {
+  schedYield ??= koffi.load('libc.so.6').func('int sched_yield(void)') as () => number;
+  schedYield();
+}
 const EMPTY = Buffer.alloc(0);
 
 export interface CellChannelSockets {

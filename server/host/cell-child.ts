@@ -124,6 +124,8 @@ function nextBulkFrame(): { id: number; op: number; payload: Buffer } {
 }
 
 const doorbell = Buffer.allocUnsafe(64);
+// Polling yields between looks: on a machine with more runnable processes than cores the host may be waiting for
+// this very CPU, and a poller that never sleeps would otherwise keep it from running until the time slice ends.
 const yieldCpu = koffi.load('libc.so.6').func('int sched_yield(void)');
 
 /** Spins until `ready`, then parks on the doorbell; returns once `ready` said yes. */
