@@ -2,8 +2,8 @@
 // from cell-fixtures/ring-breaker.c, real sandboxing when bubblewrap is here. Large frames take the socket path in
 // order with ring frames; a module scribbling on the channel's memory costs its own cell only.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -105,3 +105,47 @@ test('attack: a module moving the request head past the tail fails its cell on t
   }
   assert.equal(cell.alive, false);
 });
+
+// Without bubblewrap's --die-with-parent, the doorbell is what tells a cell its host is gone: the host's end of the
+// pipe closes with the host, and the parked child reads EOF.
+test('an unsandboxed cell child exits when its host process is killed', async (t) => {
+  const script = path.join(scratchDir, 'doomed-host.mts');
+  const cellModule = path.join(projectRoot(), 'server', 'host', 'cell.ts');
+  writeFileSync(
+    script,
+    `import { createCell } from ${JSON.stringify(cellModule)};
+const cell = createCell({ path: ${JSON.stringify(breaker)}, isolation: 'process', goRuntime: false,
+  sandbox: { bwrapPath: '/nonexistent/bwrap', demoMode: true, allowUnsandboxed: true } });
+await cell.open();
+await cell.handle(Buffer.from('echo'), 10_000);
+console.log('cell ' + cell.pid);
+setInterval(() => {}, 1_000);
+`,
+  );
+  const host = spawn(process.execPath, ['--conditions=react-server', '--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.after(() => host.kill('SIGKILL'));
+  let output = '';
+  const childPid = await new Promise<number>((resolve, reject) => {
+    host.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const found = /cell (\d+)/.exec(output);
+      if (found) resolve(Number(found[1]));
+    });
+    host.once('exit', () => reject(new Error(`the host exited before its cell answered: ${output}`)));
+  });
+  assert.ok(processAlive(childPid));
+  host.kill('SIGKILL');
+  const deadline = Date.now() + 10_000;
+  while (processAlive(childPid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(processAlive(childPid), false, `cell child ${childPid} outlived its host`);
+});
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    // A zombie waiting for a reaper has exited.
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z');
+  } catch {
+    return false;
+  }
+}
