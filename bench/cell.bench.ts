@@ -1,19 +1,27 @@
-// Cell benchmarks: the same ledger `balance` request through a direct ModuleLibrary call (the baseline), an inproc
-// cell, a process cell one call at a time, and a process cell with 32 calls outstanding; then how long a process
-// cell takes from spawn to ready. Printed, not asserted: compare the added latency against the goal.
+// Cell benchmarks: the same ledger `balance` request through a direct ModuleLibrary call, an inproc cell (the
+// baseline of both goals), a process cell one call at a time and with 32 calls outstanding, each with and without
+// the bubblewrap sandbox; then how long a process cell takes from spawn to ready.
 import { spawn } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
+import { closeSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { benchSize, reportGoal } from './support/goals';
 import { buildExampleModules, exampleModulePath } from '../server/demo/example-modules';
 import { createCell, type Cell } from '../server/host/cell';
-import { encodeFrame, FrameReader, Op } from '../server/host/cell-protocol';
+import { Op } from '../server/host/cell-protocol';
+import { createHostChannel } from '../server/host/cell-ring';
 import { InprocCell } from '../server/host/inproc-cell';
 import { ModuleLibrary } from '../server/host/module-library';
 import { cellChildScript } from '../server/host/process-cell';
 import type { SandboxSettings } from '../server/host/sandbox';
 
-const GOAL_ADDED_P50_US = 30;
+const GOAL_ADDED_P50_US = 15;
+const GOAL_PIPELINED_PER_SECOND = 400_000;
 const PIPELINE_DEPTH = 32;
+const SEQUENTIAL_CALLS = benchSize(100_000, 3_000);
+const PIPELINED_CALLS = benchSize(400_000, 10_000);
+const DIRECT_CALLS = benchSize(300_000, 20_000);
+const SPAWN_RUNS = benchSize(7, 1);
 const REQUEST = Buffer.from('balance alice');
 const CONFIG = Buffer.from('alice 1000\n');
 const modulePath = exampleModulePath(await buildExampleModules(), 'ledger', '1.0.0');
@@ -90,14 +98,18 @@ async function processCell(sandbox?: SandboxSettings): Promise<Cell> {
 // Spawn to the first answer of a bare child: what the launch method costs, without the cell around it.
 function firstAnswerMs(args: string[]): Promise<number> {
   const started = performance.now();
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'] });
+  const channel = createHostChannel();
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe', channel.childDoorbellFd, 'pipe', channel.fd] });
+  closeSync(channel.fd);
+  closeSync(channel.childDoorbellFd);
+  channel.self.park();
+  channel.out.write(1, Op.OPEN, 0, Buffer.from(modulePath));
   return new Promise((resolve) => {
-    const reader = new FrameReader(() => {
+    (child.stdio as unknown as Readable[])[6].on('data', () => {
       resolve(performance.now() - started);
       child.kill();
+      child.once('exit', () => channel.release());
     });
-    (child.stdio[4] as Readable).on('data', (chunk: Buffer) => reader.push(chunk));
-    (child.stdio[3] as Writable).on('error', () => {}).end(encodeFrame(1, Op.OPEN, 0, Buffer.from(modulePath)));
   });
 }
 
@@ -110,43 +122,56 @@ async function median(runs: number, measure: () => Promise<number>): Promise<num
 console.log(`\n== ledger "${REQUEST}" (${modulePath.split('/').pop()}) ==`);
 const library = ModuleLibrary.open(modulePath);
 library.init(CONFIG);
-const direct = measureSync(300_000, () => library.handle(REQUEST));
+const direct = measureSync(DIRECT_CALLS, () => library.handle(REQUEST));
 library.shutdown();
 library.close();
-line('(a) direct ModuleLibrary call (baseline)', direct);
+line('(a) direct ModuleLibrary call', direct);
 
 const inproc = createCell({ path: modulePath, isolation: 'inproc', goRuntime: false }) as InprocCell;
 await inproc.open();
 await inproc.init(CONFIG);
-const inprocAsync = await measureSequential(300_000, () => inproc.handle(REQUEST, 1_000));
-const inprocSync = measureSync(300_000, () => inproc.handleSync(REQUEST));
+const inprocAsync = await measureSequential(DIRECT_CALLS, () => inproc.handle(REQUEST, 1_000));
+const inprocSync = measureSync(DIRECT_CALLS, () => inproc.handleSync(REQUEST));
+const inprocPipelined = await measurePipelined(PIPELINED_CALLS, PIPELINE_DEPTH, () => inproc.handle(REQUEST, 1_000));
 await inproc.dispose();
-line('(b) inproc cell, await handle()', inprocAsync);
+line('(b) inproc cell, await handle() (baseline)', inprocAsync);
 line('    inproc cell, handleSync()', inprocSync);
+line(`    inproc cell, ${PIPELINE_DEPTH} outstanding (baseline)`, inprocPipelined);
 
-const sequentialCell = await processCell();
-const sequential = await measureSequential(30_000, () => sequentialCell.handle(REQUEST, 1_000));
-await sequentialCell.dispose();
-line('(c) process cell, sequential', sequential);
+async function processCellRows(label: string, sandbox?: SandboxSettings): Promise<{ sequential: Result; pipelined: Result }> {
+  const cell = await processCell(sandbox);
+  const sequential = await measureSequential(SEQUENTIAL_CALLS, () => cell.handle(REQUEST, 1_000));
+  const pipelined = await measurePipelined(PIPELINED_CALLS, PIPELINE_DEPTH, () => cell.handle(REQUEST, 1_000));
+  await cell.dispose();
+  line(`(c) process cell${label}, sequential`, sequential);
+  line(`(d) process cell${label}, ${PIPELINE_DEPTH} outstanding`, pipelined);
+  return { sequential, pipelined };
+}
 
-const unsandboxedCell = await processCell(UNSANDBOXED);
-const unsandboxed = await measureSequential(30_000, () => unsandboxedCell.handle(REQUEST, 1_000));
-await unsandboxedCell.dispose();
-line('    process cell without sandbox, sequential', unsandboxed);
+const sandboxed = await processCellRows('');
+const unsandboxed = await processCellRows(' without sandbox', UNSANDBOXED);
 
-const pipelinedCell = await processCell();
-const pipelined = await measurePipelined(200_000, PIPELINE_DEPTH, () => pipelinedCell.handle(REQUEST, 1_000));
-await pipelinedCell.dispose();
-line(`(d) process cell, ${PIPELINE_DEPTH} outstanding`, pipelined);
+const inprocBaseline = `inproc cell p50 ${inprocAsync.p50.toFixed(1)} µs in the same run`;
+for (const [label, rows] of [['', sandboxed], [' (no sandbox)', unsandboxed]] as const) {
+  const added = rows.sequential.p50 - inprocAsync.p50;
+  reportGoal({
+    figure: `process cell${label}: added p50 of a sequential call vs inproc`,
+    measured: `+${added.toFixed(1)} µs (p50 ${rows.sequential.p50.toFixed(1)} µs)`,
+    goal: `≤ +${GOAL_ADDED_P50_US} µs`,
+    met: added <= GOAL_ADDED_P50_US,
+    baseline: inprocBaseline,
+  });
+  reportGoal({
+    figure: `process cell${label}: calls/s with ${PIPELINE_DEPTH} outstanding`,
+    measured: `${Math.round(rows.pipelined.perSecond).toLocaleString('en')} calls/s`,
+    goal: `≥ ${GOAL_PIPELINED_PER_SECOND.toLocaleString('en')} calls/s`,
+    met: rows.pipelined.perSecond >= GOAL_PIPELINED_PER_SECOND,
+    baseline: `inproc cell ${Math.round(inprocPipelined.perSecond).toLocaleString('en')} calls/s with ${PIPELINE_DEPTH} outstanding`,
+  });
+}
 
-const added = sequential.p50 - inprocAsync.p50;
-console.log(
-  `\nprocess vs inproc, added p50: +${added.toFixed(1)} µs   goal: ≤ +${GOAL_ADDED_P50_US} µs p50   ` +
-    `${added <= GOAL_ADDED_P50_US ? 'MET' : 'MISSED'}`,
-);
-
-console.log('\n== process cell spawn to ready (median of 7) ==');
-const ready = await median(7, async () => {
+console.log(`\n== process cell spawn to ready (median of ${SPAWN_RUNS}) ==`);
+const ready = await median(SPAWN_RUNS, async () => {
   const started = performance.now();
   const cell = await processCell();
   const ms = performance.now() - started;
@@ -154,7 +179,7 @@ const ready = await median(7, async () => {
   return ms;
 });
 console.log(`${'createCell → open() + init() resolved'.padEnd(44)} ${ready.toFixed(1).padStart(7)} ms`);
-const readyUnsandboxed = await median(7, async () => {
+const readyUnsandboxed = await median(SPAWN_RUNS, async () => {
   const started = performance.now();
   const cell = await processCell(UNSANDBOXED);
   const ms = performance.now() - started;
@@ -162,8 +187,8 @@ const readyUnsandboxed = await median(7, async () => {
   return ms;
 });
 console.log(`${'  the same without the sandbox'.padEnd(44)} ${readyUnsandboxed.toFixed(1).padStart(7)} ms`);
-const compiled = await median(7, async () => firstAnswerMs([await cellChildScript()]));
+const compiled = await median(SPAWN_RUNS, async () => firstAnswerMs([await cellChildScript()]));
 console.log(`${'bare child, compiled .mjs (what cells use)'.padEnd(44)} ${compiled.toFixed(1).padStart(7)} ms`);
 const childSource = fileURLToPath(new URL('../server/host/cell-child.ts', import.meta.url));
-const underTsx = await median(7, () => firstAnswerMs(['--conditions=react-server', '--import', 'tsx', childSource]));
+const underTsx = await median(SPAWN_RUNS, () => firstAnswerMs(['--conditions=react-server', '--import', 'tsx', childSource]));
 console.log(`${'bare child under --import tsx (for comparison)'.padEnd(44)} ${underTsx.toFixed(1).padStart(7)} ms`);

@@ -1,19 +1,29 @@
 // The child process of a process cell (process-cell.ts runs it, compiled to one plain .mjs): loads one module with
-// ModuleLibrary and answers the host's request frames (fd 3) on fd 4 (cell-protocol.ts), one at a time, in order.
+// ModuleLibrary and answers the host's request frames, one at a time, in order (cell-protocol.ts, cell-ring.ts).
 //
-// It never runs the event loop: a blocking read, a synchronous module call, a synchronous write. That is the
-// shortest path a request can take through a process, it serialises module calls by construction (the ABI's rule),
-// and a module that hangs hangs only this loop, which the host kills. Reads take whatever the host has pipelined,
-// so one read can carry many requests. EOF on fd 3 (the host closed the cell or died) ends the process.
+// It never runs the event loop: it polls the request ring, makes the module call synchronously and writes the reply
+// into the reply ring. That is the shortest path a request can take through a process, it serialises module calls
+// by construction (the ABI's rule), and a module that hangs hangs only this loop, which the host kills. With no
+// request waiting it spins for its SpinBudget (a sequential caller's next call usually arrives within it, and is then
+// picked up without any system call), then parks in a blocking read of its doorbell; EOF there (the host closed
+// the cell or died) ends the process.
 import { readSync, writeSync } from 'node:fs';
+import koffi from 'koffi';
 import { cellLimitsFromArgs } from './cell-limits';
-import { encodeFrame, FrameReader, NO_STATE_EXPORT, Op, type OpCode } from './cell-protocol';
+import { CellFd, encodeFrame, FrameReader, NO_STATE_EXPORT, Op, type OpCode } from './cell-protocol';
+import { MAX_RING_FRAME, openChildChannel, ringFrameBytes, SpinBudget, type ChannelEnd } from './cell-ring';
 import { lowerProcessLimit, ModuleLibrary } from './module-library';
 
-const REQUEST_FD = 3;
-const REPLY_FD = 4;
 const STDERR_FD = 2;
 const READ_BYTES = 64 * 1024;
+/**
+ * The most an idle child polls before it parks (SpinBudget adapts below it): enough to cover the host's turn-around
+ * between a reply and the next sequential call (a few µs, tens on a loaded machine); short, because on a 2-core
+ * machine a spinning child takes a core from the host.
+ */
+const spin = new SpinBudget(0.2);
+const EMPTY = Buffer.alloc(0);
+const WAKE = Buffer.from([1]);
 
 let library: ModuleLibrary | null = null;
 
@@ -40,10 +50,24 @@ function open(path: string): Buffer {
   return Buffer.from(JSON.stringify(identity));
 }
 
-function reply(id: number, op: OpCode, code: number, payload?: Uint8Array): void {
-  const frame = encodeFrame(id, op, code, payload);
+function writeAll(fd: number, bytes: Buffer): void {
   let written = 0;
-  while (written < frame.length) written += writeSync(REPLY_FD, frame, written);
+  while (written < bytes.length) written += writeSync(fd, bytes, written);
+}
+
+function reply(id: number, op: OpCode, code: number, payload: Uint8Array = EMPTY): void {
+  if (ringFrameBytes(payload.length) > MAX_RING_FRAME) {
+    writeAll(CellFd.BULK_REPLIES, encodeFrame(id, op, code, payload));
+    return post(id, Op.BULK, 0, EMPTY);
+  }
+  post(id, op, code, payload);
+}
+
+// A full reply ring waits for the host to read (it rings this child's doorbell after reading when it is parked).
+function post(id: number, op: OpCode, code: number, payload: Uint8Array): void {
+  let posted = channel.out.write(id, op, code, payload);
+  while (!posted) idle(() => (posted = channel.out.write(id, op, code, payload)), true);
+  if (channel.peer.takeSleeper()) writeSync(CellFd.WAKE_HOST, WAKE);
 }
 
 function answer(id: number, op: number, payload: Buffer): void {
@@ -78,13 +102,54 @@ function answer(id: number, op: number, payload: Buffer): void {
   }
 }
 
-const reader = new FrameReader((id, op, _code, payload) => {
+function onFrame(id: number, op: number, payload: Buffer): void {
   try {
     answer(id, op, payload);
   } catch (error) {
     reply(id, Op.FAILED, 0, Buffer.from(error instanceof Error ? error.message : String(error)));
   }
-});
+}
+
+const bulkFrames: Array<{ id: number; op: number; payload: Buffer }> = [];
+const bulkReader = new FrameReader((id, op, _code, payload) => bulkFrames.push({ id, op, payload: Buffer.from(payload) }));
+const bulkInput = Buffer.allocUnsafe(READ_BYTES);
+
+function nextBulkFrame(): { id: number; op: number; payload: Buffer } {
+  while (bulkFrames.length === 0) {
+    const bytes = readSync(CellFd.BULK_REQUESTS, bulkInput, 0, bulkInput.length, null);
+    if (bytes === 0) process.exit(0);
+    bulkReader.push(bulkInput.subarray(0, bytes));
+  }
+  return bulkFrames.shift()!;
+}
+
+const doorbell = Buffer.allocUnsafe(64);
+// Polling yields between looks: on a machine with more runnable processes than cores the host may be waiting for
+// this very CPU, and a poller that never sleeps would otherwise keep it from running until the time slice ends.
+const yieldCpu = koffi.load('libc.so.6').func('int sched_yield(void)');
+
+/** Spins until `ready`, then parks on the doorbell; returns once `ready` said yes. */
+function idle(ready: () => boolean, forRoom = false): void {
+  if (ready()) return;
+  const until = performance.now() + spin.ms;
+  for (let spins = 1; ; spins++) {
+    if (ready()) return spin.won();
+    if ((spins & 15) === 0) {
+      if (performance.now() > until) break;
+      yieldCpu();
+    }
+  }
+  spin.parking();
+  for (;;) {
+    // Parked first, checked again after: the host publishes then looks at the flag, so one of us sees the other.
+    channel.self.park(forRoom);
+    if (ready()) break;
+    if (readSync(CellFd.WAKE_CHILD, doorbell, 0, doorbell.length, null) === 0) process.exit(0);
+    if (ready()) break;
+  }
+  channel.self.unpark();
+  spin.woken();
+}
 
 // The caps go on before the first frame is read, so the module is under them from dlopen and hp_init on; Node is
 // already up, so its start-up never runs into them. A cell that cannot be capped does not run at all.
@@ -97,9 +162,14 @@ try {
   process.exit(1);
 }
 
-const input = Buffer.allocUnsafe(READ_BYTES);
+const channel: ChannelEnd = openChildChannel(CellFd.CHANNEL);
+const hasRequest = () => channel.in.pending;
+const onRingFrame = (id: number, op: number, _code: number, payload: Buffer) => {
+  if (op !== Op.BULK) return onFrame(id, op, payload);
+  const frame = nextBulkFrame();
+  onFrame(frame.id, frame.op, frame.payload);
+};
 for (;;) {
-  const bytes = readSync(REQUEST_FD, input, 0, input.length, null);
-  if (bytes === 0) process.exit(0);
-  reader.push(input.subarray(0, bytes));
+  idle(hasRequest);
+  channel.in.read(onRingFrame);
 }

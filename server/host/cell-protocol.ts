@@ -1,9 +1,15 @@
-// The wire between a process cell (process-cell.ts) and its child (cell-child.ts): requests on the child's fd 3,
-// replies on its fd 4, each a socket pair used in one direction only. One direction per socket matters: when a
-// child dies, a write to it fails (EPIPE) and its unread input makes reads fail (ECONNRESET), and Node destroys a
-// socket on either error, discarding replies it had not delivered yet. Split, a failed request write cannot touch
-// the reply socket, and the reply socket never has unread data on the child's side. Every message is one frame,
-// little-endian:
+// The wire between a process cell (process-cell.ts) and its child (cell-child.ts). Frames travel through a shared
+// memory ring (cell-ring.ts) in both directions; the descriptors below carry what the ring cannot:
+//
+//   fd 3 host → child, fd 4 child → host: socket pairs for frames too large for the ring (state hand-off, big bodies),
+//     each announced in the ring by a BULK frame so order is kept across both paths;
+//   fd 5 host → child, fd 6 child → host: doorbells, one byte to wake a side that has parked (stopped spinning);
+//     EOF on fd 5 tells the child the host is gone;
+//   fd 7: the memfd holding the rings.
+//
+// Each socket is used in one direction only: when a child dies, a write to it fails (EPIPE) and its unread input
+// makes reads fail (ECONNRESET), and Node destroys a socket on either error, discarding what it had not delivered.
+// A frame, little-endian (in the ring padded to 4 bytes; cell-ring.ts):
 //
 //   u32 length of what follows | u32 call id | u8 op | i32 code | payload (length - 9 bytes)
 //
@@ -12,6 +18,8 @@
 // loaded, no hp_state_import, dlopen failed…) is answered with op FAILED and the error text as payload, because any
 // i32 is a legitimate module code. Only the OPEN reply carries JSON (the identity, once per cell); the hot path is
 // binary.
+
+export const CellFd = { BULK_REQUESTS: 3, BULK_REPLIES: 4, WAKE_CHILD: 5, WAKE_HOST: 6, CHANNEL: 7 } as const;
 
 export const Op = {
   /** payload: the .so path (UTF-8) → reply payload: CellIdentity JSON without pid. */
@@ -30,6 +38,8 @@ export const Op = {
   IMPORT_STATE: 7,
   /** hp_shutdown (when a module is loaded), reply, then the child exits: process exit is how a cell unloads. */
   SHUTDOWN: 8,
+  /** In the ring only: the next frame in this direction travels over the bulk socket (fd 3 or 4). */
+  BULK: 254,
   /** Reply only: the call threw in the child; payload: the message (UTF-8). */
   FAILED: 255,
 } as const;

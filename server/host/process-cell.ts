@@ -2,7 +2,7 @@
 // only. Calls are written to the child as soon as they are made and answered in order (pipelining), so throughput
 // is not bound by round trips; the module still sees one call at a time.
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import os from 'node:os';
@@ -10,7 +10,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CellCallError, type Cell, type CellIdentity, type CellOptions } from './cell';
 import { cellLimitArgs, DEFAULT_CELL_LIMITS, describeCellLimits, type CellLimits } from './cell-limits';
-import { encodeFrame, FrameReader, NO_STATE_EXPORT, Op, opName, type OpCode } from './cell-protocol';
+import { HostCellChannel } from './cell-channel';
+import { CellFd, NO_STATE_EXPORT, Op, opName, type OpCode } from './cell-protocol';
+import { createHostChannel } from './cell-ring';
 import { OutputTail } from './output-tail';
 import { decideSandbox, packageDir, programExit, spawnSandboxed } from './sandbox';
 import { projectRoot } from '../paths';
@@ -53,12 +55,13 @@ export class ProcessCell implements Cell {
   private readonly output: OutputTail;
   /** Oldest first; the child answers in this order. (V8 shifts a packed array in place, without copying.) */
   private readonly calls: PendingCall[] = [];
-  private readonly reader = new FrameReader((id, op, code, payload) => this.onReply(id, op, code, payload));
   private readonly deathListeners: Array<(error: CellCallError) => void> = [];
   private state: CellState = 'idle';
   private child: ChildProcess | null = null;
-  private requests: Socket | null = null;
-  private replies: Socket | null = null;
+  private channel: HostCellChannel | null = null;
+  /** What keeps the host waiting for the child's answers: its doorbell and its bulk replies. */
+  private listening: Socket[] = [];
+  private sending: Socket[] = [];
   private nextId = 1;
   /** When the oldest pending call started running in the child: when it was sent, or when the one before answered. */
   private headStartedAt = 0;
@@ -155,36 +158,48 @@ export class ProcessCell implements Cell {
   /** Starts the child (sandboxed: sandbox.ts); returns where it finds the module. */
   private start(script: string): string {
     let modulePath = this.options.path;
+    const end = createHostChannel();
     // The child gets no environment at all: nothing of the host's settings or secrets, no NODE_OPTIONS loaders.
-    const child = spawnSandboxed(
-      {
-        command: process.execPath,
-        files: { 'cell-child': script, module: this.options.path },
-        readOnlyPaths: koffiPaths(),
-        args: (files) => {
-          modulePath = files.module;
-          return [files['cell-child'], ...cellLimitArgs(this.limits)];
+    let child: ChildProcess;
+    try {
+      child = spawnSandboxed(
+        {
+          command: process.execPath,
+          files: { 'cell-child': script, module: this.options.path },
+          readOnlyPaths: koffiPaths(),
+          args: (files) => {
+            modulePath = files.module;
+            return [files['cell-child'], ...cellLimitArgs(this.limits)];
+          },
+          stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', end.childDoorbellFd, 'pipe', end.fd],
         },
-        stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
-      },
-      decideSandbox(this.options.sandbox),
-    );
+        decideSandbox(this.options.sandbox),
+      );
+    } catch (error) {
+      end.release();
+      throw error;
+    } finally {
+      closeSync(end.fd);
+      closeSync(end.childDoorbellFd);
+    }
     this.child = child;
     this.state = 'running';
-    this.requests = child.stdio[3] as Socket;
-    this.replies = child.stdio[4] as Socket;
-    this.replies.on('data', (chunk: Buffer) => {
-      try {
-        this.reader.push(chunk);
-      } catch (error) {
-        this.kill(null, `it broke the cell protocol (${(error as Error).message})`);
-      }
-    });
-    // EPIPE once the child is dead: its exit is what settles the calls.
-    this.requests.on('error', () => {});
-    this.replies.on('error', () => {});
-    // Pending writes keep the loop alive on their own; an idle request socket never has to.
-    this.requests.unref();
+    const socket = (fd: number) => child.stdio[fd] as Socket;
+    this.sending = [socket(CellFd.BULK_REQUESTS)];
+    this.listening = [socket(CellFd.BULK_REPLIES), socket(CellFd.WAKE_HOST)];
+    this.channel = new HostCellChannel(
+      end,
+      { bulkRequests: this.sending[0], bulkReplies: this.listening[0], wakeHost: this.listening[1] },
+      {
+        onReply: (id, op, code, payload) => this.onReply(id, op, code, payload),
+        onBroken: (why) => this.kill(null, `it broke the cell protocol (${why})`),
+        due: () => this.calls.length,
+      },
+    );
+    // EPIPE once the child is dead: its exit is what settles the calls. Pending writes keep the loop alive on their
+    // own; an idle request socket never has to.
+    for (const s of [...this.sending, ...this.listening]) s.on('error', () => {});
+    for (const s of this.sending) s.unref();
     this.output.capture(child.stdout!);
     this.output.capture(child.stderr!);
     child.on('error', (error) => {
@@ -194,7 +209,7 @@ export class ProcessCell implements Cell {
     child.on('exit', (code, signal) => {
       this.exit = programExit(child, code, signal);
       // Nothing more can be sent, and the child's 'close' waits for every one of its sockets.
-      this.requests!.destroy();
+      for (const s of this.sending) s.destroy();
       if (this.graceTimer) clearTimeout(this.graceTimer);
       this.graceTimer = setTimeout(() => this.onChildGone(), OUTPUT_GRACE_MS);
     });
@@ -208,13 +223,12 @@ export class ProcessCell implements Cell {
   // An idle cell does not keep the host process alive. While anything waits on the child (calls, a kill, a
   // dispose) both its reply socket and its process handle must: without the latter its exit would go unnoticed.
   private holdHostOpen(hold: boolean): void {
-    if (hold) {
-      this.replies!.ref();
-      this.child!.ref();
-    } else {
-      this.replies!.unref();
-      this.child!.unref();
+    for (const socket of this.listening) {
+      if (hold) socket.ref();
+      else socket.unref();
     }
+    if (hold) this.child!.ref();
+    else this.child!.unref();
   }
 
   private call<T>(op: OpCode, payload: Uint8Array, timeoutMs: number, shape: Shape<T>): Promise<T> {
@@ -238,7 +252,7 @@ export class ProcessCell implements Cell {
       this.headStartedAt = performance.now();
       this.armTimer();
     }
-    this.requests!.write(encodeFrame(call.id, call.op, 0, payload));
+    this.channel!.send(call.id, call.op, payload);
   }
 
   private onReply(id: number, op: number, code: number, payload: Buffer): void {
@@ -300,6 +314,9 @@ export class ProcessCell implements Cell {
   private onChildGone(): void {
     if (this.state === 'gone') return;
     const disposing = this.state === 'disposing';
+    // Replies the child wrote before it exited (a shutdown's, or answers that raced its crash) still count.
+    if (!this.killedFor) this.channel?.drainFinal();
+    this.channel?.close();
     this.state = 'gone';
     if (this.timer) clearTimeout(this.timer);
     if (this.graceTimer) clearTimeout(this.graceTimer);

@@ -118,7 +118,8 @@ export interface SandboxedChild {
   /** The child's whole environment (nothing is inherited). */
   env?: Record<string, string>;
   /** The child's descriptors 0.. as for spawn; the sandbox adds its own after them. */
-  stdio: Array<'pipe' | 'ignore' | 'inherit'>;
+  /** A number hands the child that descriptor of the host's (a process cell's channel memfd). */
+  stdio: Array<'pipe' | 'ignore' | 'inherit' | number>;
   /** A scratch /tmp (tsx needs one for its cache); it is private to the sandbox and gone with it. */
   scratchTmp?: boolean;
 }
