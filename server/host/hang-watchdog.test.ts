@@ -163,7 +163,7 @@ describe('hang watchdog (process cells, real module)', () => {
     // One slow call in a fast version, under the 200 ms floor, is not a hang either.
     assert.equal((await call(host, 'sleep 100', '1.0.0')).status, 200);
     for (const version of ['1.0.0', '2.0.0']) {
-      assert.equal(hungEvents(host, version).length, 0);
+      assert.equal(hungEvents(host, version).length, 0, JSON.stringify(hungEvents(host, version)));
       assert.equal(hangsCounted(host, version), 0);
       assert.equal(status(host, version)?.healthy, true);
     }
