@@ -10,6 +10,37 @@ import { isShortRun, markdownTable, PROOF_RESULTS_DIR, type ProofFigure, type Pr
 const SECTION_ORDER = ['faults', 'fleet', 'rollback', 'soak', 'security', 'attacks', 'audit'];
 // Written by hand (who can do what alone, and which attack test shows it); the report carries it beside the outcomes.
 const THREAT_MODEL = path.resolve('docs', 'threat-model.md');
+// Written by full `npm run bench` runs (scripts/bench.mjs): each bench's goals, when and at which commit measured.
+const BENCH_GOALS = path.resolve('docs', 'report', 'bench-goals.json');
+
+interface BenchGoals {
+  benches: Record<string, { measuredAt: string; commit: string; rows: { figure: string; measured: string; goal: string; met: boolean; baseline?: string }[] }>;
+}
+
+function recordedBenches(): BenchGoals['benches'] {
+  return existsSync(BENCH_GOALS) ? (JSON.parse(readFileSync(BENCH_GOALS, 'utf8')) as BenchGoals).benches : {};
+}
+
+function benchMisses(): string[] {
+  return Object.entries(recordedBenches()).flatMap(([bench, run]) =>
+    run.rows.filter((row) => !row.met).map((row) => `- Bench \`${bench}\`: ${row.figure} is ${row.measured}; the goal is ${row.goal}.`),
+  );
+}
+
+function benchSection(): string[] {
+  const rows = Object.entries(recordedBenches()).flatMap(([bench, run]) =>
+    run.rows.map((row) => [`\`${bench}\``, row.figure, row.measured, row.baseline ?? '—', row.goal, row.met ? 'met' : '**missed**', `${run.measuredAt.slice(0, 16).replace('T', ' ')} (${run.commit})`]),
+  );
+  if (rows.length === 0) return [];
+  return [
+    '## Benchmarks against their goals',
+    '',
+    'From `npm run bench` (not this proof run): each figure beside its baseline measured in the same bench run, on this machine. A bench reruns alone with `npm run bench <name>`.',
+    '',
+    markdownTable(['Bench', 'Figure', 'Value', 'Same-run baseline', 'Goal', 'Verdict', 'Measured (commit)'], rows),
+    '',
+  ];
+}
 
 function firstLine(command: string, args: string[]): string {
   try {
@@ -61,7 +92,9 @@ function render(results: ProofResult[], short: boolean): string {
   ];
   const misses = results.flatMap((r) => r.figures.filter((f) => f.met === false).map((f) => `- ${r.title}: ${f.name} is ${valueOf(f)}; the goal is ${f.goal}.`));
   const broken = results.flatMap((r) => r.failures.map((f) => `- ${r.title}: broke — ${f}`));
+  misses.push(...benchMisses());
   out.push(...(misses.length + broken.length === 0 ? ['Nothing: every goal is met.'] : [...misses, ...broken]), '');
+  out.push(...benchSection());
   for (const r of results) {
     out.push(`## ${r.title}`, '', `Ran ${(r.durationMs / 1000).toFixed(0)} s${r.short ? ' (short form)' : ''}.`, '', r.markdown.trim(), '');
     if (r.name === 'attacks' && existsSync(THREAT_MODEL)) out.push(readFileSync(THREAT_MODEL, 'utf8').trim().replace(/^(#+) /gm, '#$1 '), '');

@@ -1,8 +1,10 @@
 // `npm run bench [name] [--smoke]`: runs bench/*.bench.ts (or those whose file name starts with `name`) with the same
-// flags as the server code, then prints every goal the benches reported (bench/support/goals.ts) as one table.
-// `--smoke` runs each bench at a size that takes seconds: it catches a broken bench, its figures mean nothing.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+// flags as the server code, then prints every goal the benches reported (bench/support/goals.ts) as one table. A
+// full run also records each bench's goals in docs/report/bench-goals.json (replacing only the benches it ran), which
+// docs/REPORT.md shows. `--smoke` runs each bench at a size that takes seconds: it catches a broken bench, its
+// figures mean nothing and are not recorded.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +44,25 @@ if (rows.length > 0) {
   }
   const missed = rows.filter((row) => !row.met).length;
   console.log(`${rows.length - missed} of ${rows.length} goals met`);
+  if (!smoke) recordGoals(rows);
+}
+
+function recordGoals(rows) {
+  const file = path.join(root, 'docs', 'report', 'bench-goals.json');
+  const recorded = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : { benches: {} };
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+  } catch {
+    // Not a git checkout.
+  }
+  const measuredAt = new Date().toISOString();
+  for (const bench of new Set(rows.map((row) => row.bench))) {
+    recorded.benches[bench] = { measuredAt, commit, rows: rows.filter((row) => row.bench === bench).map(({ bench: _bench, ...row }) => row) };
+  }
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(recorded, null, 2)}\n`);
+  console.log(`goals recorded in ${path.relative(root, file)}`);
 }
 // A missed goal is a figure for the report, not a broken bench; a bench that crashes is.
 process.exit(failed ? 1 : 0);
