@@ -76,6 +76,8 @@ export function embeddedHostArgs(options: { hostDir: string; fleetPort: number; 
     '--port', String(options.hostPort),
     '--host-id', EMBEDDED_HOST_ID,
     '--crash-marker', path.join(options.hostDir, 'inproc-call'),
+    // One process: the console shares the machine's cores and supervises this process (its crash marker, restarts).
+    '--workers', '1',
     // Demo traffic would flood the console's terminal; a remote host keeps its own access log.
     '--access-log', 'off',
     ...(options.consoleSecrets ?? []).flatMap((file) => ['--console-secret', file]),

@@ -31,6 +31,7 @@ export type ToWorker =
 export type ToPrimary =
   | { kind: 'started' }
   | { kind: 'listening' }
+  | { kind: 'listen-failed'; error: string }
   | { kind: 'applied'; id: number; ok: boolean; error?: string; generation: number; awaitingArtifacts: boolean }
   | { kind: 'snapshot'; snapshot: WorkerSnapshot }
   | { kind: 'event'; event: HostEvent; statuses: VersionStatus[] }

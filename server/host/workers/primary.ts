@@ -129,6 +129,11 @@ export class WorkerPool implements AgentHost {
         return void this.admit(slot);
       case 'listening':
         return;
+      case 'listen-failed':
+        // The port is the primary's (node:cluster binds it there): no worker can serve, as a single process could not.
+        this.options.log(`cannot listen: ${message.error}`);
+        this.kill();
+        return process.exit(1);
       case 'applied':
         slot.awaitingArtifacts = message.awaitingArtifacts;
         this.applyWaiters.get(message.id)?.(message);
@@ -329,14 +334,14 @@ export class WorkerPool implements AgentHost {
       });
       const current = this.current;
       if (current) void this.applyDesiredState(current.state, { local: true }).then(() => (this.overriddenLocally = current.local), () => undefined);
-    } else {
-      this.options.log(`worker ${slot.slot} (pid ${slot.pid}) died (${how}); restarting it`);
     }
+    this.options.log(`worker ${slot.slot} (pid ${slot.pid}) died (${how}${marker ? ` in ${marker.module} ${marker.version}` : ''}); restarting it`);
     const failures = Date.now() - slot.startedAt < STABLE_AFTER_MS ? slot.failures + 1 : 0;
     const delay = RESTART_BACKOFF_MS[Math.min(failures, RESTART_BACKOFF_MS.length - 1)];
+    // Not unref'd: with every worker dead this timer is all that keeps the primary running.
     setTimeout(() => {
       if (!this.stopping) void this.fork(slot.slot, failures);
-    }, delay).unref();
+    }, delay);
   }
 
   /** The longest drain deadline of the state the workers run. */

@@ -170,6 +170,10 @@ export async function runWorker(settings: WorkerSettings): Promise<void> {
           primary.send({ kind: 'applied', id: message.id, ok: result === null, error: result ?? undefined, generation: host.generation, awaitingArtifacts: host.awaitingArtifacts() });
         })();
       case 'listen':
+        server.once('error', (error) => {
+          primary.send({ kind: 'listen-failed', error: error.message });
+          process.exitCode = 1;
+        });
         return void server.listen(settings.port, settings.bind, () => primary.send({ kind: 'listening' }));
       case 'shutdown':
         return void shutdown();
