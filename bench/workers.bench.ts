@@ -92,6 +92,34 @@ async function measure(workers: number, isolation: Isolation): Promise<Run> {
   return run;
 }
 
+// The least a shared cell behind the primary would add to every call: one worker ↔ primary IPC round trip
+// (node:cluster's channel), 32 calls outstanding, CPU of both ends.
+async function ipcHop(): Promise<{ perSecond: number; cpuUsPerCall: number }> {
+  const echo = spawn(process.execPath, ['-e', "process.on('message', (m) => process.send(m))"], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  children.push(echo);
+  const message = { kind: 'call', id: 0, body: 'balance alice' };
+  const until = performance.now() + SECONDS * 1000;
+  const ownBefore = process.cpuUsage();
+  const echoBefore = cpuSeconds([echo.pid!]);
+  let calls = 0;
+  await new Promise<void>((resolve) => {
+    let outstanding = 0;
+    echo.on('message', () => {
+      calls++;
+      outstanding--;
+      if (performance.now() < until) {
+        outstanding++;
+        echo.send(message);
+      } else if (outstanding === 0) resolve();
+    });
+    for (; outstanding < 32; outstanding++) echo.send(message);
+  });
+  const own = process.cpuUsage(ownBefore);
+  const cpu = (own.user + own.system) / 1e6 + (cpuSeconds([echo.pid!]) - echoBefore);
+  echo.kill();
+  return { perSecond: calls / SECONDS, cpuUsPerCall: (cpu * 1e6) / calls };
+}
+
 try {
   if (!haveWrk()) throw new Error('wrk is not installed (apt-get install -y wrk): this bench needs it');
   console.log(`\n== hotplane host --workers 1 vs 2: ${SECONDS} s of wrk (1 thread, 32 connections) each, ledger "balance alice" ==`);
@@ -113,6 +141,8 @@ try {
     const cellOne = await measure(1, 'process');
     const cellTwo = await measure(2, 'process');
     console.log(`process cells per worker, 2 workers vs 1: ${(cellTwo.requestsPerCpuSecond / cellOne.requestsPerCpuSecond).toFixed(2)}× per CPU-second, raw ${(cellTwo.requestsPerSecond / cellOne.requestsPerSecond).toFixed(2)}×`);
+    const hop = await ipcHop();
+    console.log(`shared cells would add a hop through the primary: its IPC round trip alone ${Math.round(hop.perSecond).toLocaleString('en')}/s with 32 outstanding, ${hop.cpuUsPerCall.toFixed(1)} µs CPU per call (vs ${(1e6 / cellTwo.requestsPerCpuSecond).toFixed(1)} µs CPU per whole request with per-worker cells)`);
   }
 } finally {
   for (const child of children) child.kill('SIGKILL');

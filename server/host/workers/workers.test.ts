@@ -9,9 +9,10 @@ import type { DesiredState, DesiredVersion } from '../../protocol';
 import { exited, freePort } from '../../testing/processes';
 import { waitFor } from '../../testing/wait-for';
 import { exampleArtifacts } from '../testing';
-import { mergedPercentile, mergeSamples } from './aggregate';
-import { LATENCY_GRID } from '../metrics';
-import type { MetricSample } from '../../protocol';
+import { MetricsAggregate, mergedPercentile, mergeSampleList, mergeSamples, mergeStatuses } from './aggregate';
+import { LATENCY_GRID, type GriddedSample } from '../metrics';
+import type { MetricSample, VersionStatus } from '../../protocol';
+import type { WorkerSnapshot } from './ipc';
 
 // `hotplane host --workers 2`: real host processes on loopback (a primary and two node:cluster workers) loading
 // real example modules; each request on a fresh connection, so the primary deals connections to both workers.
@@ -177,4 +178,38 @@ test('merged percentiles: one worker is exact at the grid, two workers land on t
   assert.equal(merged.p50, 100, 'three quarters of the calls took 100 µs');
   assert.equal(mergedPercentile([{ count: 100, grid: flat(10), max: 10 }, { count: 300, grid: flat(100), max: 100 }], 20), 10, 'the fastest quarter is A');
   assert.equal(merged.max, 100);
+});
+
+test('the host report of two workers: samples of one version and second summed, statuses the worst with in-flight summed, a dead worker’s totals kept in /metrics', () => {
+  const second = '2026-12-05T00:00:01.000Z';
+  const sample = (requests: number, errors: number, p50: number): GriddedSample => ({
+    sample: { module: 'ledger', version: '1.1.0', second, requests, ok: requests - errors, app4xx: 0, errors5xx: errors, timeouts: 0, crashes: errors, p50, p95: p50, p99: p50, max: p50 },
+    grid: LATENCY_GRID.map(() => p50),
+  });
+  const merged = mergeSampleList([sample(10, 0, 20), sample(30, 2, 40), { ...sample(5, 0, 9), sample: { ...sample(5, 0, 9).sample, second: '2026-12-05T00:00:02.000Z' } }]);
+  assert.equal(merged.length, 2, 'one sample per version and second');
+  assert.deepEqual({ requests: merged[0].requests, errors: merged[0].errors5xx, crashes: merged[0].crashes, p50: merged[0].p50 }, { requests: 40, errors: 2, crashes: 2, p50: 40 });
+
+  const status = (phase: VersionStatus['phase'], healthy: boolean, inFlight: number): VersionStatus => ({
+    module: 'ledger', version: '1.1.0', sm3: 'a'.repeat(64), isolation: 'process', phase, weight: 100, healthy, load: {}, inFlight, goRuntime: false, since: second,
+  });
+  const statuses = mergeStatuses([[status('serving', true, 3)], [status('crashed', false, 1)]]);
+  assert.equal(statuses.length, 1);
+  assert.deepEqual({ phase: statuses[0].phase, inFlight: statuses[0].inFlight }, { phase: 'crashed', inFlight: 4 });
+
+  const totals = { requests: 7, latencySumUs: 70, ok: 7, app: 0, fault: 0, crashed: 0, timeout: 0 };
+  const snapshot = (requests: number): WorkerSnapshot => ({
+    versions: [{ module: 'ledger', version: '1.1.0', totals: { ...totals, requests, ok: requests }, last: null }],
+    samples: [], statuses: [], generation: 1, awaitingArtifacts: false,
+    process: { cpuUserSeconds: 1, cpuSystemSeconds: 1, residentBytes: 1, startTimeSeconds: 1, heapUsedBytes: 1, externalBytes: 1, loop: null },
+  });
+  const aggregate = new MetricsAggregate();
+  aggregate.update(101, snapshot(7));
+  aggregate.update(102, snapshot(5));
+  aggregate.retire(101);
+  aggregate.update(103, snapshot(2));
+  const text = aggregate.prometheus({ cpuUserSeconds: 0, cpuSystemSeconds: 0, residentBytes: 0, startTimeSeconds: 0, heapUsedBytes: 0, externalBytes: 0, loop: null });
+  assert.equal(metricValue(text, 'hotplane_requests_total{module="ledger",version="1.1.0",outcome="ok"}'), 14);
+  assert.deepEqual([...workerRequests(text).keys()].sort(), [102, 103]);
+  assert.equal(metricValue(text, 'process_cpu_user_seconds_total'), 3, 'the dead worker’s CPU stays in the host’s');
 });
