@@ -40,7 +40,7 @@ async function startHost(port: number, versions: DesiredVersion[]) {
   const dataDir = artifacts.tempDir();
   mkdirSync(path.join(dataDir, 'artifacts'), { recursive: true });
   for (const v of versions) copyFileSync(artifacts.artifactPath(v.sm3), path.join(dataDir, 'artifacts', `${v.sm3}.so`));
-  await startNode(['server/host/main.ts', '--data', dataDir, '--port', String(port), '--access-log', 'off', '--host-id', 'bench'], 'invoke API on');
+  await startNode(['server/host/main.ts', '--data', dataDir, '--port', String(port), '--access-log', 'off', '--host-id', 'bench', '--workers', '1'], 'invoke API on');
   const token = readFileSync(path.join(dataDir, 'admin-token'), 'utf8');
   let generation = 0;
   return async (weights: Record<string, number>, handOff?: DesiredState['modules'][number]['handOff']) => {
