@@ -199,7 +199,10 @@ function runWorkerOf(values: HostValues): Promise<void> {
 // serve the port (server/host/workers/). SIGTERM drains every worker and waits for them before exiting.
 async function runPrimary(values: HostValues, workers: number, context: { consoles: string[]; dataDir: string; transport: FleetTransport | null; log: (line: string) => void }) {
   const { consoles, dataDir, transport, log } = context;
+  // What every worker reads is checked here first: a bad setting stops the host, not each worker in a restart loop.
   await adminToken(dataDir);
+  await metricsToken(values['metrics-token-file']);
+  resolveCellLimits({ memoryMiB: values['cell-memory-mib'], openFiles: values['cell-open-files'] });
   let agent: ControlPlaneAgent | null = null;
   const pool = await new WorkerPool({
     workers,

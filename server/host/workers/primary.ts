@@ -266,13 +266,12 @@ export class WorkerPool implements AgentHost {
       [...this.slots.values()].map(
         (slot) =>
           new Promise<void>((resolve) => {
+            // A worker that dies first does not hold the port closed: its replacement listens when admitted.
             const heard = (message: unknown) => {
-              if (isToPrimary(message) && message.kind === 'listening') {
-                slot.worker.off('message', heard);
-                resolve();
-              }
+              if (isToPrimary(message) && message.kind === 'listening') resolve();
             };
             slot.worker.on('message', heard);
+            slot.worker.once('exit', () => resolve());
             if (slot.started) this.send(slot, { kind: 'listen' });
           }),
       ),
@@ -321,6 +320,12 @@ export class WorkerPool implements AgentHost {
     this.slots.delete(slot.slot);
     if (this.stopping) return;
     const how = signal ? `signal ${signal}` : `exit code ${code}`;
+    // A worker that cannot even start at the host's start would only crash-loop: the host fails, as one process would.
+    if (!slot.started && !this.listening) {
+      this.options.log(`worker ${slot.slot} (pid ${slot.pid}) could not start (${how}); stopping the host`);
+      this.kill();
+      process.exit(1);
+    }
     const marker = readCrashMarker(readMarker(crashMarkerOfSlot(this.options.crashMarkerBase, slot.slot)));
     if (marker) {
       this.quarantined.add(`${marker.module}@${marker.version}`);
