@@ -18,6 +18,7 @@ import type { GriddedSample } from '../metrics';
 // inproc version killed it and moving that version to a process cell on every worker.
 
 const MAX_EVENTS_KEPT = 500;
+const MAX_PENDING_SAMPLES = 20_000;
 /** The same event of the same version from several workers within this long is one event for the host. */
 const EVENT_DEDUPE_MS = 2_000;
 /**
@@ -143,6 +144,8 @@ export class WorkerPool implements AgentHost {
         slot.awaitingArtifacts = message.snapshot.awaitingArtifacts;
         this.aggregate.update(slot.pid, message.snapshot);
         this.pendingSamples.push(...message.snapshot.samples);
+        // Without a console nothing drains them: the last MAX_PENDING_SAMPLES are kept, as an agent keeps its unsent ones.
+        if (this.pendingSamples.length > MAX_PENDING_SAMPLES) this.pendingSamples.splice(0, this.pendingSamples.length - MAX_PENDING_SAMPLES);
         return;
       case 'event':
         slot.statuses = message.statuses;
@@ -287,6 +290,7 @@ export class WorkerPool implements AgentHost {
     this.events.push(event);
     if (this.events.length > MAX_EVENTS_KEPT) this.events.shift();
     this.pendingEvents.push(event);
+    if (this.pendingEvents.length > MAX_EVENTS_KEPT) this.pendingEvents.shift();
     this.options.log(`${event.module}${event.version ? ` ${event.version}` : ''} ${event.kind}: ${event.message}`);
   }
 
