@@ -20,6 +20,7 @@ export interface WorkerSnapshot {
   process: ProcessFigures;
   generation: number;
   awaitingArtifacts: boolean;
+  takenAt: number;
 }
 
 export type ToWorker =

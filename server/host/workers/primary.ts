@@ -22,10 +22,11 @@ const MAX_PENDING_SAMPLES = 20_000;
 /** The same event of the same version from several workers within this long is one event for the host. */
 const EVENT_DEDUPE_MS = 2_000;
 /**
- * A closed second is reported once every worker's snapshot of it has arrived: workers snapshot 100 ms after each
- * second, so a second is held back this long after it ends (the report's samples are at most this much later).
+ * A closed second is reported once every live worker has sent a snapshot taken after it ended (the console keeps
+ * one sample per host, version and second: a second split over two reports would lose a part), or once it is this
+ * old, so a stalled worker delays the report's samples by no more than that.
  */
-const SAMPLE_SETTLE_MS = 400;
+const SAMPLE_SETTLE_MAX_MS = 3_000;
 /** A worker that dies sooner than this after starting is in a crash loop: its restarts back off. */
 const STABLE_AFTER_MS = 10_000;
 const RESTART_BACKOFF_MS = [0, 250, 500, 1_000, 2_000, 5_000];
@@ -50,6 +51,8 @@ interface Slot {
   failures: number;
   statuses: VersionStatus[];
   awaitingArtifacts: boolean;
+  /** When the worker took its latest snapshot (its clock: the same machine's). */
+  snapshotAt: number;
 }
 
 export class WorkerPool implements AgentHost {
@@ -110,7 +113,7 @@ export class WorkerPool implements AgentHost {
 
   private fork(slotNumber: number, failures = 0): Promise<void> {
     const worker = cluster.fork({ [WORKER_SLOT_ENV]: String(slotNumber), [WORKER_HOST_ID_ENV]: this.options.hostId });
-    const slot: Slot = { slot: slotNumber, worker, pid: worker.process.pid ?? 0, startedAt: Date.now(), started: false, failures, statuses: [], awaitingArtifacts: false };
+    const slot: Slot = { slot: slotNumber, worker, pid: worker.process.pid ?? 0, startedAt: Date.now(), started: false, failures, statuses: [], awaitingArtifacts: false, snapshotAt: 0 };
     this.slots.set(slotNumber, slot);
     return new Promise((resolve) => worker.once('online', () => resolve()));
   }
@@ -141,6 +144,7 @@ export class WorkerPool implements AgentHost {
         return;
       case 'snapshot':
         slot.statuses = message.snapshot.statuses;
+        slot.snapshotAt = message.snapshot.takenAt;
         slot.awaitingArtifacts = message.snapshot.awaitingArtifacts;
         this.aggregate.update(slot.pid, message.snapshot);
         this.pendingSamples.push(...message.snapshot.samples);
@@ -300,9 +304,16 @@ export class WorkerPool implements AgentHost {
   }
 
   report(): HostReport {
-    const settledBefore = Date.now() - 1_000 - SAMPLE_SETTLE_MS;
-    const ready = this.pendingSamples.filter((s) => Date.parse(s.sample.second) <= settledBefore);
-    this.pendingSamples = this.pendingSamples.filter((s) => Date.parse(s.sample.second) > settledBefore);
+    const live = [...this.slots.values()].filter((s) => s.started);
+    const everyWorkerPast = Math.min(...live.map((s) => s.snapshotAt));
+    const now = Date.now();
+    const settled = (s: GriddedSample) => {
+      const end = Date.parse(s.sample.second) + 1_000;
+      // Workers snapshot 100 ms into each second, after their metrics closed the one before.
+      return end + 50 <= everyWorkerPast || end + SAMPLE_SETTLE_MAX_MS <= now;
+    };
+    const ready = this.pendingSamples.filter(settled);
+    this.pendingSamples = this.pendingSamples.filter((s) => !settled(s));
     const events = this.pendingEvents;
     this.pendingEvents = [];
     return {

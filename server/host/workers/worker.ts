@@ -137,6 +137,7 @@ export async function runWorker(settings: WorkerSettings): Promise<void> {
       process: processFigures(host.metrics.eventLoop),
       generation: host.generation,
       awaitingArtifacts: host.awaitingArtifacts(),
+      takenAt: Date.now(),
     };
   };
   const schedule = () => {

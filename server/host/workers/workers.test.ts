@@ -200,7 +200,7 @@ test('the host report of two workers: samples of one version and second summed, 
   const totals = { requests: 7, latencySumUs: 70, ok: 7, app: 0, fault: 0, crashed: 0, timeout: 0 };
   const snapshot = (requests: number): WorkerSnapshot => ({
     versions: [{ module: 'ledger', version: '1.1.0', totals: { ...totals, requests, ok: requests }, last: null }],
-    samples: [], statuses: [], generation: 1, awaitingArtifacts: false,
+    samples: [], statuses: [], generation: 1, awaitingArtifacts: false, takenAt: 0,
     process: { cpuUserSeconds: 1, cpuSystemSeconds: 1, residentBytes: 1, startTimeSeconds: 1, heapUsedBytes: 1, externalBytes: 1, loop: null },
   });
   const aggregate = new MetricsAggregate();
