@@ -10,7 +10,7 @@ import { exited, freePort } from '../../testing/processes';
 import { waitFor } from '../../testing/wait-for';
 import { exampleArtifacts } from '../testing';
 import { MetricsAggregate, mergedPercentile, mergeSampleList, mergeSamples, mergeStatuses } from './aggregate';
-import { LATENCY_GRID, type GriddedSample } from '../metrics';
+import { HostMetrics, LATENCY_GRID, type GriddedSample } from '../metrics';
 import type { MetricSample, VersionStatus } from '../../protocol';
 import type { WorkerSnapshot } from './ipc';
 
@@ -212,4 +212,24 @@ test('the host report of two workers: samples of one version and second summed, 
   assert.equal(metricValue(text, 'hotplane_requests_total{module="ledger",version="1.1.0",outcome="ok"}'), 14);
   assert.deepEqual([...workerRequests(text).keys()].sort(), [102, 103]);
   assert.equal(metricValue(text, 'process_cpu_user_seconds_total'), 3, 'the dead worker’s CPU stays in the host’s');
+});
+
+test('a worker’s metrics describe each second at the latency grid, exact at p50/p95/p99', () => {
+  const metrics = new HostMetrics({ latencyGrid: true });
+  const version = metrics.forVersion('ledger', '1.1.0');
+  for (let us = 1; us <= 1000; us++) version.record('ok', us);
+  metrics.closeSecond();
+  const [{ sample, grid }] = metrics.drainGriddedSamples();
+  assert.equal(grid.length, LATENCY_GRID.length);
+  for (const [percent, field] of [[50, 'p50'], [95, 'p95'], [99, 'p99']] as const) assert.equal(grid[LATENCY_GRID.indexOf(percent)], sample[field]);
+  assert.deepEqual(metrics.drainGriddedSamples(), [], 'drained once');
+});
+
+test('--workers takes a whole number from 1, and says so', async () => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/host/main.ts', '--workers', '0', '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+  await exited(child);
+  assert.notEqual(child.exitCode, 0);
+  assert.match(stderr, /--workers 0: give a whole number of worker processes from 1 to 256/);
 });
