@@ -45,7 +45,7 @@ async function startHost(port: number, versions: DesiredVersion[], accessLog: 'd
   mkdirSync(path.join(dataDir, 'artifacts'), { recursive: true });
   for (const v of versions) copyFileSync(artifacts.artifactPath(v.sm3), path.join(dataDir, 'artifacts', `${v.sm3}.so`));
   const logFlag = accessLog === 'off' ? ['--access-log', 'off'] : [];
-  const child = await startNode(['server/host/main.ts', '--data', dataDir, '--port', String(port), ...logFlag, '--host-id', 'bench'], 'invoke API on');
+  const child = await startNode(['server/host/main.ts', '--data', dataDir, '--port', String(port), ...logFlag, '--host-id', 'bench', '--workers', '1'], 'invoke API on');
   const token = readFileSync(path.join(dataDir, 'admin-token'), 'utf8');
   let generation = 0;
   const setWeights = async (weights: Record<string, number>, handOff?: DesiredState['modules'][number]['handOff']) => {

@@ -56,6 +56,8 @@ export async function startFaultHost(options: FaultHostOptions): Promise<FaultHo
       '--control-plane', options.controlPlane, '--console-ca', options.consoleCaFile, '--host-id', options.hostId,
       '--data', options.dataDir, '--port', String(port), '--access-log', 'off',
       '--cell-memory-mib', String(options.cellMemoryMiB), '--cell-open-files', String(options.cellOpenFiles),
+      // One process: the proof's figures (one cell per version, its replacements) stay comparable with earlier runs.
+      '--workers', '1',
     ], { cwd: options.root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOTPLANE_JOIN_TOKEN: options.joinToken } });
     child.stderr!.setEncoding('utf8').on('data', (text: string) => {
       lines.push(...text.split('\n').filter(Boolean));

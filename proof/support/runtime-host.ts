@@ -37,6 +37,8 @@ export async function startRuntimeHost(options: { consoles: string[]; consoleCaF
       '--conditions=react-server', '--import', 'tsx', 'server/host/main.ts',
       '--console', options.consoles.join(','), '--console-ca', options.consoleCaFile, '--join-token-file', joinTokenFile,
       '--host-id', options.hostId, '--data', dataDir, '--port', String(port), '--access-log', accessLogFile,
+      // One process, so one access log file (with workers each writes <file>.worker-<slot>) and figures as before.
+      '--workers', '1',
     ],
     { stdio: ['ignore', 'ignore', 'pipe'], env: process.env },
   );

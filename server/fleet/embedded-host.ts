@@ -76,6 +76,8 @@ export function embeddedHostArgs(options: { hostDir: string; fleetPort: number; 
     '--port', String(options.hostPort),
     '--host-id', EMBEDDED_HOST_ID,
     '--crash-marker', path.join(options.hostDir, 'inproc-call'),
+    // One process: the console shares the machine's cores and supervises this process (its crash marker, restarts).
+    '--workers', '1',
     // The access log goes to <host data>/access.log (the default), never the console's terminal.
     ...(options.consoleSecrets ?? []).flatMap((file) => ['--console-secret', file]),
   ];

@@ -23,6 +23,9 @@ const REFUSED_RETRY_MS = 1_000;
 const MAX_UNSENT_SAMPLES = 20_000;
 const MAX_UNSENT_EVENTS = 500;
 
+/** What the agent needs of the host: a Host, or with workers the primary standing for all of them (workers/primary.ts). */
+export type AgentHost = Pick<Host, 'generation' | 'locallyOverridden' | 'applyDesiredState' | 'awaitingArtifacts' | 'reportDue' | 'report'>;
+
 export interface AgentOptions {
   /** One console URL, several, or a comma-separated list: the agent fails over between them (console-links.ts). */
   controlPlane: string | readonly string[];
@@ -60,7 +63,7 @@ export class ControlPlaneAgent {
   private unsent: { metrics: HostReport['metrics']; events: HostReport['events'] } = { metrics: [], events: [] };
 
   constructor(
-    private readonly host: Host,
+    private readonly host: AgentHost,
     private readonly options: AgentOptions,
   ) {
     this.stateFile = path.join(options.dataDir, 'desired-state.json');

@@ -31,6 +31,10 @@ export interface HostOptions {
   onEvent?: (event: HostEvent) => void;
   /** The hang watchdog of process cells (default DEFAULT_HANG_SETTINGS); null turns it off. */
   hangWatchdog?: HangWatchdogSettings | null;
+  /** Where artifacts are fetched and verified (default an ArtifactCache in `<dataDir>/artifacts`); a worker's asks its primary. */
+  cache?: ArtifactCache;
+  /** Keep each metric sample's latency grid, for a primary merging its workers' histograms (workers/aggregate.ts). */
+  latencyGrid?: boolean;
 }
 
 const UNKNOWN_MODULE: InvokeResult = { status: 503, version: null, code: null, body: Buffer.alloc(0), reason: 'unknown module' };
@@ -40,7 +44,7 @@ const UNKNOWN_MODULE: InvokeResult = { status: 503, version: null, code: null, b
 export class Host {
   readonly hostId: string;
   readonly startedAt = new Date().toISOString();
-  readonly metrics = new HostMetrics({ inflight: () => this.versionStatuses() });
+  readonly metrics: HostMetrics;
   readonly cache: ArtifactCache;
   private readonly modules = new Map<string, ModuleRuntime>();
   private readonly events: HostEvent[] = [];
@@ -56,7 +60,8 @@ export class Host {
 
   constructor(private readonly options: HostOptions) {
     this.hostId = options.hostId ?? 'embedded';
-    this.cache = new ArtifactCache(path.join(options.dataDir, 'artifacts'));
+    this.metrics = new HostMetrics({ inflight: () => this.versionStatuses(), latencyGrid: options.latencyGrid });
+    this.cache = options.cache ?? new ArtifactCache(path.join(options.dataDir, 'artifacts'));
     this.crashMarker = options.crashMarkerFile ? new CrashMarker(options.crashMarkerFile) : undefined;
   }
 

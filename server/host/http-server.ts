@@ -21,6 +21,8 @@ export interface HostHttpOptions {
   metricsToken?: string | null;
   /** Set when the host has a console: a locally posted state may only use versions the console approved. */
   approvals?: Pick<ConsoleApprovals, 'refusal'>;
+  /** What GET /metrics answers (default this process's HostMetrics); a worker's asks its primary for the whole host's. */
+  metricsText?: () => string | Promise<string>;
 }
 
 const INVOKE_PREFIX = '/v1/invoke/';
@@ -205,7 +207,7 @@ export function createHostHttpServer(options: HostHttpOptions): Server {
       if (metricsToken && !sameToken(req.headers.authorization, metricsToken)) {
         return problem(res, 401, 'GET /metrics needs "Authorization: Bearer <metrics token>" (the host was started with a metrics token)', { 'www-authenticate': 'Bearer' });
       }
-      return send(res, 200, host.metrics.prometheus(), { 'content-type': 'text/plain; version=0.0.4' });
+      return send(res, 200, await (options.metricsText?.() ?? host.metrics.prometheus()), { 'content-type': 'text/plain; version=0.0.4' });
     }
     if (req.method === 'GET' && url === '/healthz') return send(res, 200, 'ok');
     if (!sameToken(req.headers.authorization, adminToken)) return problem(res, url.startsWith('/v1/') ? 401 : 404, 'not found or not allowed');

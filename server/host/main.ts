@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
@@ -16,6 +17,10 @@ import { inprocRefusalFor } from './inproc-guard';
 import { sandboxStatus } from './sandbox';
 import { mkdirPrivate } from '../secrets-at-rest';
 import { accessLogSettings } from '../config';
+import { runWorker } from './workers/worker';
+import { WorkerPool } from './workers/primary';
+import { WORKER_HOST_ID_ENV, WORKER_SLOT_ENV } from './workers/ipc';
+import { availableParallelism } from 'node:os';
 import { parseDesiredState } from '../protocol';
 
 // `hotplane host --console https://CONSOLE:7443[,https://OTHER:7443…] --console-ca FILE --join-token-file FILE --data DIR
@@ -42,7 +47,16 @@ const HOST_OPTIONS = {
   'cell-open-files': { type: 'string' },
   'console-secret': { type: 'string', multiple: true },
   'metrics-token-file': { type: 'string' },
+  // Processes sharing the port (node:cluster); 1 is one process, as the embedded host runs. Default: one per core.
+  workers: { type: 'string' },
 } as const;
+
+function workerCount(flag: string | undefined): number {
+  if (flag === undefined) return availableParallelism();
+  const n = Number(flag);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new Error(`--workers ${flag}: give a whole number of worker processes from 1 to 256 (default: the number of cores, ${availableParallelism()})`);
+  return n;
+}
 
 // The admin token guards pinning and the admin endpoints; it is created once and kept beside the host's data.
 async function adminToken(dataDir: string): Promise<string> {
@@ -71,7 +85,7 @@ async function openTransport(consoles: string[], options: Omit<FleetTransportOpt
 // Standalone (benches, tests, an isolated machine): the desired state from a local file, checked against the
 // protocol's schema as a console's would be, and the artifacts from a folder of <sm3>.so files; the host still
 // verifies every artifact's SM3 before loading it.
-async function applyStandaloneState(host: Host, file: string) {
+async function applyStandaloneState(host: Pick<Host, 'applyDesiredState'>, file: string) {
   const parsed = parseDesiredState(JSON.parse(await readFile(file, 'utf8').catch((error: Error) => {
     throw new Error(`--desired-state ${file}: ${error.message}`);
   })) as unknown);
@@ -88,6 +102,8 @@ export async function runHost(args: string[]): Promise<void> {
   const onCommandLine = tokenOnCommandLine(args);
   if (onCommandLine) throw new Error(onCommandLine);
   const { values } = parseArgs({ args, options: HOST_OPTIONS, strict: true });
+  const workers = workerCount(values.workers);
+  if (workers > 1 && cluster.isWorker) return runWorkerOf(values);
   const joinToken = joinTokenSource(values['join-token-file']);
   const consoles = [...(values.console ?? []), ...(values['control-plane'] ?? [])].flatMap((list) => list.split(',')).map((url) => url.trim()).filter(Boolean);
   const log = (line: string) => console.error(`hotplane host: ${line}`);
@@ -104,6 +120,7 @@ export async function runHost(args: string[]): Promise<void> {
   const plainText = consoles.find((url) => new URL(url).protocol !== 'https:');
   if (plainText) throw new Error(`--console ${plainText}: the fleet API is served over TLS only; give its https:// URL (port 7443 by default)`);
   const transport = consoles.length > 0 ? await openTransport(consoles, { dataDir, consoleCaFile: values['console-ca'], joinToken, log }) : null;
+  if (workers > 1) return runPrimary(values, workers, { consoles, dataDir, transport, log });
   let agent: ControlPlaneAgent | null = null;
   const host = new Host({
     hostId: transport?.hostId ?? values['host-id'],
@@ -153,6 +170,80 @@ export async function runHost(args: string[]): Promise<void> {
     server.close();
     await host.stop({ drain: true });
     await accessLog.flush();
+    process.exit(0);
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+type HostValues = ReturnType<typeof parseArgs<{ options: typeof HOST_OPTIONS; strict: true }>>['values'];
+
+function runWorkerOf(values: HostValues): Promise<void> {
+  const dataDir = path.resolve(values.data);
+  return (async () =>
+    runWorker({
+      slot: Number(process.env[WORKER_SLOT_ENV]),
+      hostId: process.env[WORKER_HOST_ID_ENV] ?? values['host-id'],
+      dataDir,
+      port: Number(values.port),
+      bind: values.bind,
+      crashMarkerBase: values['crash-marker'] ?? path.join(dataDir, 'inproc-call'),
+      cellLimits: resolveCellLimits({ memoryMiB: values['cell-memory-mib'], openFiles: values['cell-open-files'] }),
+      inprocRefusal: inprocRefusalFor(values['console-secret'] ?? []),
+      accessLog: values['access-log'] ?? path.join(dataDir, 'access.log'),
+      adminToken: await adminToken(dataDir),
+      metricsToken: await metricsToken(values['metrics-token-file']),
+      maxBodyBytes: values['max-body-bytes'] ? Number(values['max-body-bytes']) : undefined,
+      withConsole: (values.console ?? values['control-plane'] ?? []).length > 0,
+    }))();
+}
+
+// With workers the primary is the host the console knows: one agent, one artifact cache, one report; the workers
+// serve the port (server/host/workers/). SIGTERM drains every worker and waits for them before exiting.
+async function runPrimary(values: HostValues, workers: number, context: { consoles: string[]; dataDir: string; transport: FleetTransport | null; log: (line: string) => void }) {
+  const { consoles, dataDir, transport, log } = context;
+  // What every worker reads is checked here first: a bad setting stops the host, not each worker in a restart loop.
+  await adminToken(dataDir);
+  await metricsToken(values['metrics-token-file']);
+  resolveCellLimits({ memoryMiB: values['cell-memory-mib'], openFiles: values['cell-open-files'] });
+  accessLogSettings();
+  let agent: ControlPlaneAgent | null = null;
+  const pool = await new WorkerPool({
+    workers,
+    hostId: transport?.hostId ?? values['host-id'],
+    dataDir,
+    crashMarkerBase: values['crash-marker'] ?? path.join(dataDir, 'inproc-call'),
+    fetchArtifact: (sm3) => {
+      if (agent) return agent.fetchArtifact(sm3);
+      if (values.artifacts) return standaloneArtifact(values.artifacts, sm3);
+      throw new Error(`artifact ${sm3} is not cached and there is no console to fetch it from`);
+    },
+    log,
+  }).start();
+  const approvals = transport ? await new ConsoleApprovals(path.join(dataDir, 'console-approved.json')).load() : undefined;
+  if (transport) agent = new ControlPlaneAgent(pool, { controlPlane: consoles, fetch: transport.fetch, dataDir, log, approvals });
+  if (values['desired-state']) await applyStandaloneState(pool, values['desired-state']);
+  if (agent) {
+    const fresh = await agent.syncOnce().then(() => true, () => false);
+    if (!fresh) await agent.restorePersistedState().catch((error) => log(`persisted desired state unusable: ${(error as Error).message}`));
+  }
+  await pool.listen();
+  log(`invoke API on http://${values.bind}:${values.port}/v1/invoke/<module> (${workers} workers: ${pool.workerPids().join(', ')})`);
+  agent?.start();
+  transport?.startRenewal();
+
+  let stopping = false;
+  async function shutdown(signal: string) {
+    if (stopping) {
+      log(`${signal} again: stopping at once`);
+      pool.kill();
+      process.exit(1);
+    }
+    stopping = true;
+    log(`${signal}: draining every worker and stopping`);
+    agent?.stop();
+    transport?.stop();
+    await pool.stop(pool.drainDeadlineMs());
     process.exit(0);
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -16,6 +16,8 @@ export type OutcomeCounts = Record<Outcome, number>;
 export interface VersionTotals extends OutcomeCounts {
   requests: number;
   latencySumUs: number;
+  /** Times the hang watchdog declared this version hung (hang-watchdog.ts). */
+  hangs: number;
 }
 
 // HDR drops values above its range without a word, so longer calls are recorded as this (one hour).
@@ -27,21 +29,38 @@ const QUANTILES = [
 ] as const;
 
 const SECOND_MS = 1_000;
+
+/**
+ * Percentiles at which a worker describes a second's latency histogram to its primary (workers/aggregate.ts merges
+ * them): every 2 % up to 90, every 0.5 % up to 99, every 0.1 % above, so a merged p50/p95/p99 is off by at most
+ * 1 % of rank (0.1 % at the tail). Only workers compute it: ~100 percentile reads per version per second.
+ */
+export const LATENCY_GRID: readonly number[] = [
+  ...Array.from({ length: 45 }, (_, i) => (i + 1) * 2),
+  ...Array.from({ length: 18 }, (_, i) => 90.5 + i * 0.5),
+  ...Array.from({ length: 10 }, (_, i) => Math.round((99.1 + i * 0.1) * 10) / 10),
+];
+
+/** A second of one version as a worker hands it to its primary: the sample and its latency at LATENCY_GRID. */
+export interface GriddedSample {
+  sample: MetricSample;
+  grid: number[];
+}
 const floorSecond = (ms: number) => ms - (ms % SECOND_MS);
 
 export class VersionMetrics {
   /** Prometheus labels of this version, formatted once. */
   readonly labels: string;
-  private readonly cumulative: VersionTotals = { requests: 0, latencySumUs: 0, ok: 0, app: 0, fault: 0, crashed: 0, timeout: 0 };
+  private readonly cumulative: VersionTotals = { requests: 0, latencySumUs: 0, ok: 0, app: 0, fault: 0, crashed: 0, timeout: 0, hangs: 0 };
   private readonly window: OutcomeCounts = { ok: 0, app: 0, fault: 0, crashed: 0, timeout: 0 };
   private readonly latency: RecordableHistogram = createHistogram({ lowest: 1, highest: HIGHEST_LATENCY_US, figures: 3 });
   private closed: MetricSample | null = null;
-  /** Times the hang watchdog declared this version hung (hang-watchdog.ts). */
-  hangs = 0;
+  private closedGrid: number[] = [];
 
   constructor(
     readonly module: string,
     readonly version: string,
+    private readonly withGrid = false,
   ) {
     this.labels = labelSet({ module, version });
   }
@@ -51,9 +70,18 @@ export class VersionMetrics {
     return this.closed;
   }
 
+  /** The last closed second's latency at LATENCY_GRID (empty unless the metrics keep grids, or with no requests). */
+  get lastSecondGrid(): number[] {
+    return this.closedGrid;
+  }
+
   /** Counts since this version's metrics were created. */
   get totals(): Readonly<VersionTotals> {
     return this.cumulative;
+  }
+
+  countHang(): void {
+    this.cumulative.hangs++;
   }
 
   record(outcome: Outcome, latencyUs: number): void {
@@ -95,6 +123,7 @@ export class VersionMetrics {
       max: measured ? latency.max : 0,
     };
     window.ok = window.app = window.fault = window.crashed = window.timeout = 0;
+    this.closedGrid = measured && this.withGrid ? LATENCY_GRID.map((p) => latency.percentile(p)) : [];
     if (measured) latency.reset();
     this.closed = sample;
     return sample;
@@ -112,9 +141,11 @@ export interface HostMetricsOptions {
   capacity?: number;
   /** Live in-flight calls (the version runtimes count them; e.g. `() => host.versionStatuses()`). Without it, hotplane_inflight is not exported. */
   inflight?: () => Iterable<InflightCount>;
+  /** Keep each sample's latency at LATENCY_GRID too (a worker, whose primary merges the workers' histograms). */
+  latencyGrid?: boolean;
 }
 
-interface EventLoopSecond {
+export interface EventLoopSecond {
   delayP99Seconds: number;
   delayMaxSeconds: number;
   utilization: number;
@@ -125,6 +156,7 @@ export class HostMetrics {
   private readonly capacity: number;
   private readonly ring: MetricSample[] = [];
   private readonly ringSecondMs: Float64Array;
+  private readonly ringGrid: number[][] = [];
   private written = 0;
   private drained = 0;
   private windowStart = floorSecond(Date.now());
@@ -143,7 +175,7 @@ export class HostMetrics {
     let versions = this.byModule.get(module);
     if (versions === undefined) this.byModule.set(module, (versions = new Map()));
     let metrics = versions.get(version);
-    if (metrics === undefined) versions.set(version, (metrics = new VersionMetrics(module, version)));
+    if (metrics === undefined) versions.set(version, (metrics = new VersionMetrics(module, version, this.options.latencyGrid)));
     return metrics;
   }
 
@@ -153,7 +185,7 @@ export class HostMetrics {
     const metrics = versions?.get(version);
     if (!versions || !metrics) return;
     const unfinished = metrics.rollSecond(new Date(this.windowStart));
-    if (unfinished.requests > 0) this.keep(unfinished, this.windowStart);
+    if (unfinished.requests > 0) this.keep(unfinished, this.windowStart, metrics.lastSecondGrid);
     versions.delete(version);
     if (versions.size === 0) this.byModule.delete(module);
   }
@@ -194,7 +226,7 @@ export class HostMetrics {
     for (const versions of this.byModule.values()) {
       for (const metrics of versions.values()) {
         const sample = metrics.rollSecond(second);
-        if (sample.requests > 0) this.keep(sample, secondMs);
+        if (sample.requests > 0) this.keep(sample, secondMs, metrics.lastSecondGrid);
       }
     }
     // A timer that fires a hair early must not label two windows with the same second.
@@ -214,9 +246,10 @@ export class HostMetrics {
     this.loopDelay.reset();
   }
 
-  private keep(sample: MetricSample, secondMs: number) {
+  private keep(sample: MetricSample, secondMs: number, grid: number[]) {
     const slot = this.written % this.capacity;
     this.ring[slot] = sample;
+    if (this.options.latencyGrid) this.ringGrid[slot] = grid;
     this.ringSecondMs[slot] = secondMs;
     this.written++;
   }
@@ -238,6 +271,34 @@ export class HostMetrics {
     return samples;
   }
 
+  /** drainSamples() with each sample's latency grid (kept only with the `latencyGrid` option). */
+  drainGriddedSamples(): GriddedSample[] {
+    const found: GriddedSample[] = [];
+    for (let n = Math.max(this.drained, this.written - this.capacity); n < this.written; n++) {
+      const slot = n % this.capacity;
+      found.push({ sample: this.ring[slot], grid: this.ringGrid[slot] ?? [] });
+    }
+    this.drained = this.written;
+    return found;
+  }
+
+  /** Every version's cumulative totals and its last closed second, for a worker's snapshot to its primary. */
+  versionSnapshots(): { module: string; version: string; totals: VersionTotals; last: GriddedSample | null }[] {
+    const found = [];
+    for (const versions of this.byModule.values()) {
+      for (const m of versions.values()) {
+        const last = m.lastSecond && m.lastSecond.requests > 0 ? { sample: m.lastSecond, grid: m.lastSecondGrid } : null;
+        found.push({ module: m.module, version: m.version, totals: { ...m.totals }, last });
+      }
+    }
+    return found;
+  }
+
+  /** The event loop's last closed second (null before the first). */
+  get eventLoop(): EventLoopSecond | null {
+    return this.loopLastSecond;
+  }
+
   /** Kept samples, oldest first; optionally one module's, and only of the last `seconds` closed seconds. */
   recent(module?: string, seconds?: number): MetricSample[] {
     const from = seconds === undefined ? -Infinity : this.windowStart - seconds * SECOND_MS;
@@ -248,54 +309,86 @@ export class HostMetrics {
     const out = new ExpositionWriter();
     const all: VersionMetrics[] = [];
     for (const versions of this.byModule.values()) all.push(...versions.values());
-
-    out.family('hotplane_requests_total', 'counter', 'Invocations answered, by outcome: ok 200, app 422, fault 500, crashed 502, timeout 504.');
-    for (const m of all) for (const outcome of OUTCOMES) out.sample('hotplane_requests_total', `${m.labels},outcome="${outcome}"`, m.totals[outcome]);
-
-    const latency = 'hotplane_request_latency_microseconds';
-    out.family(latency, 'summary', 'Invocation latency in microseconds: quantiles over the last closed second (NaN if it had no requests), sum and count since start.');
-    for (const m of all) {
-      const last = m.lastSecond && m.lastSecond.requests > 0 ? m.lastSecond : null;
-      for (const [quantile, field] of QUANTILES) out.sample(latency, `${m.labels},quantile="${quantile}"`, last ? last[field] : NaN);
-      out.sample(`${latency}_sum`, m.labels, m.totals.latencySumUs);
-      out.sample(`${latency}_count`, m.labels, m.totals.requests);
-    }
-
-    out.family('hotplane_hangs_total', 'counter', 'Times a call ran so far past the version\'s normal latency that new calls went to other versions.');
-    for (const m of all) out.sample('hotplane_hangs_total', m.labels, m.hangs);
-
-    if (this.options.inflight) this.writeInflight(out, this.options.inflight());
-    this.writeProcess(out);
+    writeVersionFamilies(out, all.map((m) => ({ labels: m.labels, totals: m.totals, last: m.lastSecond })));
+    if (this.options.inflight) writeInflightFamily(out, this.options.inflight());
+    writeProcessFamilies(out, processFigures(this.loopLastSecond));
     return out.toString();
   }
+}
 
-  // A version can have two instances for a moment (one leaving, one arriving): one series per version.
-  private writeInflight(out: ExpositionWriter, counts: Iterable<InflightCount>) {
-    const byVersion = new Map<string, { labels: string; inFlight: number }>();
-    for (const { module, version, inFlight } of counts) {
-      const key = `${module}\u0000${version}`;
-      const entry = byVersion.get(key);
-      if (entry) entry.inFlight += inFlight;
-      else byVersion.set(key, { labels: labelSet({ module, version }), inFlight });
-    }
-    out.family('hotplane_inflight', 'gauge', 'Invocations in progress.');
-    for (const { labels, inFlight } of byVersion.values()) out.sample('hotplane_inflight', labels, inFlight);
+/** What /metrics says of one version: cumulative totals and the last closed second (its quantiles). */
+export interface VersionExposition {
+  labels: string;
+  totals: Readonly<VersionTotals>;
+  last: MetricSample | null;
+}
+
+export function writeVersionFamilies(out: ExpositionWriter, versions: readonly VersionExposition[]) {
+  out.family('hotplane_requests_total', 'counter', 'Invocations answered, by outcome: ok 200, app 422, fault 500, crashed 502, timeout 504.');
+  for (const m of versions) for (const outcome of OUTCOMES) out.sample('hotplane_requests_total', `${m.labels},outcome="${outcome}"`, m.totals[outcome]);
+
+  const latency = 'hotplane_request_latency_microseconds';
+  out.family(latency, 'summary', 'Invocation latency in microseconds: quantiles over the last closed second (NaN if it had no requests), sum and count since start.');
+  for (const m of versions) {
+    const last = m.last && m.last.requests > 0 ? m.last : null;
+    for (const [quantile, field] of QUANTILES) out.sample(latency, `${m.labels},quantile="${quantile}"`, last ? last[field] : NaN);
+    out.sample(`${latency}_sum`, m.labels, m.totals.latencySumUs);
+    out.sample(`${latency}_count`, m.labels, m.totals.requests);
   }
 
-  // In-process modules run on the event loop, so its delay and utilization are the host's first health signal.
-  private writeProcess(out: ExpositionWriter) {
-    const cpu = process.cpuUsage();
-    const memory = process.memoryUsage();
-    out.single('process_cpu_user_seconds_total', 'counter', 'User CPU time spent.', cpu.user / 1e6);
-    out.single('process_cpu_system_seconds_total', 'counter', 'System CPU time spent.', cpu.system / 1e6);
-    out.single('process_resident_memory_bytes', 'gauge', 'Resident set size.', memory.rss);
-    out.single('process_start_time_seconds', 'gauge', 'Process start, Unix seconds.', Math.round(performance.timeOrigin / 1000));
-    out.single('nodejs_heap_used_bytes', 'gauge', 'V8 heap in use.', memory.heapUsed);
-    out.single('nodejs_external_memory_bytes', 'gauge', 'Memory outside the V8 heap held by JS objects (buffers).', memory.external);
-    const loop = this.loopLastSecond;
-    if (!loop) return;
-    out.single('nodejs_eventloop_lag_p99_seconds', 'gauge', 'Event loop delay, 99th percentile over the last second.', loop.delayP99Seconds);
-    out.single('nodejs_eventloop_lag_max_seconds', 'gauge', 'Event loop delay, maximum over the last second.', loop.delayMaxSeconds);
-    out.single('nodejs_eventloop_utilization_ratio', 'gauge', 'Share of the last second the event loop was busy.', loop.utilization);
+  out.family('hotplane_hangs_total', 'counter', "Times a call ran so far past the version's normal latency that new calls went to other versions.");
+  for (const m of versions) out.sample('hotplane_hangs_total', m.labels, m.totals.hangs);
+}
+
+// A version can have two instances for a moment (one leaving, one arriving): one series per version.
+export function writeInflightFamily(out: ExpositionWriter, counts: Iterable<InflightCount>) {
+  const byVersion = new Map<string, { labels: string; inFlight: number }>();
+  for (const { module, version, inFlight } of counts) {
+    const key = `${module}\u0000${version}`;
+    const entry = byVersion.get(key);
+    if (entry) entry.inFlight += inFlight;
+    else byVersion.set(key, { labels: labelSet({ module, version }), inFlight });
   }
+  out.family('hotplane_inflight', 'gauge', 'Invocations in progress.');
+  for (const { labels, inFlight } of byVersion.values()) out.sample('hotplane_inflight', labels, inFlight);
+}
+
+/** One process's figures (or, with workers, the host's: CPU and memory summed, the event loop's worst). */
+export interface ProcessFigures {
+  cpuUserSeconds: number;
+  cpuSystemSeconds: number;
+  residentBytes: number;
+  startTimeSeconds: number;
+  heapUsedBytes: number;
+  externalBytes: number;
+  loop: EventLoopSecond | null;
+}
+
+export function processFigures(loop: EventLoopSecond | null): ProcessFigures {
+  const cpu = process.cpuUsage();
+  const memory = process.memoryUsage();
+  return {
+    cpuUserSeconds: cpu.user / 1e6,
+    cpuSystemSeconds: cpu.system / 1e6,
+    residentBytes: memory.rss,
+    startTimeSeconds: Math.round(performance.timeOrigin / 1000),
+    heapUsedBytes: memory.heapUsed,
+    externalBytes: memory.external,
+    loop,
+  };
+}
+
+// In-process modules run on the event loop, so its delay and utilization are the host's first health signal.
+export function writeProcessFamilies(out: ExpositionWriter, figures: ProcessFigures) {
+  out.single('process_cpu_user_seconds_total', 'counter', 'User CPU time spent.', figures.cpuUserSeconds);
+  out.single('process_cpu_system_seconds_total', 'counter', 'System CPU time spent.', figures.cpuSystemSeconds);
+  out.single('process_resident_memory_bytes', 'gauge', 'Resident set size.', figures.residentBytes);
+  out.single('process_start_time_seconds', 'gauge', 'Process start, Unix seconds.', figures.startTimeSeconds);
+  out.single('nodejs_heap_used_bytes', 'gauge', 'V8 heap in use.', figures.heapUsedBytes);
+  out.single('nodejs_external_memory_bytes', 'gauge', 'Memory outside the V8 heap held by JS objects (buffers).', figures.externalBytes);
+  const loop = figures.loop;
+  if (!loop) return;
+  out.single('nodejs_eventloop_lag_p99_seconds', 'gauge', 'Event loop delay, 99th percentile over the last second.', loop.delayP99Seconds);
+  out.single('nodejs_eventloop_lag_max_seconds', 'gauge', 'Event loop delay, maximum over the last second.', loop.delayMaxSeconds);
+  out.single('nodejs_eventloop_utilization_ratio', 'gauge', 'Share of the last second the event loop was busy.', loop.utilization);
 }

@@ -68,7 +68,7 @@ export class ModuleRuntime {
       settings,
       requestTimeoutMs: () => this.requestTimeoutMs,
       priorP999Ms: (self: VersionRuntime) => this.priorP999Ms(self),
-      countHang: () => void this.deps.metrics.forVersion(this.module, version).hangs++,
+      countHang: () => this.deps.metrics.forVersion(this.module, version).countHang(),
     };
     return {
       module: this.module,
