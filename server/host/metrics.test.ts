@@ -58,7 +58,7 @@ describe('VersionMetrics', () => {
     metrics.record('fault', 300.5);
     metrics.rollSecond(SECOND);
     metrics.record('ok', 200);
-    assert.deepEqual({ ...metrics.totals }, { requests: 3, latencySumUs: 601, ok: 2, app: 0, fault: 1, crashed: 0, timeout: 0 });
+    assert.deepEqual({ ...metrics.totals }, { requests: 3, latencySumUs: 601, ok: 2, app: 0, fault: 1, crashed: 0, timeout: 0, hangs: 0 });
   });
 
   it('counts latencies the histogram cannot hold instead of losing them', () => {

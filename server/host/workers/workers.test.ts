@@ -198,18 +198,19 @@ test('the host report of two workers: samples of one version and second summed, 
   assert.deepEqual({ phase: statuses[0].phase, inFlight: statuses[0].inFlight }, { phase: 'crashed', inFlight: 4 });
 
   const totals = { requests: 7, latencySumUs: 70, ok: 7, app: 0, fault: 0, crashed: 0, timeout: 0, hangs: 0 };
-  const snapshot = (requests: number): WorkerSnapshot => ({
-    versions: [{ module: 'ledger', version: '1.1.0', totals: { ...totals, requests, ok: requests }, last: null }],
+  const snapshot = (requests: number, hangs = 0): WorkerSnapshot => ({
+    versions: [{ module: 'ledger', version: '1.1.0', totals: { ...totals, requests, ok: requests, hangs }, last: null }],
     samples: [], statuses: [], generation: 1, awaitingArtifacts: false, takenAt: 0,
     process: { cpuUserSeconds: 1, cpuSystemSeconds: 1, residentBytes: 1, startTimeSeconds: 1, heapUsedBytes: 1, externalBytes: 1, loop: null },
   });
   const aggregate = new MetricsAggregate();
-  aggregate.update(101, snapshot(7));
-  aggregate.update(102, snapshot(5));
+  aggregate.update(101, snapshot(7, 1));
+  aggregate.update(102, snapshot(5, 2));
   aggregate.retire(101);
   aggregate.update(103, snapshot(2));
   const text = aggregate.prometheus({ cpuUserSeconds: 0, cpuSystemSeconds: 0, residentBytes: 0, startTimeSeconds: 0, heapUsedBytes: 0, externalBytes: 0, loop: null });
   assert.equal(metricValue(text, 'hotplane_requests_total{module="ledger",version="1.1.0",outcome="ok"}'), 14);
+  assert.equal(metricValue(text, 'hotplane_hangs_total{module="ledger",version="1.1.0"}'), 3, 'hangs summed, the dead worker’s kept');
   assert.deepEqual([...workerRequests(text).keys()].sort(), [102, 103]);
   assert.equal(metricValue(text, 'process_cpu_user_seconds_total'), 3, 'the dead worker’s CPU stays in the host’s');
 });
