@@ -1,7 +1,8 @@
 import { expect, test } from '@playwright/test';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
+import { processDescendants, processRunning } from '../server/testing/processes';
 
 // `npm start` (scripts/start.mjs) as an operator runs it, on the production build the e2e run made, then SIGTERM as
 // systemd or `kill` sends it: the console drains and stops its embedded host and every process cell, and the whole
@@ -11,58 +12,12 @@ import path from 'node:path';
 const PORT = Number(process.env.E2E_PORT ?? 3100) + 70;
 const DATA_DIR = path.resolve('tmp', 'e2e-npm-start-data');
 
-interface ProcessEntry {
-  pid: number;
-  ppid: number;
-  state: string;
-  command: string;
-}
-
-function processTable(): ProcessEntry[] {
-  const table: ProcessEntry[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // The command name in parentheses may itself hold spaces or parentheses: the fields follow the last ')'.
-      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const command = readFileSync(`/proc/${name}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      table.push({ pid: Number(name), ppid: Number(ppid), state, command });
-    } catch {
-      // Gone between the listing and the read.
-    }
-  }
-  return table;
-}
-
-function descendants(root: number): ProcessEntry[] {
-  const table = processTable();
-  const found: ProcessEntry[] = [];
-  let frontier = [root];
-  while (frontier.length > 0) {
-    const children = table.filter((p) => frontier.includes(p.ppid));
-    found.push(...children);
-    frontier = children.map((p) => p.pid);
-  }
-  return found;
-}
-
-/** Still running: present in /proc and not a zombie (in a container nothing may reap a reparented zombie). */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
 let started: ChildProcess | undefined;
-let tree: ProcessEntry[] = [];
+let tree: [number, string][] = [];
 
 test.afterAll(() => {
-  for (const entry of tree) if (running(entry.pid)) process.kill(entry.pid, 'SIGKILL');
-  if (started?.pid && running(started.pid)) process.kill(started.pid, 'SIGKILL');
+  for (const [pid] of tree) if (processRunning(pid)) process.kill(pid, 'SIGKILL');
+  if (started?.pid && processRunning(started.pid)) process.kill(started.pid, 'SIGKILL');
 });
 
 test('SIGTERM to npm start drains and stops the console, its embedded host and every cell, and exits 0', async () => {
@@ -89,12 +44,12 @@ test('SIGTERM to npm start drains and stops the console, its embedded host and e
   // Up: the console answers, and ledger 1.0.0 serves from a process cell of the embedded host.
   await expect.poll(() => fetch(`http://localhost:${PORT}/login`).then((r) => r.status).catch(() => 0), { timeout: 150_000, intervals: [500] }).toBe(200);
   await expect
-    .poll(() => descendants(started!.pid!).some((p) => p.command.includes('cell-child')), { timeout: 90_000, intervals: [500], message: 'a process cell in the tree' })
+    .poll(() => [...processDescendants(started!.pid!).values()].some((command) => command.includes('cell-child')), { timeout: 90_000, intervals: [500], message: 'a process cell in the tree' })
     .toBe(true);
-  tree = descendants(started.pid!);
-  const roles = ['next-server or next start', 'the embedded host', 'a process cell'];
-  const found = [tree.some((p) => /next/.test(p.command)), tree.some((p) => /host\/main|hotplane host| host /.test(p.command)), tree.some((p) => p.command.includes('cell-child'))];
-  expect(found, `${roles.join(', ')} among ${JSON.stringify(tree.map((p) => p.command.slice(0, 120)))}`).toEqual([true, true, true]);
+  tree = [...processDescendants(started.pid!)];
+  const commands = tree.map(([, command]) => command);
+  const found = [commands.some((c) => /next/.test(c)), commands.some((c) => /host\/main/.test(c)), commands.some((c) => c.includes('cell-child'))];
+  expect(found, `next, the embedded host and a process cell among ${JSON.stringify(commands.map((c) => c.slice(0, 120)))}`).toEqual([true, true, true]);
 
   const signalledAt = Date.now();
   process.kill(started.pid!, 'SIGTERM');
@@ -104,7 +59,7 @@ test('SIGTERM to npm start drains and stops the console, its embedded host and e
   // Within the drain deadline (HOTPLANE_SHUTDOWN_DEADLINE_MS, 40 s by default).
   expect(seconds).toBeLessThan(40);
   await expect
-    .poll(() => tree.filter((p) => running(p.pid)).map((p) => `${p.pid} ${p.command.slice(0, 120)}`), { timeout: 10_000, message: 'every process of the tree gone' })
+    .poll(() => tree.filter(([pid]) => processRunning(pid)).map(([pid, command]) => `${pid} ${command.slice(0, 120)}`), { timeout: 10_000, message: 'every process of the tree gone' })
     .toEqual([]);
   await expect.poll(() => fetch(`http://localhost:${PORT}/login`).then(() => 'answering').catch(() => 'closed'), { timeout: 5_000 }).toBe('closed');
 });

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createConsoleFixture, type ConsoleFixture } from '../testing/console-fixture';
 import { putLiveApproved } from '../testing/approved-desired';
-import { freePort } from '../testing/processes';
+import { freePort, processCommandLine, processDescendants, processRunning } from '../testing/processes';
 
 // SIGTERM and SIGINT to a console process (what instrumentation.ts runs inside `npm start`) with its real embedded
 // host and that host's sandboxed process cells: the whole tree drains and exits; a second signal stops it at once.
@@ -18,48 +17,6 @@ interface ConsoleRun {
   /** Every pid the tree had when it was last looked at: killed after the tests should any have survived. */
   seen: Map<number, string>;
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>;
-}
-
-/** Every live descendant of `root`: pid → command line. */
-function descendants(root: number): Map<number, string> {
-  const parents = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // Gone while we looked.
-    }
-  }
-  const found = new Map<number, string>();
-  const visit = (pid: number) => {
-    for (const child of parents.get(pid) ?? []) {
-      found.set(child, readCommandLine(child));
-      visit(child);
-    }
-  };
-  visit(root);
-  return found;
-}
-
-function readCommandLine(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-  } catch {
-    return '';
-  }
-}
-
-/** Running means present and not a zombie waiting for a parent that no longer exists to reap it. */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 async function waitFor<T>(what: string, probe: () => Promise<T | null | false> | T | null | false, timeoutMs: number, stderr: string[] = []): Promise<T> {
@@ -95,8 +52,8 @@ describe('console shutdown on SIGTERM/SIGINT, with the embedded host and its pro
   after(() => {
     for (const run of runs) {
       // Only a pid that still runs the same command line: never a number the kernel has since given to another process.
-      for (const [pid, command] of [...run.seen, ...descendants(run.child.pid!)]) {
-        if (running(pid) && readCommandLine(pid) === command) process.kill(pid, 'SIGKILL');
+      for (const [pid, command] of [...run.seen, ...processDescendants(run.child.pid!)]) {
+        if (processRunning(pid) && processCommandLine(pid) === command) process.kill(pid, 'SIGKILL');
       }
       run.child.kill('SIGKILL');
     }
@@ -137,7 +94,7 @@ describe('console shutdown on SIGTERM/SIGINT, with the embedded host and its pro
     fetch(`http://127.0.0.1:${run.hostPort}/v1/invoke/ledger`, { method: 'POST', body, signal: AbortSignal.timeout(300_000) });
 
   function treeOf(run: ConsoleRun) {
-    const tree = descendants(run.child.pid!);
+    const tree = processDescendants(run.child.pid!);
     for (const [pid, command] of tree) run.seen.set(pid, command);
     const cells = [...tree].filter(([, command]) => command.includes('cell-child'));
     const hosts = [...tree].filter(([, command]) => command.includes('--host-id'));
@@ -153,8 +110,8 @@ describe('console shutdown on SIGTERM/SIGINT, with the embedded host and its pro
     const exit = await run.exit;
     assert.deepEqual([exit.code, exit.signal], [0, null], run.stderr.join('').slice(-2000));
     assert.match(run.stderr.join(''), /SIGTERM: draining the console, its embedded host and its cells/);
-    const survivors = await waitFor('no survivor', () => ([...tree.keys()].some(running) ? null : true), 10_000).catch(() => false);
-    assert.equal(survivors, true, `still running: ${JSON.stringify([...tree].filter(([pid]) => running(pid)))}`);
+    const survivors = await waitFor('no survivor', () => ([...tree.keys()].some(processRunning) ? null : true), 10_000).catch(() => false);
+    assert.equal(survivors, true, `still running: ${JSON.stringify([...tree].filter(([pid]) => processRunning(pid)))}`);
   });
 
   it('a second SIGINT while a call holds the drain open stops everything at once', async () => {
@@ -166,15 +123,15 @@ describe('console shutdown on SIGTERM/SIGINT, with the embedded host and its pro
     run.child.kill('SIGINT');
     await waitFor('the drain to start', () => run.stderr.join('').includes('SIGINT: draining'), 30_000, run.stderr);
     await new Promise((resolve) => setTimeout(resolve, 2_000));
-    assert.equal(running(run.child.pid!), true, 'the stuck call holds the drain open');
+    assert.equal(processRunning(run.child.pid!), true, 'the stuck call holds the drain open');
     const secondAt = Date.now();
     run.child.kill('SIGINT');
     const exit = await run.exit;
     assert.equal(exit.code, 130, run.stderr.join('').slice(-2000));
     assert.ok(exit.atMs - secondAt < 30_000, `stopped at once (took ${exit.atMs - secondAt} ms)`);
     assert.match(run.stderr.join(''), /SIGINT again: stopping at once/);
-    const survivors = await waitFor('no survivor', () => ([...tree.keys()].some(running) ? null : true), 10_000).catch(() => false);
-    assert.equal(survivors, true, `still running: ${JSON.stringify([...tree].filter(([pid]) => running(pid)))}`);
+    const survivors = await waitFor('no survivor', () => ([...tree.keys()].some(processRunning) ? null : true), 10_000).catch(() => false);
+    assert.equal(survivors, true, `still running: ${JSON.stringify([...tree].filter(([pid]) => processRunning(pid)))}`);
     assert.ok((await stuck) instanceof Error || !(await stuck as Response).ok, 'the stuck call did not complete normally');
   });
 
@@ -188,7 +145,7 @@ describe('console shutdown on SIGTERM/SIGINT, with the embedded host and its pro
     const exit = await run.exit;
     assert.equal(exit.code, 1, run.stderr.join('').slice(-2000));
     assert.match(run.stderr.join(''), /the shutdown deadline of 4 s passed: stopping at once/);
-    const survivors = await waitFor('no survivor', () => ([...tree.keys()].some(running) ? null : true), 10_000).catch(() => false);
-    assert.equal(survivors, true, `still running: ${JSON.stringify([...tree].filter(([pid]) => running(pid)))}`);
+    const survivors = await waitFor('no survivor', () => ([...tree.keys()].some(processRunning) ? null : true), 10_000).catch(() => false);
+    assert.equal(survivors, true, `still running: ${JSON.stringify([...tree].filter(([pid]) => processRunning(pid)))}`);
   });
 });
