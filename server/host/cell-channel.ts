@@ -144,7 +144,7 @@ export class HostCellChannel {
       if (polling) this.spin.won();
     }
     if (this.closed || this.events.due() === 0) return this.park();
-    if (now - this.lastProgress < this.spin.ms) {
+    if (now - this.lastProgress < this.spin.allowanceMs(now)) {
       if (!progressed) yieldCpu();
       return true;
     }

@@ -131,7 +131,8 @@ const yieldCpu = koffi.load('libc.so.6').func('int sched_yield(void)');
 /** Spins until `ready`, then parks on the doorbell; returns once `ready` said yes. */
 function idle(ready: () => boolean, forRoom = false): void {
   if (ready()) return;
-  const until = performance.now() + spin.ms;
+  const started = performance.now();
+  const until = started + spin.allowanceMs(started);
   for (let spins = 1; ; spins++) {
     if (ready()) return spin.won();
     if ((spins & 15) === 0) {

@@ -1,8 +1,10 @@
 // The ring's own rules over plain memory: frames in order across the wrap, a full ring refusing rather than
 // overwriting, and a reader refusing counters and lengths its writer could not have produced.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { test } from 'node:test';
-import { MAX_RING_FRAME, REGION_BYTES, Ring, RING_CAPACITY, RingCorrupt, ringFrameBytes } from './cell-ring.ts';
+import { cpuOversubscribed, MAX_RING_FRAME, REGION_BYTES, Ring, RING_CAPACITY, RingCorrupt, SpinBudget, ringFrameBytes } from './cell-ring.ts';
 
 const TAIL = 0;
 const HEAD = 16;
@@ -66,4 +68,16 @@ test('attack: counters and lengths the writer could not have produced are refuse
   const { region, writer } = ringPair();
   new Int32Array(region, 0, 1024)[HEAD] = 64;
   assert.throws(() => writer.write(1, 4, 0, Buffer.alloc(0)), RingCorrupt, 'head moved past the tail');
+});
+
+test('with more runnable processes than cores neither side polls: the spin allowance drops to nothing', async (t) => {
+  // Two more busy processes than cores keep the run queue above the core count whatever else the machine does.
+  const busy = Array.from({ length: availableParallelism() + 2 }, () => spawn(process.execPath, ['-e', 'for (;;);'], { stdio: 'ignore' }));
+  t.after(() => busy.forEach((child) => child.kill('SIGKILL')));
+  const budget = new SpinBudget(0.2);
+  const deadline = Date.now() + 10_000;
+  while (!cpuOversubscribed(performance.now()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(cpuOversubscribed(performance.now()), true, 'the run queue is seen above the core count');
+  assert.equal(budget.allowanceMs(performance.now()), 0);
+  assert.equal(budget.ms, 0.2, 'the learned budget is kept for when the machine is free again');
 });

@@ -7,7 +7,8 @@
 // counter has one writer and lives on its own cache line, published with a sequentially consistent store after the
 // bytes it covers. The reader of a ring never trusts its peer: counters and lengths are checked against the ring's
 // bounds before a byte is read, and a frame is never read outside [data, data + capacity).
-import { closeSync, writeSync } from 'node:fs';
+import { closeSync, readFileSync, writeSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import koffi, { type LibraryHandle } from 'koffi';
 import { mapSharedFile, type SharedFileMapping } from './module-library';
 
@@ -174,6 +175,31 @@ export class ParkFlag {
  * only burns the CPU the peer needs) halves it, down to the floor. On an idle machine a hot cell stays near the cap
  * and makes no system call; under load the budget falls within a few calls to about what a wake-up costs.
  */
+const CORES = availableParallelism();
+const RUN_QUEUE_SAMPLE_MS = 100;
+let runQueueSampledAt = -Infinity;
+let runnableTasks = 0;
+let runQueueReadable = true;
+
+/**
+ * Whether more tasks are runnable than there are cores: the kernel's procs_running from /proc/stat (no Node API gives
+ * the run queue), sampled at most every 100 ms and smoothed. Then polling only takes the CPU a peer needs — two
+ * workers with their cells on two cores served 29k req/s polling against 39k parking at once — so both sides of a
+ * channel park straight away. Where /proc/stat cannot be read, nothing counts as oversubscribed.
+ */
+export function cpuOversubscribed(now: number): boolean {
+  if (runQueueReadable && now - runQueueSampledAt >= RUN_QUEUE_SAMPLE_MS) {
+    runQueueSampledAt = now;
+    try {
+      const running = Number(/^procs_running (\d+)$/m.exec(readFileSync('/proc/stat', 'latin1'))?.[1] ?? NaN);
+      if (Number.isFinite(running)) runnableTasks = runnableTasks === 0 ? running : 0.7 * runnableTasks + 0.3 * running;
+    } catch {
+      runQueueReadable = false;
+    }
+  }
+  return runnableTasks > CORES + 0.5;
+}
+
 export class SpinBudget {
   ms: number;
   private parkedAt = 0;
@@ -183,6 +209,11 @@ export class SpinBudget {
     private readonly minMs = 0.002,
   ) {
     this.ms = maxMs;
+  }
+
+  /** How long to poll now: the learned budget, or nothing while the machine is oversubscribed. */
+  allowanceMs(now: number): number {
+    return cpuOversubscribed(now) ? 0 : this.ms;
   }
 
   won(): void {

@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
-import { readFileSync } from 'node:fs';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ArtifactCache, ArtifactIntegrityError, type ArtifactFetcher } from '../artifact-cache';
 import { readCrashMarker } from '../crash-marker';
@@ -92,6 +92,17 @@ export class WorkerPool implements AgentHost {
 
   get locallyOverridden(): boolean {
     return this.overriddenLocally;
+  }
+
+  // On disk before the event goes out and before a restart could read it; whole or not at all (temp file, rename).
+  private saveQuarantine(): void {
+    const temp = `${this.quarantineFile}.${process.pid}.tmp`;
+    try {
+      writeFileSync(temp, JSON.stringify([...this.quarantined]), { mode: 0o600 });
+      renameSync(temp, this.quarantineFile);
+    } catch (error) {
+      this.options.log(`cannot save ${this.quarantineFile} (${(error as Error).message}): the quarantine holds until this host restarts`);
+    }
   }
 
   /** Forks the workers and waits until each has its Host running (not yet listening). */
@@ -344,7 +355,7 @@ export class WorkerPool implements AgentHost {
     const marker = readCrashMarker(readMarker(crashMarkerOfSlot(this.options.crashMarkerBase, slot.slot)));
     if (marker) {
       this.quarantined.add(`${marker.module}@${marker.version}`);
-      void writeFile(this.quarantineFile, JSON.stringify([...this.quarantined]), { mode: 0o600 });
+      this.saveQuarantine();
       this.emit({
         time: new Date().toISOString(),
         module: marker.module,
