@@ -1,3 +1,5 @@
+// Runs alone (scripts/test.mjs): it kills a worker and waits for its replacement to take new connections, which
+// stalled past a minute twice when other host test files ran beside it (never alone, nor under plain CPU load).
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
