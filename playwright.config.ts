@@ -35,6 +35,10 @@ export default defineConfig({
     url: `http://localhost:${port}/login`,
     timeout: 180_000,
     reuseExistingServer: false,
+    // SIGTERM to the server's process group, as an operator's stop would: the console drains and stops its embedded
+    // host (its own process group). Playwright's default SIGKILL would leave that host running, holding the output
+    // pipe Playwright waits on.
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 60_000 },
     stdout: 'pipe',
     stderr: 'pipe',
   },
