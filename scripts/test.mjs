@@ -10,6 +10,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const part = process.argv[2] ?? 'all';
 const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1' };
 const totals = { passed: 0, failed: 0 };
+// Names of what failed, repeated after the totals: CI keeps only the tail of a long run.
+const failures = [];
 let broken = false;
 
 function run(label, command, args, options = {}) {
@@ -18,6 +20,7 @@ function run(label, command, args, options = {}) {
   if (options.capture) process.stdout.write(result.stdout ?? '');
   if (result.status !== 0) {
     console.log(`--- ${label} failed (exit ${result.status ?? result.signal})`);
+    failures.push(`${label}: exit ${result.status ?? result.signal}`);
     broken = true;
   }
   return result;
@@ -33,6 +36,18 @@ function findTests(dir, found = []) {
   return found.sort();
 }
 
+function unexpectedTitles(suites, trail = []) {
+  const titles = [];
+  for (const suite of suites) {
+    const here = suite.title ? [...trail, suite.title] : trail;
+    for (const spec of suite.specs ?? []) {
+      if (spec.tests?.some((test) => test.status === 'unexpected')) titles.push([...here, spec.title].join(' › '));
+    }
+    titles.push(...unexpectedTitles(suite.suites ?? [], here));
+  }
+  return titles;
+}
+
 const bin = (name) => path.join('node_modules', '.bin', name);
 
 // A test touches the database when it opens one itself or through a fixture that does.
@@ -46,6 +61,13 @@ function count(result) {
   totals.passed += Number(/^ℹ pass (\d+)/m.exec(out)?.[1] ?? 0);
   totals.failed += Number(/^ℹ fail (\d+)/m.exec(out)?.[1] ?? 0);
   if (result.status !== 0 && !/^ℹ fail [1-9]/m.test(out)) totals.failed += 1;
+  // The spec reporter repeats every failed test under "failing tests:"; its "✖" lines name them.
+  const failing = out.split(/^✖ failing tests:$/m)[1] ?? '';
+  let where = '';
+  for (const line of failing.split('\n')) {
+    if (line.startsWith('test at ')) where = line.slice('test at '.length);
+    else if (line.startsWith('✖ ')) failures.push(`  ${line} at ${where}`);
+  }
 }
 
 // Test files mostly wait (on child processes, databases, timers), so several run at once; a file that judges live
@@ -84,6 +106,7 @@ if (part === 'all' || part === 'e2e') {
     const stats = JSON.parse(readFileSync(report, 'utf8')).stats ?? {};
     totals.passed += (stats.expected ?? 0) + (stats.flaky ?? 0);
     totals.failed += stats.unexpected ?? 0;
+    for (const title of unexpectedTitles(JSON.parse(readFileSync(report, 'utf8')).suites ?? [])) failures.push(`  ✖ e2e ${title}`);
   } else if (e2e.status !== 0) {
     totals.failed += 1;
   }
@@ -103,5 +126,6 @@ if (part === 'all' || part === 'bench') {
   else totals.failed += 1;
 }
 
+if (failures.length > 0) console.log(`\nWhat failed:\n${failures.join('\n')}`);
 console.log(`\n${totals.passed} passed, ${totals.failed} failed`);
 process.exit(broken || totals.failed > 0 ? 1 : 0);
