@@ -4,7 +4,7 @@ import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { ZodError } from 'zod';
 import { consoleOrigin } from '../auth/auth';
 import { can, type Permission } from '../auth/permissions';
-import { isCrossOriginRequest, resolveSessionUser, type SessionUser } from '../auth/session';
+import { actorOf, isCrossOriginRequest, resolveSessionUser, type SessionUser } from '../auth/session';
 import { db } from '../db/client';
 import { databaseLocked } from '../db/lock-wait';
 import { DomainError, DomainErrorCode } from '../errors';
@@ -73,7 +73,9 @@ export const publicProcedure = t.procedure.meta({ access: 'public' }).use(domain
 
 export const authedProcedure = publicProcedure.meta({ access: 'signed-in' }).use(({ ctx, next }) => {
   if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'sign in first' });
-  return next({ ctx: { ...ctx, user: ctx.user as SessionUser } });
+  const user = ctx.user as SessionUser;
+  // The one place a session becomes the actor that audit events name.
+  return next({ ctx: { ...ctx, user, actor: actorOf(user) } });
 });
 
 export function permittedProcedure(permission: Permission) {

@@ -1,6 +1,5 @@
 import 'server-only';
 import { z } from 'zod';
-import { actorOf } from '../../auth/session';
 import { listAuditEvents, auditEventFilter } from '../../audit/list';
 import { consoleAuditKeyStatus, verifyAndRecord } from '../../audit/console-trail';
 import { createRouter, permittedProcedure } from '../trpc';
@@ -15,5 +14,5 @@ export const auditRouter = createRouter({
   }),
   verify: permittedProcedure('audit.verify')
     .input(z.object({}).optional())
-    .mutation(({ ctx }) => verifyAndRecord(ctx.db, actorOf(ctx.user))),
+    .mutation(({ ctx }) => verifyAndRecord(ctx.db, ctx.actor)),
 });

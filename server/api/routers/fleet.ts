@@ -1,6 +1,5 @@
 import 'server-only';
 import { z } from 'zod';
-import { actorOf } from '../../auth/session';
 import { config } from '../../config';
 import { switchDemoTraffic } from '../../fleet/demo-traffic';
 import { registerHost, registerHostInput, revokeHost } from '../../fleet/hosts';
@@ -32,10 +31,10 @@ export const fleetRouter = createRouter({
   // procedure here that writes desired state.
   setDemoTraffic: demoTraffic
     .input(z.object({ enabled: z.boolean() }))
-    .mutation(async ({ ctx, input }) => switchDemoTraffic(ctx.db, actorOf(ctx.user), (await runningFleetServices())?.demoTraffic ?? null, input.enabled)),
+    .mutation(async ({ ctx, input }) => switchDemoTraffic(ctx.db, ctx.actor, (await runningFleetServices())?.demoTraffic ?? null, input.enabled)),
 
   // Creates the host and its one-time join token (only its hash is kept; it expires, HOTPLANE_JOIN_TOKEN_MINUTES).
-  registerHost: manageFleet.input(registerHostInput).mutation(({ ctx, input }) => registerHost(ctx.db, actorOf(ctx.user), input, config().fleet.joinTokenMinutes)),
-  revokeHost: manageFleet.input(z.object({ hostId: z.string().min(1) })).mutation(({ ctx, input }) => revokeHost(ctx.db, actorOf(ctx.user), input.hostId)),
-  setHostZone: manageFleet.input(setHostZoneInput).mutation(({ ctx, input }) => setHostZone(ctx.db, actorOf(ctx.user), input)),
+  registerHost: manageFleet.input(registerHostInput).mutation(({ ctx, input }) => registerHost(ctx.db, ctx.actor, input, config().fleet.joinTokenMinutes)),
+  revokeHost: manageFleet.input(z.object({ hostId: z.string().min(1) })).mutation(({ ctx, input }) => revokeHost(ctx.db, ctx.actor, input.hostId)),
+  setHostZone: manageFleet.input(setHostZoneInput).mutation(({ ctx, input }) => setHostZone(ctx.db, ctx.actor, input)),
 });

@@ -1,7 +1,6 @@
 import 'server-only';
 import { z } from 'zod';
 import { permissionsOf } from '../../auth/permissions';
-import { actorOf } from '../../auth/session';
 import { createApiToken, listApiTokens, revokeApiToken } from '../../auth/api-tokens';
 import { authedProcedure, createRouter, permittedProcedure } from '../trpc';
 
@@ -16,8 +15,8 @@ export const meRouter = createRouter({
   tokens: permittedProcedure('tokens.own').query(({ ctx }) => listApiTokens(ctx.db, ctx.user.id)),
   createToken: permittedProcedure('tokens.own')
     .input(z.object({ name: z.string().trim().min(1, 'name the token after where it is used, e.g. "release laptop"').max(80) }))
-    .mutation(({ ctx, input }) => createApiToken(ctx.db, actorOf(ctx.user), input.name)),
+    .mutation(({ ctx, input }) => createApiToken(ctx.db, ctx.actor, input.name)),
   revokeToken: permittedProcedure('tokens.own')
     .input(z.object({ tokenId: z.string() }))
-    .mutation(({ ctx, input }) => revokeApiToken(ctx.db, actorOf(ctx.user), input.tokenId)),
+    .mutation(({ ctx, input }) => revokeApiToken(ctx.db, ctx.actor, input.tokenId)),
 });

@@ -1,6 +1,5 @@
 import 'server-only';
 import { z } from 'zod';
-import { actorOf } from '../../auth/session';
 import { getReport, listModules, moduleDetail, recentReports, revokeVersion } from '../../artifacts/catalog';
 import { createRouter, permittedProcedure } from '../trpc';
 
@@ -13,5 +12,5 @@ export const modulesRouter = createRouter({
   report: readModules.input(z.object({ id: z.string() })).query(({ ctx, input }) => getReport(ctx.db, input.id)),
   revokeVersion: permittedProcedure('artifacts.revoke')
     .input(z.object({ versionId: z.string(), reason: z.string().trim().min(3, 'say why the version is revoked') }))
-    .mutation(({ ctx, input }) => revokeVersion(ctx.db, actorOf(ctx.user), input.versionId, input.reason)),
+    .mutation(({ ctx, input }) => revokeVersion(ctx.db, ctx.actor, input.versionId, input.reason)),
 });

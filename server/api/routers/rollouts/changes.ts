@@ -1,7 +1,6 @@
 import 'server-only';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { actorOf } from '../../../auth/session';
 import { approveChange, rejectChange } from '../../../rollout/approvals';
 import { cancelChange, editChange, proposeChange, submitChange } from '../../../rollout/change-request';
 import { approveInput, CHANGE_STATES, editInput, proposeInput, reasonInput, rejectInput } from '../../../rollout/change-request.types';
@@ -57,21 +56,21 @@ export const changesRouter = createRouter({
   digest: read.input(idInput).query(({ ctx, input }) => digestForSigning(ctx.db, input.id)),
 
   propose: propose.input(proposeInput).mutation(async ({ ctx, input }) => {
-    const row = await proposeChange(ctx.db, actorOf(ctx.user), input);
+    const row = await proposeChange(ctx.db, ctx.actor, input);
     return { id: row.id, revision: row.revision, digest: row.digest, state: row.state, requiredApprovals: row.requiredApprovals };
   }),
   /** The module page's form: its first version, a settings change or a removal, as the whole desired state after. */
   proposeDesired: propose.input(proposeDesiredInput).mutation(async ({ ctx, input }) => {
-    const row = await proposeWholeChange(ctx.db, actorOf(ctx.user), input);
+    const row = await proposeWholeChange(ctx.db, ctx.actor, input);
     return { id: row.id, kind: row.kind, revision: row.revision, digest: row.digest, state: row.state, requiredApprovals: row.requiredApprovals };
   }),
   edit: propose.input(editInput).mutation(async ({ ctx, input }) => {
-    const row = await editChange(ctx.db, actorOf(ctx.user), input);
+    const row = await editChange(ctx.db, ctx.actor, input);
     return { id: row.id, revision: row.revision, digest: row.digest, state: row.state };
   }),
-  submit: propose.input(idInput).mutation(async ({ ctx, input }) => ({ state: (await submitChange(ctx.db, actorOf(ctx.user), input.id)).state })),
-  cancel: propose.input(reasonInput).mutation(async ({ ctx, input }) => ({ state: (await cancelChange(ctx.db, actorOf(ctx.user), input.id, input.reason)).state })),
+  submit: propose.input(idInput).mutation(async ({ ctx, input }) => ({ state: (await submitChange(ctx.db, ctx.actor, input.id)).state })),
+  cancel: propose.input(reasonInput).mutation(async ({ ctx, input }) => ({ state: (await cancelChange(ctx.db, ctx.actor, input.id, input.reason)).state })),
 
-  approve: approve.input(approveInput).mutation(({ ctx, input }) => approveChange(ctx.db, actorOf(ctx.user), input, { ttlMs: rolloutSettings().approvalTtlMs })),
-  reject: approve.input(rejectInput).mutation(({ ctx, input }) => rejectChange(ctx.db, actorOf(ctx.user), input)),
+  approve: approve.input(approveInput).mutation(({ ctx, input }) => approveChange(ctx.db, ctx.actor, input, { ttlMs: rolloutSettings().approvalTtlMs })),
+  reject: approve.input(rejectInput).mutation(({ ctx, input }) => rejectChange(ctx.db, ctx.actor, input)),
 });

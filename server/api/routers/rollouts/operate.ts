@@ -1,6 +1,5 @@
 import 'server-only';
 import { z } from 'zod';
-import { actorOf } from '../../../auth/session';
 import { fleetMetrics } from '../../../fleet/metrics-store';
 import { reasonInput, rollbackInput } from '../../../rollout/change-request.types';
 import { moduleBreaker, overrideBreaker } from '../../../rollout/circuit-breaker';
@@ -22,19 +21,19 @@ const brief = (row: { id: string; state: string }) => ({ id: row.id, state: row.
 export const operateRouter = createRouter({
   /** An approved request: preflight, then the canary steps (the engine runs them). */
   start: operate.input(idInput).mutation(async ({ ctx, input }) => {
-    const result = await startRollout(deps(ctx), actorOf(ctx.user), input.id);
+    const result = await startRollout(deps(ctx), ctx.actor, input.id);
     return result.started ? { started: true as const, ...brief(result.row) } : result;
   }),
-  pause: operate.input(idInput).mutation(async ({ ctx, input }) => brief(await pauseRollout(deps(ctx), actorOf(ctx.user), input.id))),
-  resume: operate.input(idInput).mutation(async ({ ctx, input }) => brief(await resumeRollout(deps(ctx), actorOf(ctx.user), input.id))),
+  pause: operate.input(idInput).mutation(async ({ ctx, input }) => brief(await pauseRollout(deps(ctx), ctx.actor, input.id))),
+  resume: operate.input(idInput).mutation(async ({ ctx, input }) => brief(await resumeRollout(deps(ctx), ctx.actor, input.id))),
   /** Skip the remaining steps: the canary takes all traffic and becomes the stable. */
-  promote: operate.input(idInput).mutation(async ({ ctx, input }) => brief(await promoteNow(deps(ctx), actorOf(ctx.user), input.id))),
+  promote: operate.input(idInput).mutation(async ({ ctx, input }) => brief(await promoteNow(deps(ctx), ctx.actor, input.id))),
   /** All traffic back to the stable; the canary is unloaded. */
-  abort: operate.input(reasonInput).mutation(async ({ ctx, input }) => brief(await abortRollout(deps(ctx), actorOf(ctx.user), input.id, input.reason))),
+  abort: operate.input(reasonInput).mutation(async ({ ctx, input }) => brief(await abortRollout(deps(ctx), ctx.actor, input.id, input.reason))),
 
   rollback: permittedProcedure('rollouts.rollback')
     .input(rollbackInput)
-    .mutation(({ ctx, input }) => rollbackModule(ctx.db, actorOf(ctx.user), input, rolloutSettings())),
+    .mutation(({ ctx, input }) => rollbackModule(ctx.db, ctx.actor, input, rolloutSettings())),
   /** The on-call screen: every module, what runs, and where one click would take it. */
   targets: permittedProcedure('changes.read').query(({ ctx }) => rollbackTargets(ctx.db)),
 
@@ -43,12 +42,12 @@ export const operateRouter = createRouter({
     .query(({ ctx, input }) => listReviews(ctx.db, input)),
   acknowledgeReview: permittedProcedure('reviews.acknowledge')
     .input(z.object({ id: z.string().min(1), note: z.string().trim().min(3, 'say what was learned or decided').max(4000) }))
-    .mutation(({ ctx, input }) => acknowledgeReview(ctx.db, actorOf(ctx.user), input)),
+    .mutation(({ ctx, input }) => acknowledgeReview(ctx.db, ctx.actor, input)),
 
   breaker: permittedProcedure('changes.read')
     .input(z.object({ module: z.string().min(1) }))
     .query(({ ctx, input }) => moduleBreaker(ctx.db, input.module, Date.now(), rolloutSettings().breaker)),
   overrideBreaker: permittedProcedure('breaker.override')
     .input(z.object({ module: z.string().min(1), reason: z.string().trim().min(3, 'say why rollouts may go ahead').max(2000) }))
-    .mutation(({ ctx, input }) => overrideBreaker(ctx.db, actorOf(ctx.user), input.module, input.reason, rolloutSettings().breaker)),
+    .mutation(({ ctx, input }) => overrideBreaker(ctx.db, ctx.actor, input.module, input.reason, rolloutSettings().breaker)),
 });

@@ -1,7 +1,6 @@
 import 'server-only';
 import { z } from 'zod';
 import { consoleAuditPublicKey } from '../../../audit/console-trail';
-import { actorOf } from '../../../auth/session';
 import { evidenceDownload } from '../../../rollout/evidence';
 import { listSigningKeys, registerKeyInput, registerSigningKey, revokeSigningKey } from '../../../rollout/signing-keys';
 import { createWebhook, createWebhookInput, deleteWebhook, listWebhooks } from '../../../rollout/webhooks';
@@ -14,8 +13,8 @@ const webhooks = permittedProcedure('webhooks.manage');
 
 export const keysRouter = createRouter({
   mine: keys.query(({ ctx }) => listSigningKeys(ctx.db, ctx.user.id)),
-  register: keys.input(registerKeyInput).mutation(({ ctx, input }) => registerSigningKey(ctx.db, actorOf(ctx.user), input)),
-  revoke: keys.input(z.object({ id: z.string().min(1) })).mutation(({ ctx, input }) => revokeSigningKey(ctx.db, actorOf(ctx.user), input.id)),
+  register: keys.input(registerKeyInput).mutation(({ ctx, input }) => registerSigningKey(ctx.db, ctx.actor, input)),
+  revoke: keys.input(z.object({ id: z.string().min(1) })).mutation(({ ctx, input }) => revokeSigningKey(ctx.db, ctx.actor, input.id)),
 });
 
 export const evidenceRouter = createRouter({
@@ -28,6 +27,6 @@ export const evidenceRouter = createRouter({
 export const webhooksRouter = createRouter({
   list: webhooks.query(({ ctx }) => listWebhooks(ctx.db)),
   /** Returns the HMAC secret once. */
-  create: webhooks.input(createWebhookInput).mutation(({ ctx, input }) => createWebhook(ctx.db, actorOf(ctx.user), input)),
-  delete: webhooks.input(z.object({ id: z.string().min(1) })).mutation(({ ctx, input }) => deleteWebhook(ctx.db, actorOf(ctx.user), input.id)),
+  create: webhooks.input(createWebhookInput).mutation(({ ctx, input }) => createWebhook(ctx.db, ctx.actor, input)),
+  delete: webhooks.input(z.object({ id: z.string().min(1) })).mutation(({ ctx, input }) => deleteWebhook(ctx.db, ctx.actor, input.id)),
 });
