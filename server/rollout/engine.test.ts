@@ -33,9 +33,11 @@ const quickPlan = (overrides: Partial<RolloutPlan> = {}) => ({
     { weight: 50, holdSeconds: 1 },
     { weight: 100, holdSeconds: 1 },
   ],
-  // The host runs in this test's own event loop, beside the engine and SQLite: a stall of tens of ms lands on whichever
-  // version was called, so the latency check gets a noise floor that such stalls stay under (as waves.test.ts has).
-  analysis: { intervalSeconds: 0.25, windowSeconds: 3, minRequests: 20, maxErrorPercent: 1, maxErrorRatio: 2, maxP95Ratio: 1.2, p95NoiseMs: 50, maxP95Ms: 1000 },
+  // The host runs in this test's own event loop, beside the engine and SQLite: on a loaded CI machine a stall of
+  // hundreds of ms lands on whichever version was called (a 5 % canary's p95 rests on a few calls), so the latency
+  // rule only catches what no stall explains. These tests are about the engine's flow; the latency rule itself is
+  // tested on fixed figures in analysis.test.ts.
+  analysis: { intervalSeconds: 0.25, windowSeconds: 3, minRequests: 20, maxErrorPercent: 1, maxErrorRatio: 2, maxP95Ratio: 1.2, p95NoiseMs: 1000, maxP95Ms: 5000 },
   stepDeadlineSeconds: 30,
   rollbackWindowSeconds: 60,
   isolation: 'process' as const,
