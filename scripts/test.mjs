@@ -40,14 +40,15 @@ function findTests(dir, found = []) {
   return found.sort();
 }
 
-function unexpectedTitles(suites, trail = []) {
+/** Titles of the specs whose outcome is `status` ('unexpected' or 'flaky') in Playwright's JSON report. */
+function specTitles(suites, status, trail = []) {
   const titles = [];
   for (const suite of suites) {
     const here = suite.title ? [...trail, suite.title] : trail;
     for (const spec of suite.specs ?? []) {
-      if (spec.tests?.some((test) => test.status === 'unexpected')) titles.push([...here, spec.title].join(' › '));
+      if (spec.tests?.some((test) => test.status === status)) titles.push([...here, spec.title].join(' › '));
     }
-    titles.push(...unexpectedTitles(suite.suites ?? [], here));
+    titles.push(...specTitles(suite.suites ?? [], status, here));
   }
   return titles;
 }
@@ -138,7 +139,9 @@ if (part === 'all' || part === 'e2e') {
     const stats = JSON.parse(readFileSync(report, 'utf8')).stats ?? {};
     totals.passed += (stats.expected ?? 0) + (stats.flaky ?? 0);
     totals.failed += stats.unexpected ?? 0;
-    for (const title of unexpectedTitles(JSON.parse(readFileSync(report, 'utf8')).suites ?? [])) failures.push(`  ✖ e2e ${title}`);
+    const suites = JSON.parse(readFileSync(report, 'utf8')).suites ?? [];
+    for (const title of specTitles(suites, 'unexpected')) failures.push(`  ✖ e2e ${title}`);
+    for (const title of specTitles(suites, 'flaky')) flaky.push(`  ✖ e2e ${title}`);
   } else if (e2e.status !== 0) {
     totals.failed += 1;
   }
@@ -158,7 +161,7 @@ if (part === 'all' || part === 'bench') {
   else totals.failed += 1;
 }
 
-if (flaky.length > 0) console.log(`\nFailed once, passed when run again alone (flaky):\n${flaky.join('\n')}`);
+if (flaky.length > 0) console.log(`\nFailed once, passed when run again (flaky):\n${flaky.join('\n')}`);
 if (failures.length > 0) console.log(`\nWhat failed:\n${failures.join('\n')}`);
 console.log(`\n${totals.passed} passed, ${totals.failed} failed`);
 process.exit(broken || totals.failed > 0 ? 1 : 0);
