@@ -13,6 +13,11 @@ export interface Permitted {
 
 type AskingFor = 'abort' | 'cancel' | 'promote' | null;
 
+function skipped(step: number | null, of: number) {
+  if (step === null || step >= of) return '';
+  return step + 1 === of ? `, skipping step ${of} and its analysis` : `, skipping steps ${step + 1}–${of} and their analysis`;
+}
+
 /** The buttons the state machine offers in this state, narrowed to what this person may do. */
 export function RequestActions({
   id,
@@ -73,7 +78,7 @@ export function RequestActions({
       <ConfirmDialog
         open={asking === 'promote'}
         title={`Promote ${promotion.module} ${promotion.to} now`}
-        explanation={`All traffic moves to ${promotion.to} at once${promotion.step !== null && promotion.step < promotion.of ? `, skipping steps ${promotion.step + 1}–${promotion.of} and their analysis` : ''}; ${promotion.from} stays warm for the rollback window.`}
+        explanation={`All traffic moves to ${promotion.to} at once${skipped(promotion.step, promotion.of)}; ${promotion.from} stays warm for the rollback window.`}
         confirmLabel="Promote to 100 %"
         pending={pending}
         error={promote.error?.message ?? null}
