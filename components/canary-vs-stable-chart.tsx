@@ -14,12 +14,20 @@ const STABLE = '#1f5fbf';
 const LIMIT = '#b42318';
 const time = (t: number) => new Date(t).toLocaleTimeString();
 
+/** Drawn only near the data: a limit far above it would flatten every line to the floor. The caption always names it. */
+const LIMIT_IN_VIEW = 3;
+
 function MetricChart({ title, unit, points, limit }: { title: string; unit: string; points: CanaryStablePoint[]; limit: number | null }) {
   const relative = points.some((p) => p.limitVsStable !== undefined && p.limitVsStable !== null);
+  const highest = Math.max(0, ...points.flatMap((p) => [p.canary ?? 0, p.stable ?? 0, p.limitVsStable ?? 0]));
+  const limitInView = limit !== null && (highest === 0 || limit <= highest * LIMIT_IN_VIEW);
   return (
     <figure className="panel chart" aria-label={title} data-points={points.length}>
       <figcaption className="small">
-        <strong>{title}</strong> <span className="muted">({unit}; limit {limit ?? '—'} {unit})</span>
+        <strong>{title}</strong> <span className="muted">
+          ({unit}; limit {limit ?? '—'} {unit}
+          {limit !== null && !limitInView && ', above the chart'})
+        </span>
       </figcaption>
       {points.length === 0 ? (
         <p className="muted small" style={{ height: 150, margin: 0 }}>
@@ -36,7 +44,7 @@ function MetricChart({ title, unit, points, limit }: { title: string; unit: stri
             <Line type="linear" dataKey="canary" name="canary" stroke={CANARY} dot={false} isAnimationActive={false} connectNulls />
             <Line type="linear" dataKey="stable" name="stable" stroke={STABLE} dot={false} isAnimationActive={false} connectNulls />
             {relative && <Line type="stepAfter" dataKey="limitVsStable" name="limit vs stable" stroke={LIMIT} strokeDasharray="2 3" dot={false} isAnimationActive={false} connectNulls />}
-            {limit !== null && (
+            {limitInView && (
               <ReferenceLine y={limit} stroke={LIMIT} strokeDasharray="6 3" ifOverflow="extendDomain" label={{ value: `limit ${limit} ${unit}`, position: 'insideTopRight', fontSize: 10, fill: LIMIT }} />
             )}
           </LineChart>

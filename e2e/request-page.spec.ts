@@ -115,7 +115,7 @@ test('upload shows a verifying phase, then its shortcut proposes that version; t
   await operator.goto(url);
   const banner = operator.getByRole('alert', { name: 'Rejected' });
   await expect(banner).toContainText('not during the year-end freeze');
-  await expect(banner).toContainText('by Demo approver');
+  await expect(banner).toContainText('by approver@hotplane.local');
   const box = (await banner.boundingBox())!;
   expect(box.y + box.height, 'the rejection is at the top').toBeLessThanOrEqual(FOLD.height);
 });
@@ -178,6 +178,9 @@ test('an operator pauses, resumes and aborts a live canary; the step, hold, verd
   await expect(operator.getByRole('status', { name: 'Outcome' })).toContainText('request page e2e: abort on purpose');
   await expect(operator.getByRole('timer', { name: 'Step hold' })).toHaveAttribute('data-phase', 'finished');
 
+  // Finished: nothing is judged any more, so a fresh load counts and pages the same, final set.
+  await operator.reload();
+  await expect(operator.getByTestId('change-state')).toHaveText('Aborted');
   const total = Number(await count.getAttribute('data-count'));
   await expect(count).toHaveText(`Analysis history: ${total} judgements`);
   const rows = operator.getByRole('table', { name: 'Analysis decisions' }).locator('tbody tr');

@@ -22,6 +22,8 @@ export function DecisionHistory({ id, total }: { id: string; total: number }) {
     if (onFirstPage) void refetch();
   }, [total, onFirstPage, refetch]);
 
+  // The page before stays shown while the next loads; its numbers are not claimed for the new range meanwhile.
+  const loading = page.isPlaceholderData || page.isPending;
   const rows = page.data ?? [];
   const first = cursors.length * PAGE_SIZE + 1;
   const last = cursors.length * PAGE_SIZE + rows.length;
@@ -32,7 +34,9 @@ export function DecisionHistory({ id, total }: { id: string; total: number }) {
         Analysis history: {total} {total === 1 ? 'judgement' : 'judgements'}
       </h2>
       {page.error && <p role="alert" className="error">{page.error.message}</p>}
-      <DecisionsTable decisions={rows} />
+      <div aria-busy={loading}>
+        <DecisionsTable decisions={rows} />
+      </div>
       {total > PAGE_SIZE && (
         <nav className="row small" aria-label="Analysis history pages">
           <button type="button" className="button secondary small" disabled={onFirstPage} onClick={() => setCursors([])}>
@@ -42,9 +46,9 @@ export function DecisionHistory({ id, total }: { id: string; total: number }) {
             Newer
           </button>
           <span data-testid="decision-range">
-            {rows.length > 0 ? `${first}–${last}` : '—'} of {total}, newest first
+            {loading ? 'loading…' : rows.length > 0 ? `${first}–${last}` : '—'} of {total}, newest first
           </span>
-          <button type="button" className="button secondary small" disabled={!older || page.isFetching} onClick={() => setCursors([...cursors, rows.at(-1)!.id])}>
+          <button type="button" className="button secondary small" disabled={!older || loading} onClick={() => setCursors([...cursors, rows.at(-1)!.id])}>
             Older
           </button>
         </nav>
