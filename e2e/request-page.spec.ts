@@ -5,7 +5,8 @@ import { DEMO_ARTIFACTS, E2E_DATA_DIR, signIn } from './helpers';
 // The request page as an operator works a live canary of ledger 1.1.0 with the demo traffic: what is above the fold,
 // pause, resume, abort with a reason, promote now after a confirmation; the whole analysis history paged; a rejection
 // banner; and the upload page's verifying phase and its shortcut to a proposal. Ledger ends on 1.0.0 with nothing
-// running, as the specs after this one expect.
+// running, as the specs after this one expect, and every persona's browser closed: an open request page keeps its
+// live stream, and so the console, busy.
 
 type Role = Parameters<typeof signIn>[1];
 const APPROVER_KEY = path.join(E2E_DATA_DIR, 'demo-keys', 'approver.key.pem');
@@ -118,6 +119,8 @@ test('upload shows a verifying phase, then its shortcut proposes that version; t
   await expect(banner).toContainText('by approver@hotplane.local');
   const box = (await banner.boundingBox())!;
   expect(box.y + box.height, 'the rejection is at the top').toBeLessThanOrEqual(FOLD.height);
+  await approver.context().close();
+  await operator.context().close();
 });
 
 test('an operator pauses, resumes and aborts a live canary; the step, hold, verdict, chart and buttons are above the fold; the history pages add up to its count', async ({ browser }, testInfo) => {
@@ -205,6 +208,7 @@ test('an operator pauses, resumes and aborts a live canary; the step, hold, verd
   const audit = await auditActions(browser, id);
   for (const action of ['rollout.started', 'rollout.paused', 'rollout.resumed', 'rollout.aborted']) await expect(audit.table).toContainText(action);
   await audit.close();
+  await operator.context().close();
 });
 
 test('Promote now asks first, then moves all traffic; ledger goes back to 1.0.0 the same way', async ({ browser }) => {
@@ -236,4 +240,5 @@ test('Promote now asks first, then moves all traffic; ledger goes back to 1.0.0 
   await operator.getByRole('button', { name: 'Promote now' }).click();
   await operator.getByRole('dialog', { name: 'Promote ledger 1.0.0 now' }).getByRole('button', { name: 'Promote to 100 %' }).click();
   await expect(operator.getByTestId('change-state')).toHaveText('Promoted', { timeout: 30_000 });
+  await operator.context().close();
 });
