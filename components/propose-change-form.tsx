@@ -44,6 +44,7 @@ export function ProposeChangeForm({
   onSubmit,
   editing,
   onCancelEdit,
+  proposedVersion,
 }: {
   modules: ProposeFormModule[];
   module: string;
@@ -54,6 +55,8 @@ export function ProposeChangeForm({
   onSubmit: (input: ProposeInput) => void;
   editing?: EditedRequest;
   onCancelEdit?: () => void;
+  /** The target version to start from (the upload page's shortcut). */
+  proposedVersion?: string;
 }) {
   const plan = editing?.plan ?? DEFAULT_PLAN;
   const [steps, setSteps] = useState<RolloutStep[]>(plan.steps);
@@ -102,7 +105,7 @@ export function ProposeChangeForm({
         </label>
         <label>
           Target version
-          <select name="toVersion" required key={`${module}:${versions.join(',')}`} defaultValue={editing?.toVersion}>
+          <select name="toVersion" required key={`${module}:${versions.join(',')}`} defaultValue={editing?.toVersion ?? proposedVersion}>
             {versions.length === 0 && <option value="">no accepted version</option>}
             {versions.map((v) => (
               <option key={v}>{v}</option>

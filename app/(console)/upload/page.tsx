@@ -1,5 +1,5 @@
 import { redirect } from 'next/navigation';
-import { canUpload } from '@/server/auth/permissions';
+import { canProposeChanges, canUpload } from '@/server/auth/permissions';
 import { currentUser } from '@/server/auth/current-user';
 import { PageHead } from '@/components/page-head';
 import { UploadForm } from './upload-form';
@@ -13,7 +13,7 @@ export default async function UploadPage() {
         title="Upload a module version"
         subtitle="Drop the three files of a signed artifact: name.so, name.so.manifest.json and name.so.manifest.sig."
       />
-      <UploadForm />
+      <UploadForm canPropose={canProposeChanges(user.roles)} />
     </>
   );
 }

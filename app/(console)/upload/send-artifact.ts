@@ -9,7 +9,8 @@ function toBase64(bytes: Uint8Array): string {
 
 // XMLHttpRequest rather than fetch: only it reports upload progress. The .so is the raw body (streamed by
 // the browser), the small manifest and signature ride in headers — see server/artifacts/upload-http.ts.
-export async function sendArtifact(files: ArtifactFiles, onProgress: (fraction: number) => void) {
+// `onSent` marks the last byte leaving: from then on the console is verifying, not receiving.
+export async function sendArtifact(files: ArtifactFiles, onProgress: (fraction: number) => void, onSent: () => void) {
   const manifest = new Uint8Array(await files.manifest.arrayBuffer());
   const signature = new Uint8Array(await files.signature.arrayBuffer());
   return new Promise<{ message: string } & Record<string, unknown>>((resolve, reject) => {
@@ -24,6 +25,7 @@ export async function sendArtifact(files: ArtifactFiles, onProgress: (fraction: 
     request.upload.onprogress = (event) => {
       if (event.lengthComputable) onProgress(event.loaded / event.total);
     };
+    request.upload.onload = onSent;
     request.onload = () => {
       // Node answers this itself, before the upload route sees the request: there is no report.
       if (request.status === 431) {

@@ -15,11 +15,16 @@ interface UploadOutcome {
   checks: CheckResult[];
 }
 
-export function UploadForm() {
+const VERIFYING_STEPS = 'the signature against the registered signer, the ELF checks (architecture, symbols, TLS), and the identity probe in a sandbox';
+
+type Phase = 'idle' | 'sending' | 'verifying';
+
+export function UploadForm({ canPropose }: { canPropose: boolean }) {
   const queryClient = useQueryClient();
   const [files, setFiles] = useState<Partial<ArtifactFiles>>({});
   const [problem, setProblem] = useState<string | null>(null);
-  const [progress, setProgress] = useState<number | null>(null);
+  const [progress, setProgress] = useState(0);
+  const [phase, setPhase] = useState<Phase>('idle');
   const [result, setResult] = useState<UploadOutcome | null>(null);
   const [dragging, setDragging] = useState(false);
 
@@ -40,10 +45,11 @@ export function UploadForm() {
   async function upload() {
     if (!files.so || !files.manifest || !files.signature) return;
     setProgress(0);
+    setPhase('sending');
     setResult(null);
     setProblem(null);
     try {
-      const response = await sendArtifact(files as ArtifactFiles, setProgress);
+      const response = await sendArtifact(files as ArtifactFiles, setProgress, () => setPhase('verifying'));
       if ('checks' in response) {
         setResult(response as unknown as UploadOutcome);
         await queryClient.invalidateQueries();
@@ -53,7 +59,7 @@ export function UploadForm() {
     } catch (error) {
       setProblem((error as Error).message);
     } finally {
-      setProgress(null);
+      setPhase('idle');
     }
   }
 
@@ -90,18 +96,25 @@ export function UploadForm() {
         </p>
       )}
       <div className="row">
-        <button type="button" className="button" disabled={!ready || progress !== null} onClick={upload}>
+        <button type="button" className="button" disabled={!ready || phase !== 'idle'} onClick={upload}>
           Upload and verify
         </button>
         <button type="button" className="button secondary" onClick={() => { setFiles({}); setResult(null); setProblem(null); }}>
           Clear
         </button>
       </div>
-      {progress !== null && (
+      {phase === 'sending' && (
         <label>
           Uploading {Math.round(progress * 100)} %
           <progress value={progress} max={1} />
         </label>
+      )}
+      {phase === 'verifying' && (
+        <div className="panel stack" role="status" aria-label="Verifying" data-testid="upload-verifying" style={{ gap: 4 }}>
+          <strong>Verifying…</strong>
+          <span className="small muted">All bytes sent. The console is checking {VERIFYING_STEPS}; this takes a few seconds.</span>
+          <progress aria-label="Verifying" />
+        </div>
       )}
       {result && (
         <section className="stack" aria-live="polite">
@@ -113,6 +126,13 @@ export function UploadForm() {
             <p className="notice" data-testid="upload-outcome">
               {result.outcome === 'accepted' ? 'Accepted' : 'Already accepted'}: {result.message}.{' '}
               {result.module && <Link href={`/modules/${result.module}`}>Open {result.module}</Link>}
+            </p>
+          )}
+          {result.outcome !== 'rejected' && canPropose && result.module && result.version && (
+            <p style={{ margin: 0 }}>
+              <Link className="button" href={`/changes?module=${encodeURIComponent(result.module)}&version=${encodeURIComponent(result.version)}#propose`}>
+                Propose a rollout of this version
+              </Link>
             </p>
           )}
           <CheckReport checks={result.checks} />

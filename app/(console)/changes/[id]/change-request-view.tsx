@@ -1,4 +1,5 @@
 'use client';
+import dynamic from 'next/dynamic';
 import Link from 'next/link';
 import { useState } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
@@ -8,15 +9,24 @@ import { ApprovalsList } from '@/components/approvals-list';
 import { BreakerCountdown } from '@/components/breaker-countdown';
 import { ChangeStateBadge, formatTime } from '@/components/change-badges';
 import { ChangeOutcome } from '@/components/change-outcome';
-import { DecisionsTable } from '@/components/decisions-table';
+import { StepCountdown } from '@/components/step-countdown';
+import { VerdictCard } from '@/components/verdict-card';
 import { PageHead } from '@/components/page-head';
 import { PhasesList } from '@/components/phases-list';
 import { PlanSettings, StepBar, WaveList } from '@/components/rollout-plan';
 import type { DesiredModule } from '@/server/protocol';
 import { ApprovalPanel } from './approval-panel';
+import { DecisionHistory } from './decision-history';
 import { EditRequest } from './edit-request';
 import { EvidenceLinks } from './evidence-links';
 import { RequestActions, type Permitted } from './request-actions';
+import { RejectionBanner, stateInWords } from './request-summary';
+
+// recharts is loaded after the page's first paint: the numbers above the chart do not wait for it.
+const CanaryVsStableCharts = dynamic(() => import('@/components/canary-vs-stable-chart').then((m) => m.CanaryVsStableCharts), {
+  ssr: false,
+  loading: () => <div className="charts-placeholder" aria-hidden />,
+});
 
 /**
  * One change request, live: the server pushes the whole detail over SSE whenever it changes; if the stream fails the
@@ -47,23 +57,55 @@ export function ChangeRequestView({ id, may }: { id: string; may: Permitted }) {
     const error = streamHealthy ? null : (polled.error ?? live.error);
     return error ? <p role="alert" className="error">{error.message}</p> : <p className="muted">Loading…</p>;
   }
+  const analysis = c.plan.analysis;
+  const series = c.canaryVsStable;
   return (
     <>
       <PageHead
         title={`Change ${c.id}`}
         subtitle={
           <>
-            <Link href={`/modules/${c.module}`}>{c.module}</Link> <span className="mono">{c.from} → {c.to}</span> · <ChangeStateBadge state={c.state} />
-            {c.step && <span className="small"> step {c.step.index + 1} of {c.step.of} at {c.step.weight}%</span>}
-            {c.step && c.wave && <span className="small"> in wave {c.wave.index + 1} of {c.wave.of} ({c.wave.zones.join(', ')})</span>}
+            <Link href={`/modules/${c.module}`}>{c.module}</Link> <span className="mono">{c.from} → {c.to}</span> · <ChangeStateBadge state={c.state} />{' '}
+            <span data-testid="state-words">{stateInWords(c.state, c)}</span>
           </>
         }
         actions={<span className="small muted" aria-live="polite">{!streamHealthy ? 'polling every 2 s' : live.status === 'pending' ? '● live' : 'connecting…'}</span>}
       />
       <div className="stack">
+        <RejectionBanner state={c.state} approvals={c.approvals} />
         {c.outcome && <ChangeOutcome outcome={c.outcome} />}
         {c.breaker.open && c.breaker.until !== null && <BreakerCountdown module={c.module} until={c.breaker.until} reason={c.breaker.reason} />}
-        <RequestActions id={c.id} actions={c.actions} may={may} onEdit={() => setEditing(true)} onDone={refresh} />
+        {c.approvalHold && (
+          <p role="alert" className="error">
+            This rollout is {c.approvalHold}
+          </p>
+        )}
+        <div className="request-top">
+          <section className="panel stack" aria-label="Progress" style={{ gap: 8, padding: 12 }}>
+            <div className="row" style={{ gap: 8 }}>
+              <strong data-testid="step-of">{c.clock.step !== null ? `Step ${c.clock.step} of ${c.clock.of} · ${c.clock.weight} %` : `${c.clock.of} step${c.clock.of === 1 ? '' : 's'}`}</strong>
+              {c.step && c.wave && <span className="small muted">wave {c.wave.index + 1} of {c.wave.of} ({c.wave.zones.join(', ')})</span>}
+            </div>
+            {!c.desired && <StepBar plan={c.plan} stepIndex={c.step?.index ?? null} state={c.state} />}
+            <StepCountdown clock={c.clock} serverTime={c.serverTime} />
+            <RequestActions
+              id={c.id}
+              actions={c.actions}
+              may={may}
+              promotion={{ module: c.module, from: c.from, to: c.to, step: c.clock.step, of: c.clock.of }}
+              onEdit={() => setEditing(true)}
+              onDone={refresh}
+            />
+          </section>
+          <VerdictCard verdict={c.latestVerdict} />
+        </div>
+        {!c.desired && (
+          <CanaryVsStableCharts
+            errorRate={series.map((p) => ({ t: p.t, canary: p.canaryErrorPercent, stable: p.stableErrorPercent, limitVsStable: p.errorLimitVsStable }))}
+            p95={series.map((p) => ({ t: p.t, canary: p.canaryP95Ms, stable: p.stableP95Ms, limitVsStable: p.p95LimitVsStable }))}
+            limits={{ errorPercent: analysis.maxErrorPercent, p95Ms: analysis.maxP95Ms }}
+          />
+        )}
         {editing && (
           <EditRequest
             id={c.id}
@@ -76,7 +118,8 @@ export function ChangeRequestView({ id, may }: { id: string; may: Permitted }) {
             }}
           />
         )}
-        {c.desired ? (
+        {c.canApprove && may.approve && <ApprovalPanel id={c.id} revision={c.revision} onDone={refresh} />}
+        {c.desired && (
           <section aria-label="Desired state" className="stack">
             <h2>{KIND_TITLES[c.kind]}</h2>
             <p className="small muted">Applied in one step after a preflight of every version it loads anew; the approvers sign both states.</p>
@@ -87,14 +130,18 @@ export function ChangeRequestView({ id, may }: { id: string; may: Permitted }) {
               <dd className="mono" data-testid="desired-after">{describeDesired(c.desired.after)}</dd>
             </dl>
           </section>
-        ) : (
-          <section aria-label="Plan" className="stack">
-            <h2>Plan</h2>
-            <WaveList plan={c.plan} waveIndex={c.wave?.index ?? 0} started={c.step !== null} state={c.state} />
-            <StepBar plan={c.plan} stepIndex={c.step?.index ?? null} state={c.state} />
-            <PlanSettings plan={c.plan} />
-          </section>
         )}
+        <DecisionHistory id={c.id} total={c.decisionCount} />
+        <h2>Approvals</h2>
+        <ApprovalsList approvals={c.approvals} required={c.requiredApprovals} valid={c.validApprovals} />
+        {c.approvalRefusal && may.approve && (
+          <p className="muted" role="note">
+            {c.approvalRefusal.rule === 'four-eyes' ? 'You proposed this change; another approver must sign it off.' : `You cannot approve this: ${c.approvalRefusal.reason}.`}
+          </p>
+        )}
+        <h2>Phases</h2>
+        <PhasesList phases={c.phases} />
+        <h2>Request</h2>
         <dl className="kv small" aria-label="Request">
           <dt>Requested by</dt>
           <dd>
@@ -126,23 +173,12 @@ export function ChangeRequestView({ id, may }: { id: string; may: Permitted }) {
             </>
           )}
         </dl>
-        <h2>Approvals</h2>
-        {c.approvalHold && (
-          <p role="alert" className="error">
-            This rollout is {c.approvalHold}
-          </p>
+        {!c.desired && (
+          <>
+            <WaveList plan={c.plan} waveIndex={c.wave?.index ?? 0} started={c.step !== null} state={c.state} />
+            <PlanSettings plan={c.plan} />
+          </>
         )}
-        <ApprovalsList approvals={c.approvals} required={c.requiredApprovals} valid={c.validApprovals} />
-        {c.canApprove && may.approve && <ApprovalPanel id={c.id} revision={c.revision} onDone={refresh} />}
-        {c.approvalRefusal && may.approve && (
-          <p className="muted" role="note">
-            {c.approvalRefusal.rule === 'four-eyes' ? 'You proposed this change; another approver must sign it off.' : `You cannot approve this: ${c.approvalRefusal.reason}.`}
-          </p>
-        )}
-        <h2>Analysis decisions</h2>
-        <DecisionsTable decisions={c.decisions} />
-        <h2>Phases</h2>
-        <PhasesList phases={c.phases} />
         <h2>Evidence</h2>
         <EvidenceLinks bundles={c.evidence} />
       </div>

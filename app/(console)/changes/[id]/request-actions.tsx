@@ -2,6 +2,7 @@
 import { useState } from 'react';
 import { useMutation } from '@tanstack/react-query';
 import { useTRPC } from '@/app/trpc';
+import { ConfirmDialog } from '@/components/confirm-dialog';
 import { ReasonDialog } from '@/components/reason-dialog';
 
 export interface Permitted {
@@ -10,19 +11,27 @@ export interface Permitted {
   operate: boolean;
 }
 
-type AskingFor = 'abort' | 'cancel' | null;
+type AskingFor = 'abort' | 'cancel' | 'promote' | null;
+
+function skipped(step: number | null, of: number) {
+  if (step === null || step >= of) return '';
+  return step + 1 === of ? `, skipping step ${of} and its analysis` : `, skipping steps ${step + 1}–${of} and their analysis`;
+}
 
 /** The buttons the state machine offers in this state, narrowed to what this person may do. */
 export function RequestActions({
   id,
   actions,
   may,
+  promotion,
   onEdit,
   onDone,
 }: {
   id: string;
   actions: string[];
   may: Permitted;
+  /** What promoting now does, said in the confirmation. */
+  promotion: { module: string; to: string; from: string; step: number | null; of: number };
   onEdit: () => void;
   onDone: () => void;
 }) {
@@ -38,7 +47,7 @@ export function RequestActions({
   const cancel = useMutation(trpc.rollouts.changes.cancel.mutationOptions(settle));
   const all = [start, pause, resume, promote, abort, submit, cancel];
   const pending = all.some((m) => m.isPending);
-  const error = [start, pause, resume, promote, submit].find((m) => m.error)?.error?.message ?? null;
+  const error = [start, pause, resume, submit].find((m) => m.error)?.error?.message ?? null;
   const startRefusal = start.data && !start.data.started ? start.data.reason : null;
 
   const has = (event: string) => actions.includes(event);
@@ -47,7 +56,7 @@ export function RequestActions({
     operate && has('start') && { label: 'Start rollout', tone: '', run: () => start.mutate({ id }) },
     operate && has('pause') && { label: 'Pause', tone: 'secondary', run: () => pause.mutate({ id }) },
     operate && has('resume') && { label: 'Resume', tone: '', run: () => resume.mutate({ id }) },
-    operate && has('promote') && { label: 'Promote now', tone: 'secondary', run: () => promote.mutate({ id }) },
+    operate && has('promote') && { label: 'Promote now', tone: 'secondary', run: () => setAsking('promote') },
     operate && has('abort') && { label: 'Abort (roll back)', tone: 'danger', run: () => setAsking('abort') },
     may.propose && has('edit') && { label: 'Edit', tone: 'secondary', run: onEdit },
     may.propose && has('submit') && { label: 'Send for approval', tone: '', run: () => submit.mutate({ id }) },
@@ -66,8 +75,18 @@ export function RequestActions({
       </div>
       {error && <p role="alert" className="error">{error}</p>}
       {startRefusal && <p role="alert" className="error">Not started: {startRefusal}</p>}
+      <ConfirmDialog
+        open={asking === 'promote'}
+        title={`Promote ${promotion.module} ${promotion.to} now`}
+        explanation={`All traffic moves to ${promotion.to} at once${skipped(promotion.step, promotion.of)}; ${promotion.from} stays warm for the rollback window.`}
+        confirmLabel="Promote to 100 %"
+        pending={pending}
+        error={promote.error?.message ?? null}
+        onConfirm={() => promote.mutate({ id })}
+        onClose={() => setAsking(null)}
+      />
       <ReasonDialog
-        open={asking !== null}
+        open={asking === 'abort' || asking === 'cancel'}
         title={asking === 'abort' ? 'Abort the rollout' : 'Cancel the request'}
         explanation={asking === 'abort' ? 'All traffic goes back to the stable version and the canary is unloaded.' : 'The request ends; approvals are void.'}
         confirmLabel={asking === 'abort' ? 'Abort and roll back' : 'Cancel request'}

@@ -7,7 +7,8 @@ import { approveInput, CHANGE_STATES, editInput, proposeInput, reasonInput, reje
 import { rolloutSettings } from '../../../rollout/settings';
 import { proposeWholeChange } from '../../../rollout/whole-change';
 import { proposeDesiredInput } from '../../../rollout/whole-change.types';
-import { approvalQueue, changeDetail, digestForSigning, listChanges, listDecisions, moduleTimeline } from '../../../rollout/views';
+import { decisionsNewestFirst, requestPageDetail } from '../../../rollout/request-view';
+import { approvalQueue, digestForSigning, listChanges, listDecisions, moduleTimeline } from '../../../rollout/views';
 import { createRouter, permittedProcedure } from '../../trpc';
 
 // Change requests: proposing and editing (operators), approving and rejecting (approvers), reading (everyone).
@@ -29,25 +30,36 @@ const listChangesInput = z.object({
 
 export const changesRouter = createRouter({
   list: read.input(listChangesInput).query(({ ctx, input }) => listChanges(ctx.db, input)),
-  get: read.input(idInput).query(({ ctx, input }) => changeDetail(ctx.db, input.id, ctx.user.id, rolloutSettings().breaker)),
-  /** The request page, live (SSE): the detail again whenever anything in it changed. */
+  get: read.input(idInput).query(async ({ ctx, input }) => ({ ...(await requestPageDetail(ctx.db, input.id, ctx.user.id, rolloutSettings().breaker)), serverTime: Date.now() })),
+  /** The request page, live (SSE): the detail again whenever anything in it changed, with the server's clock for its countdowns. */
   watch: read.input(idInput).subscription(async function* ({ ctx, input, signal }) {
     let last = '';
     while (!signal?.aborted) {
-      const detail = await changeDetail(ctx.db, input.id, ctx.user.id, rolloutSettings().breaker);
+      const detail = await requestPageDetail(ctx.db, input.id, ctx.user.id, rolloutSettings().breaker);
       const text = JSON.stringify(detail);
       if (text !== last) {
         last = text;
-        yield detail;
+        yield { ...detail, serverTime: Date.now() };
       }
       await sleep(WATCH_POLL_MS, undefined, { signal }).catch(() => undefined);
     }
   }),
   /** Waiting for approval and not proposed by the caller. */
   queue: read.query(({ ctx }) => approvalQueue(ctx.db, ctx.user.id)),
+  /** Oldest first after `afterId`; or, with `beforeId` or `newestFirst`, newest first before `beforeId` (the request page's history). */
   decisions: read
-    .input(z.object({ id: z.string().min(1), afterId: z.number().int().optional(), limit: z.number().int().min(1).max(2000).optional() }))
-    .query(({ ctx, input }) => listDecisions(ctx.db, input.id, input)),
+    .input(
+      z.object({
+        id: z.string().min(1),
+        afterId: z.number().int().optional(),
+        beforeId: z.number().int().optional(),
+        newestFirst: z.boolean().optional(),
+        limit: z.number().int().min(1).max(2000).optional(),
+      }),
+    )
+    .query(({ ctx, input }) =>
+      input.newestFirst || input.beforeId !== undefined ? decisionsNewestFirst(ctx.db, input.id, { beforeId: input.beforeId, limit: input.limit ?? 500 }) : listDecisions(ctx.db, input.id, input),
+    ),
   /** Canary weight changes of one module over the last `seconds`: markers for its charts. */
   timeline: read
     .input(z.object({ module: z.string().min(1), seconds: z.number().int().min(10).max(86_400) }))
