@@ -1,6 +1,7 @@
 import { approveCommand } from './approve-command';
 import { auditCommand } from './audit-commands';
 import { dbCommand } from './db-commands';
+import { HOST_ROLLBACK_HELP, hostRollbackCommand } from './host-rollback-command';
 import { inspectCommand } from './inspect-command';
 import { keygenCommand, manifestCommand, signCommand } from './signing-commands';
 import { pushCommand } from './push-command';
@@ -41,7 +42,7 @@ const USAGE = `hotplane — signed hot upgrades of native modules
   hotplane watch <id> [--timeout 1h]                   follow it to promoted (0) or rolled back (1); promote <id>;
   hotplane abort <id> --reason R                       abort a canary; rollback --module M --reason R (break-glass);
   hotplane reviews [ack <id> --note N]                 post-incident reviews. Token: HOTPLANE_TOKEN or --token-file
-  hotplane host rollback --module M --reason R --host URL --admin-token-file F
+  hotplane host rollback --module M --reason R [--host URL] [--admin-token-file F]
                                                        break-glass on one host while the console is down
   hotplane audit verify [--checkpoints F] [--public-key P | --fingerprint HEX]
                                                        check the chain, checkpoints and their coverage; exit 0 intact and
@@ -72,7 +73,8 @@ const HELP: Record<string, string> = {
   reviews: REVIEWS_HELP,
 };
 
-function helpOf(name: string): string {
+function helpOf(name: string, rest: string[] = []): string {
+  if (name === 'host' && rest[0] === 'rollback') return HOST_ROLLBACK_HELP;
   const own = HELP[name];
   if (own) return `${own}\n\n${CONSOLE_HELP}`;
   const lines = USAGE.split('\n');
@@ -109,6 +111,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
     return 0;
   },
   host: async (args) => {
+    if (args[0] === 'rollback') return hostRollbackCommand(args.slice(1));
     const { runHost } = await import('../host/main');
     await runHost(args);
     return new Promise<number>(() => undefined);
@@ -127,14 +130,14 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    console.log(helpOf(name));
+    console.log(helpOf(name, rest));
     return 0;
   }
   try {
     return await command(rest);
   } catch (error) {
     if (error instanceof CliUsageError) {
-      console.error(`hotplane ${name}: ${error.message}\n\n${helpOf(name)}`);
+      console.error(`hotplane ${name}: ${error.message}\n\n${helpOf(name, rest)}`);
       return 2;
     }
     console.error(`hotplane ${name}: ${(error as Error).message}`);

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { createAccessLog } from './access-log';
 import { ControlPlaneAgent } from './agent';
 import { resolveCellLimits } from './cell-limits';
+import { LocalBreakGlass } from './break-glass';
 import { ConsoleApprovals } from './console-approvals';
 import { Host } from './host';
 import { FleetTransport, type FleetTransportOptions } from './fleet-transport';
@@ -136,8 +137,9 @@ export async function runHost(args: string[]): Promise<void> {
     onEvent: (event) => log(`${event.module}${event.version ? ` ${event.version}` : ''} ${event.kind}: ${event.message}`),
   }).start();
   const approvals = transport ? await new ConsoleApprovals(path.join(dataDir, 'console-approved.json')).load() : undefined;
+  const breakGlass = transport ? await new LocalBreakGlass(dataDir, host, approvals).load() : undefined;
   if (transport) {
-    agent = new ControlPlaneAgent(host, { controlPlane: consoles, fetch: transport.fetch, dataDir, log, approvals });
+    agent = new ControlPlaneAgent(host, { controlPlane: consoles, fetch: transport.fetch, dataDir, log, approvals, breakGlass });
   }
 
   const accessLogTo = values['access-log'] ?? path.join(dataDir, 'access.log');
@@ -146,6 +148,7 @@ export async function runHost(args: string[]): Promise<void> {
     host,
     adminToken: await adminToken(dataDir),
     approvals,
+    breakGlass,
     accessLog,
     metricsToken: await metricsToken(values['metrics-token-file']),
     maxBodyBytes: values['max-body-bytes'] ? Number(values['max-body-bytes']) : undefined,
