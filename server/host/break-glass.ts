@@ -68,6 +68,16 @@ export class LocalBreakGlass {
     if (changed) await this.persist();
   }
 
+  /**
+   * After a restart with no console answering: the agent restored the console's last state from disk; a break-glass
+   * made since and not yet told is applied again over it, so a restart does not undo it.
+   */
+  async restore(): Promise<boolean> {
+    if (this.saved.pending.length === 0 || !this.saved.lastState) return false;
+    await this.host.applyDesiredState(this.saved.lastState, { local: true });
+    return true;
+  }
+
   /** Break-glasses not yet told to a console, oldest first. */
   pending(): readonly HostBreakGlass[] {
     return this.saved.pending;

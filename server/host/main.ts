@@ -159,7 +159,10 @@ export async function runHost(args: string[]): Promise<void> {
   if (values['desired-state']) await applyStandaloneState(host, values['desired-state']);
   if (agent) {
     const fresh = await agent.syncOnce().then(() => true, () => false);
-    if (!fresh) await agent.restorePersistedState().catch((error) => log(`persisted desired state unusable: ${(error as Error).message}`));
+    if (!fresh) {
+      await agent.restorePersistedState().catch((error) => log(`persisted desired state unusable: ${(error as Error).message}`));
+      if (await breakGlass?.restore()) log('serving the break-glass made here; the console is told when it answers');
+    }
   }
   await new Promise<void>((resolve) => server.listen(Number(values.port), values.bind, resolve));
   log(`invoke API on http://${values.bind}:${values.port}/v1/invoke/<module>`);
