@@ -7,7 +7,7 @@ import type { RolloutOutcome } from '../rollout/change-request.types';
 import { executeRollback, planRollback, rollbackTargetVersion, type OneClickResult } from '../rollout/rollback';
 import { rolloutSettings, type RolloutSettings } from '../rollout/settings';
 import { readDesiredState } from './desired-state';
-import type { AuthenticatedHost } from './fleet-http';
+import { readLimitedText, type AuthenticatedHost } from './fleet-http';
 import { hostActor } from './report-intake';
 
 // A break-glass a host's admin made while no console answered (server/host/break-glass.ts), told by the host when
@@ -20,6 +20,8 @@ import { hostActor } from './report-intake';
 
 /** How old a break-glass may be when it is told: a host down longer is told the console's state instead. */
 const MAX_AGE_MS = 7 * 86_400_000;
+/** A HostBreakGlass is a few hundred bytes; its reason at most 2000 characters. */
+const MAX_BODY_BYTES = 16 * 1024;
 /** Clock skew tolerated for a time in the future. */
 const MAX_SKEW_MS = 5 * 60_000;
 
@@ -74,7 +76,15 @@ export async function adoptHostBreakGlass(db: Db, host: Pick<AuthenticatedHost, 
 
 /** FLEET_PATHS.breakGlass: 200 with what was adopted, 409 with why not, 400 for what is no HostBreakGlass. */
 export async function acceptBreakGlass(db: Db, host: AuthenticatedHost, request: Request): Promise<Response> {
-  const parsed = hostBreakGlassSchema.safeParse(await request.json().catch(() => null));
+  const text = Number(request.headers.get('content-length') ?? 0) > MAX_BODY_BYTES ? null : await readLimitedText(request, MAX_BODY_BYTES);
+  if (text === null) return Response.json({ error: DomainErrorCode.PayloadTooLarge, message: `a break-glass is at most ${MAX_BODY_BYTES} bytes` }, { status: 413 });
+  const parsed = hostBreakGlassSchema.safeParse((() => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return null;
+    }
+  })());
   if (!parsed.success) {
     const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || 'body'}: ${i.message}`);
     return Response.json({ error: DomainErrorCode.InvalidInput, message: `not a HostBreakGlass: ${issues.join('; ')}` }, { status: 400 });

@@ -107,6 +107,8 @@ describe('break-glass on a host while the console is down, adopted when it is ba
     assert.equal(future.status, 409);
     const malformed = await tell({ module: 'ledger', to: '1.0.0' });
     assert.equal(malformed.status, 400);
+    const huge = await tell({ ...genuine, id: crypto.randomUUID(), reason: 'x'.repeat(64 * 1024), to: { version: '1.0.0', sm3: await sm3Of('1.0.0') } });
+    assert.equal(huge.status, 413, 'a body past 16 KiB is not read');
     assert.equal(await generation(), before.generation, 'nothing was adopted');
     assert.equal(await refusals(), before.refusals + 4);
     const refusal = await f.db.auditEvent.findFirstOrThrow({ where: { action: 'host.break_glass_refused' }, orderBy: { seq: 'desc' } });
