@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { createReadStream } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { DesiredState, DesiredVersion } from '../protocol';
 import { BreakGlassRefused, LocalBreakGlass } from './break-glass';
 import { ConsoleApprovals } from './console-approvals';
 import { Host } from './host';
+import { createHostHttpServer } from './http-server';
 import { exampleArtifacts } from './testing';
 
 // The host's side of the break-glass (break-glass.ts) on a real host: which version it goes back to, what it refuses,
@@ -88,4 +90,33 @@ test('a restart keeps the stables and re-applies a break-glass the console was n
   assert.equal(await again.breakGlass.restore(), true);
   assert.equal(await again.serving(), '1.0.0');
   assert.deepEqual(again.breakGlass.pending().map((p) => p.id), [made.id], 'still to be told');
+});
+
+test('POST /v1/break-glass: 404 on a host without a console, 400 for a body without module and reason', async () => {
+  const h = await hostWithConsole();
+  const serve = async (breakGlass?: LocalBreakGlass) => {
+    const server = createHostHttpServer({ host: h.host, adminToken: 'admin', breakGlass });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const post = (body: string) =>
+      fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/break-glass`, { method: 'POST', headers: { authorization: 'Bearer admin' }, body });
+    return { post, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  };
+  const standalone = await serve();
+  try {
+    const response = await standalone.post(JSON.stringify({ module: 'ledger', reason: 'no console' }));
+    assert.equal(response.status, 404);
+    assert.match(((await response.json()) as { error: string }).error, /without a console it has no stable to go back to/);
+  } finally {
+    await standalone.close();
+  }
+  const withConsole = await serve(h.breakGlass);
+  try {
+    assert.equal((await withConsole.post('{"module": "ledger"}')).status, 400);
+    assert.equal((await withConsole.post('not json')).status, 400);
+    const refused = await withConsole.post(JSON.stringify({ module: 'ledger', reason: 'nothing sent yet' }));
+    assert.equal(refused.status, 409);
+    assert.match(((await refused.json()) as { error: string }).error, /ledger is not in the desired state this host last had from the console/);
+  } finally {
+    await withConsole.close();
+  }
 });

@@ -237,7 +237,9 @@ export function createHostHttpServer(options: HostHttpOptions): Server {
       return send(res, 200, JSON.stringify({ generation: host.generation }), { 'content-type': 'application/json' });
     }
     if (req.method === 'POST' && url === '/v1/break-glass') {
-      if (!options.breakGlass) return problem(res, 404, 'this host has no console, so no stable to go back to: POST /v1/desired-state instead');
+      if (!options.breakGlass) {
+        return problem(res, 404, 'this host takes no break-glass: without a console it has no stable to go back to, and with --workers it is not yet supported; POST /v1/desired-state instead');
+      }
       const body = await readBodyAsync(req, 16 * 1024);
       const request = (() => {
         try {
