@@ -78,11 +78,14 @@ function helpOf(name: string, rest: string[] = []): string {
   const own = HELP[name];
   if (own) return `${own}\n\n${CONSOLE_HELP}`;
   const lines = USAGE.split('\n');
-  const start = lines.findIndex((line) => line.trimStart().startsWith(`hotplane ${name} `) || line.trim() === `hotplane ${name}`);
-  if (start < 0) return USAGE;
-  let end = start + 1;
-  while (end < lines.length && /^ {20,}/.test(lines[end])) end++;
-  return lines.slice(start, end).join('\n');
+  const blocks: string[] = [];
+  lines.forEach((line, start) => {
+    if (!line.trimStart().startsWith(`hotplane ${name} `) && line.trim() !== `hotplane ${name}`) return;
+    let end = start + 1;
+    while (end < lines.length && /^ {20,}/.test(lines[end])) end++;
+    blocks.push(lines.slice(start, end).join('\n'));
+  });
+  return blocks.length > 0 ? blocks.join('\n') : USAGE;
 }
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
@@ -137,7 +140,8 @@ async function main(argv: string[]): Promise<number> {
     return await command(rest);
   } catch (error) {
     if (error instanceof CliUsageError) {
-      console.error(`hotplane ${name}: ${error.message}\n\n${helpOf(name, rest)}`);
+      const which = name === 'host' && rest[0] === 'rollback' ? 'host rollback' : name;
+      console.error(`hotplane ${which}: ${error.message}\n\n${helpOf(name, rest)}`);
       return 2;
     }
     console.error(`hotplane ${name}: ${(error as Error).message}`);

@@ -101,27 +101,31 @@ describe('hotplane propose | status | start | watch | promote | abort | rollback
   });
 
   it('bad usage exits 2 naming the flag; a token on the command line is refused; each command has --help', async () => {
-    const missing = await hotplane(['propose', '--version', '1.1.0', '--reason', 'no module']);
+    const commands = ['propose', 'status', 'start', 'watch', 'promote', 'abort', 'rollback', 'reviews'];
+    // Side by side: each run is mostly waiting for the machine.
+    const [missing, unknown, badTimeout, argvToken, noToken, ...helps] = await Promise.all([
+      hotplane(['propose', '--version', '1.1.0', '--reason', 'no module']),
+      hotplane(['watch', 'cr-1', '--frobnicate']),
+      hotplane(['watch', 'cr-1', '--timeout', 'soon']),
+      hotplane(['status', 'cr-1', '--token', operatorToken]),
+      hotplane(['status', 'cr-1'], ''),
+      ...commands.map((command) => hotplane([command, '--help'])),
+    ]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /--module is required/);
-    const unknown = await hotplane(['watch', 'cr-1', '--frobnicate']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /Unknown option '--frobnicate'/);
-    const badTimeout = await hotplane(['watch', 'cr-1', '--timeout', 'soon']);
     assert.equal(badTimeout.code, 2);
     assert.match(badTimeout.stderr, /--timeout soon: give seconds/);
-    const argvToken = await hotplane(['status', 'cr-1', '--token', operatorToken]);
     assert.equal(argvToken.code, 2);
     assert.match(argvToken.stderr, /--token is not taken on the command line/);
-    const noToken = await hotplane(['status', 'cr-1'], '');
     assert.equal(noToken.code, 2);
     assert.match(noToken.stderr, /no API token: set HOTPLANE_TOKEN or give --token-file/);
-    for (const command of ['propose', 'status', 'start', 'watch', 'promote', 'abort', 'rollback', 'reviews']) {
-      const help = await hotplane([command, '--help']);
+    helps.forEach((help, i) => {
       assert.equal(help.code, 0);
-      assert.match(help.stdout, new RegExp(`^hotplane ${command} `), command);
+      assert.match(help.stdout, new RegExp(`^hotplane ${commands[i]} `), commands[i]);
       assert.match(help.stdout, /Exit codes: 0 done, 1 refused/);
-    }
+    });
   });
 
   it('push → propose → wait for approval → start → watch until promoted: exit 0 each, --json parses', async () => {
