@@ -21,7 +21,7 @@ import { waitFor } from '../testing/wait-for';
 // host, so a canary step stays inconclusive and holds: what ends each rollout is the command under test.
 
 const BIN = path.resolve('bin/hotplane.js');
-const PATIENT = { timeoutMs: 90_000 };
+const PATIENT = { timeoutMs: 180_000 };
 
 interface Run {
   code: number | null;
@@ -130,7 +130,7 @@ describe('hotplane propose | status | start | watch | promote | abort | rollback
 
   it('push → propose → wait for approval → start → watch until promoted: exit 0 each, --json parses', async () => {
     const request = await proposed('1.1.0');
-    const waiting = hotplane(['status', request.id, '--wait-approved', '--timeout', '90', '--json']);
+    const waiting = hotplane(['status', request.id, '--wait-approved', '--timeout', '300', '--json']);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     await r.approve(request.id, request.digest);
     const approved = await waiting;
@@ -146,7 +146,7 @@ describe('hotplane propose | status | start | watch | promote | abort | rollback
     assert.equal(started.code, 0, started.stdout + started.stderr);
     assert.deepEqual(JSON.parse(started.stdout), { ok: true, started: true, id: request.id, state: 'Preflight' });
 
-    const watching = launch(['watch', request.id, '--timeout', '120']);
+    const watching = launch(['watch', request.id, '--timeout', '300']);
     await watching.printed(/ Canary step 1\/2 10%/);
     const promoted = await hotplane(['promote', request.id]);
     assert.equal(promoted.code, 0, promoted.stdout + promoted.stderr);
@@ -163,7 +163,7 @@ describe('hotplane propose | status | start | watch | promote | abort | rollback
 
   it('a rejected request: status --wait-approved exits 1', async () => {
     const request = await proposed('1.2.3');
-    const waiting = hotplane(['status', request.id, '--wait-approved', '--timeout', '90']);
+    const waiting = hotplane(['status', request.id, '--wait-approved', '--timeout', '300']);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     await rejectChange(r.f.db, r.approver.actor, { id: request.id, revision: request.revision, reason: 'not this week' });
     const refused = await waiting;
@@ -184,7 +184,7 @@ describe('hotplane propose | status | start | watch | promote | abort | rollback
 
   it('abort --reason on a live canary: watch exits 1; abort without --reason exits 2', async () => {
     const request = await running('1.2.3');
-    const watching = hotplane(['watch', request.id, '--timeout', '120', '--json']);
+    const watching = hotplane(['watch', request.id, '--timeout', '300', '--json']);
     await reached(request.id, 'Canary');
     const noReason = await hotplane(['abort', request.id]);
     assert.equal(noReason.code, 2);
@@ -201,7 +201,7 @@ describe('hotplane propose | status | start | watch | promote | abort | rollback
 
   it('rollback (break-glass) of a live canary: watch exits 1, a review opens and is acknowledged; a refusal exits 1 with the reason', async () => {
     const request = await running('1.2.3');
-    const watching = hotplane(['watch', request.id, '--timeout', '120']);
+    const watching = hotplane(['watch', request.id, '--timeout', '300']);
     await reached(request.id, 'Canary');
     const noReason = await hotplane(['rollback', '--module', 'ledger']);
     assert.equal(noReason.code, 2);

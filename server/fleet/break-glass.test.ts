@@ -123,7 +123,7 @@ describe('break-glass on a host while the console is down, adopted when it is ba
     assert.equal(rolledBack.code, 0, rolledBack.stdout + rolledBack.stderr);
     const made = JSON.parse(rolledBack.stdout) as HostBreakGlass & { ok: boolean };
     assert.deepEqual({ ok: made.ok, from: made.from?.version, to: made.to.version }, { ok: true, from: '1.1.0', to: '1.0.0' });
-    await waitFor('the host to serve 1.0.0', async () => (await serving()) === '1.0.0');
+    await waitFor('the host to serve 1.0.0', async () => (await serving()) === '1.0.0', { timeoutMs: 60_000 });
     assert.equal(host.locallyOverridden, true);
     await assert.rejects(agent.syncOnce());
     assert.equal(await serving(), '1.0.0', 'still down: the host keeps its break-glass');
