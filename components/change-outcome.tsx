@@ -6,6 +6,7 @@ const TITLE: Record<RolloutOutcome['trigger'], string> = {
   deadline: 'Rolled back: a step missed its deadline',
   abort: 'Aborted and rolled back',
   'one-click': 'Rolled back by hand',
+  'host-break-glass': 'Rolled back on a host while the console was down (adopted)',
   preflight: 'Preflight failed',
   'load-failed': 'The canary failed to load',
 };

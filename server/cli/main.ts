@@ -1,11 +1,28 @@
 import { approveCommand } from './approve-command';
 import { auditCommand } from './audit-commands';
 import { dbCommand } from './db-commands';
+import { HOST_ROLLBACK_HELP, hostRollbackCommand } from './host-rollback-command';
 import { inspectCommand } from './inspect-command';
 import { keygenCommand, manifestCommand, signCommand } from './signing-commands';
 import { pushCommand } from './push-command';
 import { verifyCommand } from './verify-command';
 import { CliUsageError } from './args';
+import { CONSOLE_HELP } from './console-client';
+import { REVIEWS_HELP, ROLLBACK_HELP, reviewsCommand, rollbackCommand } from './oncall-commands';
+import {
+  ABORT_HELP,
+  abortCommand,
+  PROMOTE_HELP,
+  promoteCommand,
+  PROPOSE_HELP,
+  proposeCommand,
+  START_HELP,
+  startCommand,
+  STATUS_HELP,
+  statusCommand,
+  WATCH_HELP,
+  watchCommand,
+} from './rollout-commands';
 
 const USAGE = `hotplane — signed hot upgrades of native modules
 
@@ -21,6 +38,12 @@ const USAGE = `hotplane — signed hot upgrades of native modules
                                                        upload to a running console (HOTPLANE_URL, HOTPLANE_TOKEN)
   hotplane approve <change-request> --key KEY [--console URL] [--token T]
                                                        check a change request's digest, sign it with your SM2 key, approve
+  hotplane propose --module M --version V --reason R   propose a rollout; status <id> [--wait-approved]; start <id>;
+  hotplane watch <id> [--timeout 1h]                   follow it to promoted (0) or rolled back (1); promote <id>;
+  hotplane abort <id> --reason R                       abort a canary; rollback --module M --reason R (break-glass);
+  hotplane reviews [ack <id> --note N]                 post-incident reviews. Token: HOTPLANE_TOKEN or --token-file
+  hotplane host rollback --module M --reason R [--host URL] [--admin-token-file F]
+                                                       break-glass on one host while the console is down
   hotplane audit verify [--checkpoints F] [--public-key P | --fingerprint HEX]
                                                        check the chain, checkpoints and their coverage; exit 0 intact and
                                                        anchored, 1 naming the first bad seq, 3 unanchored or tail uncovered
@@ -35,7 +58,35 @@ const USAGE = `hotplane — signed hot upgrades of native modules
   hotplane audit verify-export <dir|bundle.json> [--public-key P | --fingerprint HEX]
                                                        verify a signed export (or a console download) offline
 
-Environment: DATABASE_URL, HOTPLANE_DATA_DIR select the console's database for the audit commands.`;
+Environment: DATABASE_URL, HOTPLANE_DATA_DIR select the console's database for the audit commands.
+\`hotplane <command> --help\` for one command.`;
+
+// Each pipeline command's own help; the others' is their line of USAGE.
+const HELP: Record<string, string> = {
+  propose: PROPOSE_HELP,
+  status: STATUS_HELP,
+  start: START_HELP,
+  watch: WATCH_HELP,
+  promote: PROMOTE_HELP,
+  abort: ABORT_HELP,
+  rollback: ROLLBACK_HELP,
+  reviews: REVIEWS_HELP,
+};
+
+function helpOf(name: string, rest: string[] = []): string {
+  if (name === 'host' && rest[0] === 'rollback') return HOST_ROLLBACK_HELP;
+  const own = HELP[name];
+  if (own) return `${own}\n\n${CONSOLE_HELP}`;
+  const lines = USAGE.split('\n');
+  const blocks: string[] = [];
+  lines.forEach((line, start) => {
+    if (!line.trimStart().startsWith(`hotplane ${name} `) && line.trim() !== `hotplane ${name}`) return;
+    let end = start + 1;
+    while (end < lines.length && /^ {20,}/.test(lines[end])) end++;
+    blocks.push(lines.slice(start, end).join('\n'));
+  });
+  return blocks.length > 0 ? blocks.join('\n') : USAGE;
+}
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   keygen: keygenCommand,
@@ -47,6 +98,14 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   approve: approveCommand,
   audit: auditCommand,
   db: dbCommand,
+  propose: proposeCommand,
+  status: statusCommand,
+  start: startCommand,
+  watch: watchCommand,
+  promote: promoteCommand,
+  abort: abortCommand,
+  rollback: rollbackCommand,
+  reviews: reviewsCommand,
   'fleet-ca': async () => {
     const { config } = await import('../config');
     const { loadOrCreateFleetCa } = await import('../fleet/identity/ca');
@@ -55,6 +114,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
     return 0;
   },
   host: async (args) => {
+    if (args[0] === 'rollback') return hostRollbackCommand(args.slice(1));
     const { runHost } = await import('../host/main');
     await runHost(args);
     return new Promise<number>(() => undefined);
@@ -72,16 +132,27 @@ async function main(argv: string[]): Promise<number> {
     console.error(`hotplane: unknown command "${name}"\n\n${USAGE}`);
     return 2;
   }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(helpOf(name, rest));
+    return 0;
+  }
   try {
     return await command(rest);
   } catch (error) {
     if (error instanceof CliUsageError) {
-      console.error(`hotplane ${name}: ${error.message}`);
+      const which = name === 'host' && rest[0] === 'rollback' ? 'host rollback' : name;
+      console.error(`hotplane ${which}: ${error.message}\n\n${helpOf(name, rest)}`);
       return 2;
     }
     console.error(`hotplane ${name}: ${(error as Error).message}`);
     return 1;
   }
 }
+
+// A reader that stops early (`hotplane inspect x.so | head -1`) closes the pipe: that ends the output, quietly.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
 
 process.exitCode = await main(process.argv.slice(2));

@@ -26,6 +26,10 @@ declare module '../audit/append' {
     'host.state_handed_off': true;
     /** A host's report refused whole (a cap broken, a revoked host); details name the cap (server/fleet/report-bounds.ts). */
     'host.report_refused': true;
+    /** A host told of a break-glass its admin made while the console was down; the console adopted it (break-glass-intake.ts). */
+    'host.break_glass_adopted': true;
+    /** A host's break-glass the console would not adopt: replayed, stale, or not to the last promoted stable of a module it serves. */
+    'host.break_glass_refused': true;
     /** A host loaded a version (path, SHA-256 of the verified bytes, signer serial, result) or refused to. */
     'host.version_loaded': true;
     'host.version_unloaded': true;

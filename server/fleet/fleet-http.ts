@@ -136,7 +136,7 @@ export async function serveArtifact(deps: FleetHttpDeps, _host: AuthenticatedHos
 }
 
 // Reads at most `limit` bytes; null when the body is larger (the rest is not read).
-async function readLimitedText(request: Request, limit: number): Promise<string | null> {
+export async function readLimitedText(request: Request, limit: number): Promise<string | null> {
   if (!request.body) return '';
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];

@@ -6,6 +6,7 @@ import type { Db } from '../db/client';
 import { DOMAIN_ERROR_HTTP_STATUS, DomainError, DomainErrorCode } from '../errors';
 import { FLEET_PATHS } from '../protocol';
 import { requestOf, sendResponse } from './fetch-bridge';
+import { acceptBreakGlass } from './break-glass-intake';
 import { acceptReport, serveArtifact, serveDesiredState, type AuthenticatedHost } from './fleet-http';
 import { hostIdOfSan, issueServerCertificate, type FleetCa } from './identity/ca';
 import { enrolHost, renewHostCertificate, revokedSerials } from './identity/enrolment';
@@ -178,6 +179,7 @@ export async function startFleetListener(options: FleetListenerOptions): Promise
     }
     if (url.pathname === FLEET_PATHS.desiredState && req.method === 'GET') return sendResponse(req, res, await serveDesiredState(deps, host, request()));
     if (url.pathname === FLEET_PATHS.report && req.method === 'POST') return sendResponse(req, res, await acceptReport(deps, host, request()));
+    if (url.pathname === FLEET_PATHS.breakGlass && req.method === 'POST') return sendResponse(req, res, await acceptBreakGlass(deps.db, host, request()));
     if (url.pathname.startsWith(FLEET_PATHS.artifactPrefix) && req.method === 'GET') {
       return sendResponse(req, res, await serveArtifact(deps, host, decodeURIComponent(url.pathname.slice(FLEET_PATHS.artifactPrefix.length))));
     }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { FLEET_HEADERS, FLEET_PATHS, LONG_POLL, parseDesiredState, type DesiredState, type HostReport } from '../protocol';
 import type { ArtifactFetcher } from './artifact-cache';
 import { ConsoleLinks, ConsoleUnavailable, saying, type FetchLike } from './console-links';
+import type { LocalBreakGlass } from './break-glass';
 import type { ConsoleApprovals } from './console-approvals';
 import type { Host } from './host';
 
@@ -32,6 +33,8 @@ export interface AgentOptions {
   dataDir: string;
   /** Told every desired state the console sends, so the local admin can only use versions the console approved. */
   approvals?: ConsoleApprovals;
+  /** Told every desired state too (its stables are the break-glass targets); its unreported break-glasses go first. */
+  breakGlass?: Pick<LocalBreakGlass, 'observe' | 'pending' | 'settle'>;
   log?: (line: string) => void;
   /** How requests reach a console: the host's mutual-TLS transport (fleet-transport.ts); the global fetch in tests. */
   fetch?: FetchLike;
@@ -116,6 +119,7 @@ export class ControlPlaneAgent {
    * Says whether a new state was applied.
    */
   async pullOnce(waitSeconds = 0): Promise<boolean> {
+    await this.reportBreakGlass();
     // After a local override the host no longer runs what the ETag stands for: ask for the whole state again.
     const overridden = this.host.locallyOverridden;
     const conditional = this.etag !== null && !overridden;
@@ -134,6 +138,7 @@ export class ControlPlaneAgent {
     if (!parsed.ok) throw new ApplyError(`refused the desired state from ${this.consoles.current} (${parsed.problem}); serving generation ${this.host.generation}`);
     const state = parsed.state;
     await this.options.approvals?.record(state);
+    await this.options.breakGlass?.observe(state);
     let applied = false;
     if (state.generation !== this.host.generation || overridden) {
       applied = true;
@@ -149,6 +154,25 @@ export class ControlPlaneAgent {
     // whose missing artifacts the host still has to fetch.
     if (!this.host.awaitingArtifacts()) this.etag = response.headers.get(FLEET_HEADERS.etag);
     return applied;
+  }
+
+  /**
+   * Tells the console every break-glass made here while it was away, before anything it says is applied: the console
+   * adopts one (its desired state becomes the rolled-back one) or refuses it (its state stands and is applied next).
+   * An unreachable console or a 5xx leaves it to be sent again, and no state is pulled meanwhile.
+   */
+  private async reportBreakGlass() {
+    const breakGlass = this.options.breakGlass;
+    for (const made of breakGlass?.pending() ?? []) {
+      const response = await this.request('break-glass', FLEET_PATHS.breakGlass, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(made) });
+      if (response.status >= 500) throw new Error(`break-glass: HTTP ${response.status}${await saying(response)}`);
+      this.options.log?.(
+        response.ok
+          ? `the console adopted the break-glass of ${made.module} to ${made.to.version}`
+          : `the console refused the break-glass of ${made.module} to ${made.to.version} (HTTP ${response.status}${await saying(response)}); its desired state is applied`,
+      );
+      await breakGlass!.settle(made.id);
+    }
   }
 
   /** Pushes a report when one is due (or `force`); samples and events of a refused push go out with the next. */

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import type { AccessLog } from './access-log';
+import { BreakGlassRefused, type LocalBreakGlass } from './break-glass';
 import { sanitizeGrayId } from './access-log';
 import type { ConsoleApprovals } from './console-approvals';
 import type { Host } from './host';
@@ -21,6 +22,8 @@ export interface HostHttpOptions {
   metricsToken?: string | null;
   /** Set when the host has a console: a locally posted state may only use versions the console approved. */
   approvals?: Pick<ConsoleApprovals, 'refusal'>;
+  /** Set when the host has a console: POST /v1/break-glass moves a module back to its last stable (break-glass.ts). */
+  breakGlass?: Pick<LocalBreakGlass, 'rollback'>;
   /** What GET /metrics answers (default this process's HostMetrics); a worker's asks its primary for the whole host's. */
   metricsText?: () => string | Promise<string>;
 }
@@ -232,6 +235,27 @@ export function createHostHttpServer(options: HostHttpOptions): Server {
       if (refusal) return problem(res, 403, refusal);
       await host.applyDesiredState(state, { local: true });
       return send(res, 200, JSON.stringify({ generation: host.generation }), { 'content-type': 'application/json' });
+    }
+    if (req.method === 'POST' && url === '/v1/break-glass') {
+      if (!options.breakGlass) {
+        return problem(res, 404, 'this host takes no break-glass: without a console it has no stable to go back to, and with --workers it is not yet supported; POST /v1/desired-state instead');
+      }
+      const body = await readBodyAsync(req, 16 * 1024);
+      const request = (() => {
+        try {
+          return JSON.parse(body?.toString('utf8') ?? '') as { module?: unknown; reason?: unknown };
+        } catch {
+          return null;
+        }
+      })();
+      if (typeof request?.module !== 'string' || typeof request.reason !== 'string') return problem(res, 400, 'give {"module": "...", "reason": "..."} as JSON');
+      try {
+        const made = await options.breakGlass.rollback(request.module, request.reason);
+        return send(res, 200, JSON.stringify(made), { 'content-type': 'application/json' });
+      } catch (error) {
+        if (error instanceof BreakGlassRefused) return problem(res, 409, error.message);
+        throw error;
+      }
     }
     return problem(res, 404, 'not found');
   }

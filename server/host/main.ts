@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { createAccessLog } from './access-log';
 import { ControlPlaneAgent } from './agent';
 import { resolveCellLimits } from './cell-limits';
+import { LocalBreakGlass } from './break-glass';
 import { ConsoleApprovals } from './console-approvals';
 import { Host } from './host';
 import { FleetTransport, type FleetTransportOptions } from './fleet-transport';
@@ -136,8 +137,9 @@ export async function runHost(args: string[]): Promise<void> {
     onEvent: (event) => log(`${event.module}${event.version ? ` ${event.version}` : ''} ${event.kind}: ${event.message}`),
   }).start();
   const approvals = transport ? await new ConsoleApprovals(path.join(dataDir, 'console-approved.json')).load() : undefined;
+  const breakGlass = transport ? await new LocalBreakGlass(dataDir, host, approvals).load() : undefined;
   if (transport) {
-    agent = new ControlPlaneAgent(host, { controlPlane: consoles, fetch: transport.fetch, dataDir, log, approvals });
+    agent = new ControlPlaneAgent(host, { controlPlane: consoles, fetch: transport.fetch, dataDir, log, approvals, breakGlass });
   }
 
   const accessLogTo = values['access-log'] ?? path.join(dataDir, 'access.log');
@@ -146,6 +148,7 @@ export async function runHost(args: string[]): Promise<void> {
     host,
     adminToken: await adminToken(dataDir),
     approvals,
+    breakGlass,
     accessLog,
     metricsToken: await metricsToken(values['metrics-token-file']),
     maxBodyBytes: values['max-body-bytes'] ? Number(values['max-body-bytes']) : undefined,
@@ -156,7 +159,10 @@ export async function runHost(args: string[]): Promise<void> {
   if (values['desired-state']) await applyStandaloneState(host, values['desired-state']);
   if (agent) {
     const fresh = await agent.syncOnce().then(() => true, () => false);
-    if (!fresh) await agent.restorePersistedState().catch((error) => log(`persisted desired state unusable: ${(error as Error).message}`));
+    if (!fresh) {
+      await agent.restorePersistedState().catch((error) => log(`persisted desired state unusable: ${(error as Error).message}`));
+      if (await breakGlass?.restore()) log('serving the break-glass made here; the console is told when it answers');
+    }
   }
   await new Promise<void>((resolve) => server.listen(Number(values.port), values.bind, resolve));
   log(`invoke API on http://${values.bind}:${values.port}/v1/invoke/<module>`);

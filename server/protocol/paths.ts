@@ -12,6 +12,8 @@ export const FLEET_PATHS = {
   desiredState: '/api/fleet/desired-state',
   /** POST: a HostReport (report-schema.ts). */
   report: '/api/fleet/report',
+  /** POST: a HostBreakGlass (break-glass.ts) the host made while no console answered; sent before its next pull. */
+  breakGlass: '/api/fleet/break-glass',
   /** GET: the bytes of one accepted artifact, by its SM3. */
   artifact: (sm3: string) => `${ARTIFACT_PREFIX}${sm3}`,
   artifactPrefix: ARTIFACT_PREFIX,

@@ -142,7 +142,8 @@ export const rollbackInput = z.object({
 
 /** What ended a rollout, so the UI can say exactly why. */
 export interface RolloutOutcome {
-  trigger: 'promoted' | 'breach' | 'deadline' | 'abort' | 'one-click' | 'preflight' | 'load-failed';
+  /** host-break-glass: a host's admin rolled back while the console was down; the console adopted it on return. */
+  trigger: 'promoted' | 'breach' | 'deadline' | 'abort' | 'one-click' | 'host-break-glass' | 'preflight' | 'load-failed';
   message: string;
   metric?: string;
   value?: number | null;
@@ -150,4 +151,6 @@ export interface RolloutOutcome {
   window?: { from: string; to: string; seconds: number };
   by?: { id: string; name: string };
   reason?: string;
+  /** The host a host-break-glass was made on. */
+  host?: string;
 }

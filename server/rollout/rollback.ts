@@ -86,7 +86,6 @@ async function refuseBreakGlass(db: Db, actor: AuditActor, input: { module: stri
 
 export async function rollbackModule(db: Db, actor: AuditActor, input: { module: string; reason: string }, settings: RolloutSettings, now = Date.now()): Promise<OneClickResult> {
   const result = await db.$transaction(async (tx) => {
-    const t: Transition = { tx, actor, now, settings };
     const plan = await planRollback(tx, input.module);
     if (plan.kind === 'none') return plan;
     const outcome: RolloutOutcome = {
@@ -95,22 +94,35 @@ export async function rollbackModule(db: Db, actor: AuditActor, input: { module:
       by: { id: actor.id, name: actor.name },
       reason: input.reason,
     };
-    // Stopping a preflight serves nothing and rolls nothing back: it is an abort.
-    const { generation } =
-      plan.kind === 'settings'
-        ? await revertWholeChange(t, plan.request, outcome)
-        : await rollBack(t, plan.request, plan.request.state === 'Preflight' ? 'abort' : 'rollback', outcome);
-    const review = await openReview(
-      tx,
-      actor,
-      { module: input.module, changeRequestId: plan.request.id, from: plan.from, to: plan.to, warm: plan.warm, generation, reason: input.reason },
-      now,
-      settings.reviewDeadlineMs,
-    );
-    return { module: input.module, from: plan.from, to: plan.to, warm: plan.warm, generation, changeRequestId: plan.request.id, reviewId: review.id, reviewDueAt: review.dueAt! };
+    return executeRollback({ tx, actor, now, settings }, input.module, plan, outcome, input.reason);
   });
   if ('why' in result) return refuseBreakGlass(db, actor, input, result.why);
   return result;
+}
+
+export type PossibleRollback = Exclude<RollbackPlan, { kind: 'none' }>;
+
+/** Carries out a planned break-glass inside the caller's transaction and opens its post-incident review. */
+export async function executeRollback(t: Transition, module: string, plan: PossibleRollback, outcome: RolloutOutcome, reason: string): Promise<OneClickResult> {
+  // Stopping a preflight serves nothing and rolls nothing back: it is an abort.
+  const { generation } =
+    plan.kind === 'settings'
+      ? await revertWholeChange(t, plan.request, outcome)
+      : await rollBack(t, plan.request, plan.request.state === 'Preflight' ? 'abort' : 'rollback', outcome);
+  const review = await openReview(
+    t.tx,
+    t.actor,
+    { module, changeRequestId: plan.request.id, from: plan.from, to: plan.to, warm: plan.warm, generation, reason },
+    t.now,
+    t.settings.reviewDeadlineMs,
+  );
+  return { module, from: plan.from, to: plan.to, warm: plan.warm, generation, changeRequestId: plan.request.id, reviewId: review.id, reviewDueAt: review.dueAt! };
+}
+
+/** The version a planned break-glass gives all traffic to (a settings change's: the one alone at 100 % before it). */
+export function rollbackTargetVersion(plan: PossibleRollback): string | null {
+  if (plan.kind !== 'settings') return plan.request.fromVersion || null;
+  return desiredOf(plan.request).before?.versions.find((v) => v.weight === 100)?.version ?? null;
 }
 
 /** One row per module for the on-call screen: what runs, where a rollback would go, and whether it is warm. */
