@@ -238,7 +238,7 @@ export function createHostHttpServer(options: HostHttpOptions): Server {
     }
     if (req.method === 'POST' && url === '/v1/break-glass') {
       if (!options.breakGlass) {
-        return problem(res, 404, 'this host takes no break-glass: without a console it has no stable to go back to, and with --workers it is not yet supported; POST /v1/desired-state instead');
+        return problem(res, 404, 'this host takes no break-glass: without a console it has no stable to go back to; POST /v1/desired-state instead');
       }
       const body = await readBodyAsync(req, 16 * 1024);
       const request = (() => {

@@ -225,13 +225,19 @@ async function runPrimary(values: HostValues, workers: number, context: { consol
       throw new Error(`artifact ${sm3} is not cached and there is no console to fetch it from`);
     },
     log,
+    // Asked only once workers serve, after the break-glass below exists.
+    breakGlass: (): LocalBreakGlass | undefined => breakGlass,
   }).start();
   const approvals = transport ? await new ConsoleApprovals(path.join(dataDir, 'console-approved.json')).load() : undefined;
-  if (transport) agent = new ControlPlaneAgent(pool, { controlPlane: consoles, fetch: transport.fetch, dataDir, log, approvals });
+  const breakGlass: LocalBreakGlass | undefined = transport ? await new LocalBreakGlass(dataDir, pool, approvals).load() : undefined;
+  if (transport) agent = new ControlPlaneAgent(pool, { controlPlane: consoles, fetch: transport.fetch, dataDir, log, approvals, breakGlass });
   if (values['desired-state']) await applyStandaloneState(pool, values['desired-state']);
   if (agent) {
     const fresh = await agent.syncOnce().then(() => true, () => false);
-    if (!fresh) await agent.restorePersistedState().catch((error) => log(`persisted desired state unusable: ${(error as Error).message}`));
+    if (!fresh) {
+      await agent.restorePersistedState().catch((error) => log(`persisted desired state unusable: ${(error as Error).message}`));
+      if (await breakGlass?.restore()) log('serving the break-glass made here; the console is told when it answers');
+    }
   }
   await pool.listen();
   log(`invoke API on http://${values.bind}:${values.port}/v1/invoke/<module> (${workers} workers: ${pool.workerPids().join(', ')})`);

@@ -27,7 +27,7 @@ export type ToWorker =
   | { kind: 'apply'; id: number; state: DesiredState; local: boolean }
   | { kind: 'listen' }
   | { kind: 'shutdown' }
-  | { kind: 'reply'; id: number; ok: boolean; value?: unknown; error?: string; integrity?: boolean };
+  | { kind: 'reply'; id: number; ok: boolean; value?: unknown; error?: string; integrity?: boolean; breakGlassRefused?: boolean };
 
 export type ToPrimary =
   | { kind: 'started' }
@@ -38,7 +38,8 @@ export type ToPrimary =
   | { kind: 'event'; event: HostEvent; statuses: VersionStatus[] }
   | { kind: 'ask'; id: number; what: 'fetch' | 'verify'; sm3: string }
   | { kind: 'ask'; id: number; what: 'metrics' }
-  | { kind: 'ask'; id: number; what: 'apply-local'; state: DesiredState };
+  | { kind: 'ask'; id: number; what: 'apply-local'; state: DesiredState }
+  | { kind: 'ask'; id: number; what: 'break-glass'; module: string; reason: string };
 
 export type Ask = Extract<ToPrimary, { kind: 'ask' }>;
 /** An Ask before the link numbers it. */

@@ -3,6 +3,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ArtifactCache, ArtifactIntegrityError, type ArtifactFetcher } from '../artifact-cache';
+import { BreakGlassRefused, type LocalBreakGlass } from '../break-glass';
 import { readCrashMarker } from '../crash-marker';
 import { processFigures } from '../metrics';
 import { DEFAULT_DRAIN_DEADLINE_MS } from '../module-runtime';
@@ -40,6 +41,8 @@ export interface WorkerPoolOptions {
   crashMarkerBase: string;
   fetchArtifact: ArtifactFetcher;
   log: (line: string) => void;
+  /** The host's break-glass (it needs the pool to apply through, so it comes after): a worker's POST /v1/break-glass lands here. */
+  breakGlass?: () => Pick<LocalBreakGlass, 'rollback'> | undefined;
 }
 
 interface Slot {
@@ -182,7 +185,14 @@ export class WorkerPool implements AgentHost {
       const value = await this.resolveAsk(ask);
       this.send(slot, { kind: 'reply', id: ask.id, ok: true, value });
     } catch (error) {
-      this.send(slot, { kind: 'reply', id: ask.id, ok: false, error: error instanceof Error ? error.message : String(error), integrity: error instanceof ArtifactIntegrityError });
+      this.send(slot, {
+        kind: 'reply',
+        id: ask.id,
+        ok: false,
+        error: error instanceof Error ? error.message : String(error),
+        integrity: error instanceof ArtifactIntegrityError,
+        breakGlassRefused: error instanceof BreakGlassRefused,
+      });
     }
   }
 
@@ -196,6 +206,11 @@ export class WorkerPool implements AgentHost {
         return Promise.resolve(this.prometheus());
       case 'apply-local':
         return this.applyDesiredState(ask.state, { local: true });
+      case 'break-glass': {
+        const breakGlass = this.options.breakGlass?.();
+        if (!breakGlass) return Promise.reject(new BreakGlassRefused('this host takes no break-glass: without a console it has no stable to go back to; POST /v1/desired-state instead'));
+        return breakGlass.rollback(ask.module, ask.reason);
+      }
     }
   }
 

@@ -1,12 +1,13 @@
 import path from 'node:path';
 import { createAccessLog } from '../access-log';
 import { ArtifactCache, ArtifactIntegrityError, type ArtifactFetcher } from '../artifact-cache';
+import { BreakGlassRefused } from '../break-glass';
 import type { CellLimits } from '../cell-limits';
 import { ConsoleApprovals } from '../console-approvals';
 import { Host, type HostOptions } from '../host';
 import { createHostHttpServer } from '../http-server';
 import { processFigures } from '../metrics';
-import type { DesiredState } from '../../protocol';
+import type { DesiredState, HostBreakGlass } from '../../protocol';
 import { crashMarkerOfSlot, type Ask, type Question, type ToPrimary, type ToWorker, type WorkerSnapshot } from './ipc';
 import { accessLogSettings } from '../../config';
 
@@ -58,6 +59,7 @@ class PrimaryLink {
     if (!waiting) return;
     this.pending.delete(reply.id);
     if (reply.ok) waiting.resolve(reply.value);
+    else if (reply.breakGlassRefused) waiting.reject(new BreakGlassRefused(reply.error));
     else waiting.reject(reply.integrity ? new ArtifactIntegrityError(reply.error) : new Error(reply.error));
   }
 }
@@ -127,6 +129,8 @@ export async function runWorker(settings: WorkerSettings): Promise<void> {
     metricsToken: settings.metricsToken,
     maxBodyBytes: settings.maxBodyBytes,
     metricsText: () => primary.ask({ kind: 'ask', what: 'metrics' }) as Promise<string>,
+    // The primary keeps the host's stables and tells the console; every worker then runs what it applies.
+    breakGlass: settings.withConsole ? { rollback: (module, reason) => primary.ask({ kind: 'ask', what: 'break-glass', module, reason }) as Promise<HostBreakGlass> } : undefined,
   });
 
   const snapshot = (): WorkerSnapshot => {
