@@ -33,6 +33,9 @@ export interface ProcedureMeta {
 }
 
 const t = initTRPC.context<Context>().meta<ProcedureMeta>().create({
+  // Pings keep an idle stream (a table with nothing changing) open through proxies; a client that hears nothing,
+  // not even a ping, for a while reconnects with its lastEventId.
+  sse: { ping: { enabled: true, intervalMs: 5_000 }, client: { reconnectAfterInactivityMs: 15_000 } },
   errorFormatter({ shape, error }) {
     const cause = error.cause;
     return {
