@@ -27,14 +27,18 @@ export interface LiveQuery<TState> {
   error: string | null;
 }
 
-type SubscriptionOptions<TEvent, TError> = Parameters<typeof useSubscription<TEvent, TError>>[0];
+// tRPC's option types nest the event type in conditionals TypeScript cannot infer through; taking the options
+// whole and reading the event type off their onData keeps every caller fully typed.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnySubscriptionOptions = Parameters<typeof useSubscription<any, any>>[0];
 /** What onData receives: a tracked event arrives as { id, data }. */
-type Delivered<TEvent, TError> = Parameters<NonNullable<SubscriptionOptions<TEvent, TError>['onData']>>[0];
+type Delivered<TOptions extends AnySubscriptionOptions> = Parameters<NonNullable<TOptions['onData']>>[0];
 
-export function useLiveQuery<TEvent, TError extends { message: string }, TSnapshot, TState>(opts: {
-  subscription: SubscriptionOptions<TEvent, TError>;
-  fallback: UseQueryOptions<TSnapshot, { message: string }, TSnapshot, readonly unknown[]>;
-  apply: (state: TState | undefined, event: Delivered<TEvent, TError>) => TState | undefined;
+export function useLiveQuery<TOptions extends AnySubscriptionOptions, TSnapshot, TState>(opts: {
+  subscription: TOptions;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  fallback: UseQueryOptions<TSnapshot, any, TSnapshot, any>;
+  apply: (state: NoInfer<TState> | undefined, event: Delivered<TOptions>) => NoInfer<TState> | undefined;
   fromSnapshot: (snapshot: TSnapshot) => TState;
   pollMs: number;
 }): LiveQuery<TState> {
@@ -69,18 +73,18 @@ export function useLiveQuery<TEvent, TError extends { message: string }, TSnapsh
 
   const pollMs = Math.min(MAX_POLL_MS, opts.pollMs * 2 ** Math.min(failures, 4));
   const fallback = useQuery({ ...opts.fallback, enabled: polling, refetchInterval: pollMs, retry: false, refetchOnWindowFocus: false });
-  const { fromSnapshot } = opts;
-  useEffect(() => {
-    if (!polling || fallback.data === undefined || fallback.dataUpdatedAt === 0) return;
-    setData(fromSnapshot(fallback.data));
+  // A new poll result (or failure) is folded in during render, React's pattern for state derived from a change.
+  const [seenPoll, setSeenPoll] = useState({ data: 0, error: 0 });
+  if (polling && fallback.data !== undefined && fallback.dataUpdatedAt > seenPoll.data) {
+    setSeenPoll({ ...seenPoll, data: fallback.dataUpdatedAt });
+    setData(opts.fromSnapshot(fallback.data));
     setUpdatedAt(fallback.dataUpdatedAt);
     setFailures(0);
-    // Only a new poll result is applied; fromSnapshot is a fresh closure on every render.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [polling, fallback.dataUpdatedAt]);
-  useEffect(() => {
-    if (fallback.errorUpdatedAt > 0) setFailures((n) => n + 1);
-  }, [fallback.errorUpdatedAt]);
+  }
+  if (fallback.errorUpdatedAt > seenPoll.error) {
+    setSeenPoll({ ...seenPoll, error: fallback.errorUpdatedAt });
+    setFailures((n) => n + 1);
+  }
 
   const failing = polling && fallback.isError && fallback.errorUpdatedAt >= fallback.dataUpdatedAt;
   const error = data === undefined ? (fallback.error?.message ?? (subscription.status === 'error' ? subscription.error.message : null)) : null;
