@@ -95,18 +95,17 @@ test('on-call keeps the last known state through an API outage, recovers without
   await expect(row.getByTestId('rollback-warmth')).toContainText('1.0.0 still loaded (warm)');
   await expect(oncall.getByTestId('live-notice')).toHaveCount(0);
 
-  // The API goes away mid-session: new requests fail and the open streams drop.
+  // The API goes away mid-session: every request fails, and each stream fails when it next reconnects (streams
+  // end every 30 s, docs/rollouts.md).
   await oncall.route('**/api/trpc/**', (route) => route.abort());
-  await oncall.context().setOffline(true);
   const notice = oncall.getByTestId('live-notice');
-  await expect(notice).toContainText(/The console does not answer — showing the state as of \d{1,2}:\d{2}:\d{2}.*, \d+ s ago/, { timeout: 30_000 });
+  await expect(notice).toContainText(/The console does not answer — showing the state as of \d{1,2}:\d{2}:\d{2}.*, \d+ s ago/, { timeout: 90_000 });
   await expect(row.getByTestId('weights')).toContainText('1.1.0 50%');
   await expect(button).toBeVisible();
   await expect(button).toHaveText('Roll back to 1.0.0');
   await expect(oncall.getByText(/Failed to fetch/)).toHaveCount(0);
   await oncall.screenshot({ path: 'test-results/screens/oncall-api-down.png', fullPage: true });
 
-  await oncall.context().setOffline(false);
   await oncall.unroute('**/api/trpc/**');
   await expect(notice).toHaveCount(0, { timeout: 60_000 });
 
