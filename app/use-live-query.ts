@@ -25,6 +25,8 @@ export interface LiveQuery<TState> {
   pollMs: number;
   /** Why there is no data at all (only before anything arrived). */
   error: string | null;
+  /** The same as QueryState (components/query-state.tsx) takes it. */
+  queryState: { isPending: boolean; error: { message: string } | null };
 }
 
 // tRPC's option types nest the event type in conditionals TypeScript cannot infer through; taking the options
@@ -88,5 +90,6 @@ export function useLiveQuery<TOptions extends AnySubscriptionOptions, TSnapshot,
 
   const failing = polling && fallback.isError && fallback.errorUpdatedAt >= fallback.dataUpdatedAt;
   const error = data === undefined ? (fallback.error?.message ?? (subscription.status === 'error' ? subscription.error.message : null)) : null;
-  return { data, updatedAt, mode: polling ? 'polling' : 'push', failing, pollMs, error };
+  const queryState = { isPending: data === undefined && error === null, error: error === null ? null : { message: error } };
+  return { data, updatedAt, mode: polling ? 'polling' : 'push', failing, pollMs, error, queryState };
 }

@@ -11,7 +11,7 @@ export function ApprovalQueue() {
     <section aria-labelledby="queue-heading">
       <h2 id="queue-heading">Waiting for your approval</h2>
       <LiveNotice live={queue} />
-      <QueryState isPending={queue.data === undefined && !queue.error} error={queue.data === undefined && queue.error ? { message: queue.error } : null}>
+      <QueryState {...queue.queryState}>
         {() => <ChangesTable changes={queue.data!.rows} label="Approval queue" empty="Nothing waits for you." />}
       </QueryState>
     </section>

@@ -27,7 +27,7 @@ export function OnCallView({ canRollBack }: { canRollBack: boolean }) {
     <>
       <PostIncidentReviews />
       <LiveNotice live={[targets, dashboard].find((l) => l.failing) ?? [targets, dashboard].find((l) => l.mode === 'polling') ?? targets} />
-      <QueryState isPending={targets.data === undefined && !targets.error} error={targets.data === undefined && targets.error ? { message: targets.error } : null}>
+      <QueryState {...targets.queryState}>
         {() =>
           targets.data!.rows.length === 0 ? (
             <p className="muted">No module runs on any host yet.</p>

@@ -26,7 +26,6 @@ export function RuntimeSection({ name, canPropose }: { name: string; canPropose:
   const [seconds, setSeconds] = useState(300);
   // By push: the runtime's changed hosts and the charts' new seconds only (app/live-queries.ts).
   const live = useLiveModuleRuntime(name);
-  const runtime = { isPending: live.data === undefined && !live.error, error: live.data === undefined && live.error ? { message: live.error } : null };
   const metrics = useLiveModuleMetrics(name, seconds);
   // Nothing changes on submit: the change request opens, for a second person to approve.
   const propose = useMutation(trpc.rollouts.changes.proposeDesired.mutationOptions({ onSuccess: (row) => router.push(`/changes/${row.id}`) }));
@@ -36,7 +35,7 @@ export function RuntimeSection({ name, canPropose }: { name: string; canPropose:
     <section aria-labelledby="runtime-heading" className="stack">
       <h2 id="runtime-heading">Runtime</h2>
       <LiveNotice live={[live, metrics].find((l) => l.failing) ?? [live, metrics].find((l) => l.mode === 'polling') ?? live} />
-      <QueryState isPending={runtime.isPending} error={runtime.error}>
+      <QueryState {...live.queryState}>
         {() => {
           const r = { ...live.data!.meta, hosts: live.data!.rows };
           return (
@@ -97,11 +96,11 @@ export function RuntimeSection({ name, canPropose }: { name: string; canPropose:
           </select>
         </label>
       </div>
-      <QueryState isPending={metrics.data?.chart === undefined && !metrics.error} error={metrics.data?.chart === undefined && metrics.error ? { message: metrics.error } : null}>
+      <QueryState {...metrics.queryState}>
         {() => <RuntimeCharts versions={metrics.data!.chart!.versions} markers={metrics.data!.markers} window={metrics.data!.chart!} />}
       </QueryState>
       <h3>Host events</h3>
-      <QueryState isPending={runtime.isPending} error={runtime.error}>
+      <QueryState {...live.queryState}>
         {() => <HostEventsList events={live.data!.meta.events} />}
       </QueryState>
     </section>
