@@ -1,7 +1,7 @@
 'use client';
 import { Line, LineChart, YAxis } from 'recharts';
 
-/** A minute of requests per second, small enough for a table cell. */
+/** A minute of requests per second, small enough for a table cell; it ends at the last settled second (server/fleet/live-dashboard.ts), so no false dip. */
 export function Sparkline({ values, label }: { values: number[]; label: string }) {
   return (
     <span role="img" aria-label={label}>

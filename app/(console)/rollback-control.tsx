@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useTRPC } from '@/app/trpc';
 import { ReasonDialog } from '@/components/reason-dialog';
+import type { RollbackDone } from './rollback-confirmation';
 
 export interface RollbackTarget {
   from: string;
@@ -10,15 +11,19 @@ export interface RollbackTarget {
   warm: boolean;
 }
 
-/** One click (and a reason) puts all of a module's traffic back on the version before. */
-export function RollbackControl({ module, target }: { module: string; target: RollbackTarget }) {
+/**
+ * One click (and a reason) puts all of a module's traffic back on the version before. The button names that
+ * version and whether it is still loaded on the hosts (warm: traffic moves at once) or loads afresh.
+ */
+export function RollbackControl({ module, target, onDone }: { module: string; target: RollbackTarget; onDone?: (done: RollbackDone) => void }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [asking, setAsking] = useState(false);
   const rollback = useMutation(
     trpc.rollouts.operate.rollback.mutationOptions({
-      onSuccess: () => {
+      onSuccess: (result) => {
         setAsking(false);
+        onDone?.({ module, to: result.to, reviewId: result.reviewId });
         return Promise.all([
           queryClient.invalidateQueries({ queryKey: trpc.rollouts.operate.pathKey() }),
           queryClient.invalidateQueries({ queryKey: trpc.fleet.pathKey() }),
@@ -32,6 +37,9 @@ export function RollbackControl({ module, target }: { module: string; target: Ro
       <button type="button" className="button danger big" onClick={() => setAsking(true)} aria-label={`Roll back ${module}`}>
         Roll back to {target.to}
       </button>
+      <span className="small muted" data-testid="rollback-warmth">
+        {target.warm ? ` ${target.to} still loaded (warm)` : ` ${target.to} not loaded: loads afresh`}
+      </span>
       <ReasonDialog
         open={asking}
         title={`Roll back ${module} ${target.from} → ${target.to}`}

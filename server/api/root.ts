@@ -1,6 +1,7 @@
 import 'server-only';
 import { auditRouter } from './routers/audit';
 import { fleetRouter } from './routers/fleet';
+import { liveRouter } from './routers/live';
 import { meRouter } from './routers/me';
 import { modulesRouter } from './routers/modules';
 import { rolloutsRouter } from './routers/rollouts';
@@ -16,6 +17,7 @@ export const appRouter = createRouter({
   audit: auditRouter,
   fleet: fleetRouter,
   rollouts: rolloutsRouter,
+  live: liveRouter,
 });
 
 export type AppRouter = typeof appRouter;

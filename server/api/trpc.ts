@@ -33,6 +33,11 @@ export interface ProcedureMeta {
 }
 
 const t = initTRPC.context<Context>().meta<ProcedureMeta>().create({
+  // Pings keep an idle stream (a table with nothing changing) open through proxies; a client that hears nothing,
+  // not even a ping, for a while reconnects with its lastEventId. Streams also end every 30 s and the client
+  // reconnects (resuming from its lastEventId): a console that went away is noticed within that, even where the
+  // old connection lingers half-open, and the page falls back to polling.
+  sse: { ping: { enabled: true, intervalMs: 5_000 }, client: { reconnectAfterInactivityMs: 15_000 }, maxDurationMs: 30_000 },
   errorFormatter({ shape, error }) {
     const cause = error.cause;
     return {

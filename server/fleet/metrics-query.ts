@@ -26,7 +26,7 @@ export interface VersionMetrics {
   points: MetricPoint[];
 }
 
-function pointOf(t: number, totals: MetricTotals, rps: number): MetricPoint {
+export function pointOf(t: number, totals: MetricTotals, rps: number): MetricPoint {
   const ms = (micros: number) => Math.round(micros) / 1000;
   return { t, rps, errorPercent: errorPercent(totals), p50Ms: ms(totals.p50), p95Ms: ms(totals.p95), p99Ms: ms(totals.p99) };
 }

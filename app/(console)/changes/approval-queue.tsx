@@ -1,18 +1,18 @@
 'use client';
-import { useQuery } from '@tanstack/react-query';
-import { useTRPC } from '@/app/trpc';
+import { useLiveApprovalQueue } from '@/app/live-queries';
 import { ChangesTable } from '@/components/changes-table';
+import { LiveNotice } from '@/components/live-notice';
 import { QueryState } from '@/components/query-state';
 
 /** Requests waiting for a sign-off that this approver did not propose, oldest first. */
 export function ApprovalQueue() {
-  const trpc = useTRPC();
-  const queue = useQuery(trpc.rollouts.changes.queue.queryOptions(undefined, { refetchInterval: 2_000 }));
+  const queue = useLiveApprovalQueue();
   return (
     <section aria-labelledby="queue-heading">
       <h2 id="queue-heading">Waiting for your approval</h2>
-      <QueryState isPending={queue.isPending} error={queue.error}>
-        {() => <ChangesTable changes={queue.data!} label="Approval queue" empty="Nothing waits for you." />}
+      <LiveNotice live={queue} />
+      <QueryState {...queue.queryState}>
+        {() => <ChangesTable changes={queue.data!.rows} label="Approval queue" empty="Nothing waits for you." />}
       </QueryState>
     </section>
   );

@@ -1,15 +1,15 @@
 'use client';
 import Link from 'next/link';
 import { useQuery } from '@tanstack/react-query';
-import type { inferRouterOutputs } from '@trpc/server';
+import { useLiveDashboard } from '@/app/live-queries';
 import { useTRPC } from '@/app/trpc';
 import { Fingerprint } from '@/components/fingerprint';
 import { QueryState } from '@/components/query-state';
 import { RuntimeStatCells } from '@/components/runtime-stat-cells';
 import { Sparkline } from '@/components/sparkline';
-import type { AppRouter } from '@/server/api/root';
+import type { LiveModuleRow } from '@/server/fleet/live-dashboard';
 
-type ModuleRuntime = inferRouterOutputs<AppRouter>['fleet']['dashboard']['modules'][number];
+type ModuleRuntime = LiveModuleRow;
 
 function RuntimeCells({ runtime, known }: { runtime: ModuleRuntime | undefined; known: boolean }) {
   if (!known) return <td colSpan={5} className="muted small">…</td>;
@@ -29,8 +29,8 @@ export function ModulesTable() {
   const trpc = useTRPC();
   const modules = useQuery(trpc.modules.list.queryOptions());
   // Runtime columns are extra: the registry table renders without them while they load or if they fail.
-  const dashboard = useQuery(trpc.fleet.dashboard.queryOptions(undefined, { refetchInterval: 2_000 }));
-  const runtimeOf = (name: string) => dashboard.data?.modules.find((m) => m.module === name);
+  const dashboard = useLiveDashboard();
+  const runtimeOf = (name: string) => dashboard.data?.rows.find((m) => m.module === name);
   return (
     <QueryState isPending={modules.isPending} error={modules.error}>
       {() =>
@@ -73,7 +73,7 @@ export function ModulesTable() {
                       )}
                     </td>
                     <td>{m.versionCount}</td>
-                    <RuntimeCells runtime={runtimeOf(m.name)} known={dashboard.isSuccess} />
+                    <RuntimeCells runtime={runtimeOf(m.name)} known={dashboard.data !== undefined} />
                   </tr>
                 ))}
               </tbody>

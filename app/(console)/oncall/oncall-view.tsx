@@ -1,24 +1,35 @@
 'use client';
+import { useState } from 'react';
 import Link from 'next/link';
-import { useQuery } from '@tanstack/react-query';
-import { useTRPC } from '@/app/trpc';
+import { useLiveDashboard, useLiveTargets } from '@/app/live-queries';
+import { LiveNotice } from '@/components/live-notice';
 import { QueryState } from '@/components/query-state';
-import { WithdrawnVersionsAlert } from '@/components/withdrawn-versions-alert';
 import { RuntimeStatCells } from '@/components/runtime-stat-cells';
+import { Sparkline } from '@/components/sparkline';
+import { WithdrawnVersionsAlert } from '@/components/withdrawn-versions-alert';
 import { PostIncidentReviews } from '../post-incident-reviews';
+import { RollbackConfirmation, type RollbackDone } from '../rollback-confirmation';
 import { RollbackControl } from '../rollback-control';
 
-/** One row per module: what runs, how it is doing, and the rollback button (or why there is nothing to roll back to). */
+const ms = (value: number | null | undefined) => (value === null || value === undefined ? '—' : `${value.toFixed(1)} ms`);
+
+/**
+ * One row per module: what runs, how it is doing, and the rollback button (or why there is nothing to roll back
+ * to). Fed by push; when the console stops answering the last known rows stay, with their age, and the button
+ * stays usable.
+ */
 export function OnCallView({ canRollBack }: { canRollBack: boolean }) {
-  const trpc = useTRPC();
-  const targets = useQuery(trpc.rollouts.operate.targets.queryOptions(undefined, { refetchInterval: 1_000 }));
-  const dashboard = useQuery(trpc.fleet.dashboard.queryOptions(undefined, { refetchInterval: 1_000 }));
+  const targets = useLiveTargets();
+  const dashboard = useLiveDashboard();
+  const [rolledBack, setRolledBack] = useState<Record<string, RollbackDone>>({});
+  const onDone = (done: RollbackDone) => setRolledBack((all) => ({ ...all, [done.module]: done }));
   return (
     <>
       <PostIncidentReviews />
-      <QueryState isPending={targets.isPending} error={targets.error}>
+      <LiveNotice live={[targets, dashboard].find((l) => l.failing) ?? [targets, dashboard].find((l) => l.mode === 'polling') ?? targets} />
+      <QueryState {...targets.queryState}>
         {() =>
-          targets.data!.length === 0 ? (
+          targets.data!.rows.length === 0 ? (
             <p className="muted">No module runs on any host yet.</p>
           ) : (
             <div className="table-wrap">
@@ -30,13 +41,16 @@ export function OnCallView({ canRollBack }: { canRollBack: boolean }) {
                     <th>Health</th>
                     <th>Requests/s</th>
                     <th>Errors</th>
+                    <th>p95</th>
+                    <th>p99</th>
+                    <th>Last minute</th>
                     <th>Rollout</th>
                     <th>Roll back</th>
                   </tr>
                 </thead>
                 <tbody>
-                  {targets.data!.map((t) => {
-                    const runtime = dashboard.data?.modules.find((m) => m.module === t.module);
+                  {targets.data!.rows.map((t) => {
+                    const runtime = dashboard.data?.rows.find((m) => m.module === t.module);
                     return (
                       <tr key={t.module} data-module={t.module}>
                         <td>
@@ -47,6 +61,9 @@ export function OnCallView({ canRollBack }: { canRollBack: boolean }) {
                           <WithdrawnVersionsAlert module={t.module} withdrawn={t.withdrawn} compact />
                         </td>
                         <RuntimeStatCells runtime={runtime} />
+                        <td data-testid="p95">{ms(runtime?.p95Ms)}</td>
+                        <td data-testid="p99">{ms(runtime?.p99Ms)}</td>
+                        <td>{runtime ? <Sparkline values={runtime.sparkline} label={`Requests per second of ${t.module} over the last minute`} /> : '—'}</td>
                         <td>
                           {t.activeChangeRequest ? (
                             <Link href={`/changes/${t.activeChangeRequest.id}`}>
@@ -60,12 +77,11 @@ export function OnCallView({ canRollBack }: { canRollBack: boolean }) {
                           {!t.rollback.possible ? (
                             <span className="muted small">{t.rollback.why}</span>
                           ) : canRollBack ? (
-                            <RollbackControl module={t.module} target={t.rollback} />
+                            <RollbackControl module={t.module} target={t.rollback} onDone={onDone} />
                           ) : (
-                            <span className="small">
-                              would go to {t.rollback.to}
-                            </span>
+                            <span className="small">would go to {t.rollback.to}</span>
                           )}
+                          {rolledBack[t.module] && <RollbackConfirmation done={rolledBack[t.module]} />}
                         </td>
                       </tr>
                     );

@@ -1,16 +1,14 @@
 'use client';
 import Link from 'next/link';
-import { useQuery } from '@tanstack/react-query';
-import { useTRPC } from '@/app/trpc';
+import { useLiveTargets } from '@/app/live-queries';
 import { WithdrawnVersionsAlert } from '@/components/withdrawn-versions-alert';
 import { BreakerStatus } from '../../breaker-status';
 import { RollbackControl } from '../../rollback-control';
 
 /** Top of the module page: the running rollout, the breaker, and the one-click rollback. */
 export function ModuleRollback({ module, canRollBack, canOverrideBreaker }: { module: string; canRollBack: boolean; canOverrideBreaker: boolean }) {
-  const trpc = useTRPC();
-  const targets = useQuery(trpc.rollouts.operate.targets.queryOptions(undefined, { refetchInterval: 2_000 }));
-  const target = targets.data?.find((t) => t.module === module);
+  const targets = useLiveTargets();
+  const target = targets.data?.rows.find((t) => t.module === module);
   return (
     <div className="stack" style={{ marginBottom: 12 }}>
       <BreakerStatus module={module} canOverride={canOverrideBreaker} />

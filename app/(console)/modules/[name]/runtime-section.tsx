@@ -1,10 +1,12 @@
 'use client';
 import { useState } from 'react';
 import { useRouter } from 'next/navigation';
-import { useMutation, useQuery } from '@tanstack/react-query';
+import { useMutation } from '@tanstack/react-query';
+import { useLiveModuleMetrics, useLiveModuleRuntime } from '@/app/live-queries';
 import { useTRPC } from '@/app/trpc';
 import { DesiredVersionsForm, type ProposedChange } from '@/components/desired-versions-form';
 import { HostEventsList } from '@/components/host-events-list';
+import { LiveNotice } from '@/components/live-notice';
 import { ModuleZonesTable } from '@/components/module-zones-table';
 import { QueryState } from '@/components/query-state';
 import { HealthBadge } from '@/components/runtime-badges';
@@ -22,9 +24,9 @@ export function RuntimeSection({ name, canPropose }: { name: string; canPropose:
   const trpc = useTRPC();
   const router = useRouter();
   const [seconds, setSeconds] = useState(300);
-  const runtime = useQuery(trpc.fleet.moduleRuntime.queryOptions({ module: name }, { refetchInterval: 2_000 }));
-  const metrics = useQuery(trpc.fleet.metrics.queryOptions({ module: name, seconds }, { refetchInterval: 1_000 }));
-  const timeline = useQuery(trpc.rollouts.changes.timeline.queryOptions({ module: name, seconds }, { refetchInterval: 2_000 }));
+  // By push: the runtime's changed hosts and the charts' new seconds only (app/live-queries.ts).
+  const live = useLiveModuleRuntime(name);
+  const metrics = useLiveModuleMetrics(name, seconds);
   // Nothing changes on submit: the change request opens, for a second person to approve.
   const propose = useMutation(trpc.rollouts.changes.proposeDesired.mutationOptions({ onSuccess: (row) => router.push(`/changes/${row.id}`) }));
   const proposeChange = (value: ProposedChange) => propose.mutate({ module: name, ...value });
@@ -32,9 +34,10 @@ export function RuntimeSection({ name, canPropose }: { name: string; canPropose:
   return (
     <section aria-labelledby="runtime-heading" className="stack">
       <h2 id="runtime-heading">Runtime</h2>
-      <QueryState isPending={runtime.isPending} error={runtime.error}>
+      <LiveNotice live={[live, metrics].find((l) => l.failing) ?? [live, metrics].find((l) => l.mode === 'polling') ?? live} />
+      <QueryState {...live.queryState}>
         {() => {
-          const r = runtime.data!;
+          const r = { ...live.data!.meta, hosts: live.data!.rows };
           return (
             <>
               <p className="muted small">
@@ -93,12 +96,12 @@ export function RuntimeSection({ name, canPropose }: { name: string; canPropose:
           </select>
         </label>
       </div>
-      <QueryState isPending={metrics.isPending} error={metrics.error}>
-        {() => <RuntimeCharts versions={metrics.data!.versions} markers={timeline.data ?? []} window={metrics.data!} />}
+      <QueryState {...metrics.queryState}>
+        {() => <RuntimeCharts versions={metrics.data!.chart!.versions} markers={metrics.data!.markers} window={metrics.data!.chart!} />}
       </QueryState>
       <h3>Host events</h3>
-      <QueryState isPending={runtime.isPending} error={runtime.error}>
-        {() => <HostEventsList events={runtime.data!.events} />}
+      <QueryState {...live.queryState}>
+        {() => <HostEventsList events={live.data!.meta.events} />}
       </QueryState>
     </section>
   );
