@@ -104,7 +104,8 @@ async function measure(browser: Browser, server: ProductionConsole) {
   console.log(`interactive = from navigation start until <main>'s <h1> is drawn, no "Loading…" placeholder is left in it, React has hydrated it`);
   console.log('(its handlers work) and, on the module page, a line of its first chart is drawn. Cold = a new browser context (empty cache),');
   console.log(`the server warmed by one load of each route first; median of ${LOADS} load(s). JS = gzip bytes on the wire of every script`);
-  console.log('fetched until interactive + 500 ms of network quiet (DevTools Network.loadingFinished encodedDataLength).');
+  console.log('fetched until interactive and then 1.5 s without a new script, lazy ones included (DevTools Network.loadingFinished');
+  console.log('encodedDataLength). The machine is shared: read the interactive times beside the /login baseline of this run.');
 
   // Baseline: the sign-in page, the smallest page of this build (the framework, the root layout and one form).
   const baselineCheck: ReadyCheck = { root: '.login-card' };
@@ -172,8 +173,12 @@ async function chartLag(browser: Browser, server: ProductionConsole, session: Br
     const shot = await burst(server.invokeUrl);
     const rate = (shot.ok * 1000) / Math.max(1, shot.endedAt - shot.startedAt);
     // Half the burst's rate: the chart's second may split the burst in two; the demo traffic alone stays below it.
-    const threshold = Math.max(before * 1.5, rate * 0.5);
-    if (rate * 0.5 < before * 1.5) console.log('chart lag: the burst is too small against the demo traffic on this machine to be told apart on the chart');
+    const threshold = rate * 0.5;
+    if (threshold < before * 1.5) {
+      const measured = `not measurable: burst ${rate.toFixed(0)}/s vs traffic up to ${before}/s`;
+      reportGoal({ figure: 'chart lag: burst to module page chart', measured, goal: '≤ 1.5 s', met: false, baseline: 'the host answered too slowly here' });
+      return;
+    }
     console.log(`chart lag: ${shot.ok} requests to ledger in ${shot.endedAt - shot.startedAt} ms (${rate.toFixed(0)}/s); the Requests chart's axis top was ${before}/s, shown when ≥ ${threshold.toFixed(0)}/s`);
     const shownAt = await page
       .waitForFunction((limit) => {

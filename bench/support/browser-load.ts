@@ -58,8 +58,8 @@ export interface ColdLoad {
   url: string;
 }
 
-/** Waits until no request has started or finished for `quietMs` (at most `capMs`). */
-async function networkQuiet(counter: () => number, quietMs: number, capMs: number) {
+/** Waits until no script request has started or finished for `quietMs` (at most `capMs`). */
+async function scriptsQuiet(counter: () => number, quietMs: number, capMs: number) {
   const started = Date.now();
   let last = counter();
   let lastChange = Date.now();
@@ -74,8 +74,8 @@ async function networkQuiet(counter: () => number, quietMs: number, capMs: numbe
 }
 
 /**
- * One load with an empty browser cache (a new browser context holding only the session cookie). JavaScript is what
- * the page fetched until it was interactive and the network then stayed quiet for 500 ms.
+ * One load with an empty browser cache (a new browser context holding only the session cookie). JavaScript is every
+ * script the page fetched until it was interactive and then no script was asked for during 1.5 s.
  */
 export async function coldLoad(browser: Browser, session: BrowserContextOptions['storageState'], url: string, check: ReadyCheck): Promise<ColdLoad> {
   const context = await browser.newContext({ storageState: session, viewport: VIEWPORT });
@@ -85,18 +85,22 @@ export async function coldLoad(browser: Browser, session: BrowserContextOptions[
     await cdp.send('Network.enable');
     const scriptIds = new Set<string>();
     let jsBytes = 0;
-    let events = 0;
-    cdp.on('Network.requestWillBeSent', () => events++);
+    let scriptEvents = 0;
+    cdp.on('Network.requestWillBeSent', (event) => {
+      if (event.type === 'Script') scriptEvents++;
+    });
     cdp.on('Network.responseReceived', (event) => {
       if (event.type === 'Script') scriptIds.add(event.requestId);
     });
     cdp.on('Network.loadingFinished', (event) => {
-      events++;
-      if (scriptIds.has(event.requestId)) jsBytes += event.encodedDataLength;
+      if (!scriptIds.has(event.requestId)) return;
+      scriptEvents++;
+      jsBytes += event.encodedDataLength;
     });
     await page.goto(url, { waitUntil: 'commit' });
     const interactiveMs = await waitInteractive(page, check);
-    await networkQuiet(() => events, 500, 5_000);
+    // Scripts loaded after hydration (next/dynamic) count too: the route needs them to be complete.
+    await scriptsQuiet(() => scriptEvents, 1_500, 6_000);
     return { interactiveMs, jsBytes, scripts: scriptIds.size, url: page.url() };
   } finally {
     await context.close();
