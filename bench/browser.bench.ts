@@ -187,6 +187,7 @@ async function chartLag(browser: Browser, server: ProductionConsole, session: Br
       }, threshold, { polling: 'raf', timeout: 30_000 })
       .then((handle) => handle.jsonValue() as Promise<number>, () => null);
     const lag = shownAt === null ? null : shownAt - shot.endedAt;
+    if (shownAt !== null) console.log(`chart lag: shown ${seconds(shownAt - shot.startedAt)} after the burst's first request, ${seconds(lag!)} after its last answer`);
     reportGoal({
       figure: 'chart lag: burst to module page chart',
       measured: lag === null ? 'not shown in 30 s' : seconds(lag),
