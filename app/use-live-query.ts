@@ -1,6 +1,6 @@
 'use client';
 import { useEffect, useState } from 'react';
-import { useQuery, type UseQueryOptions } from '@tanstack/react-query';
+import { useQuery, useQueryClient, type UseQueryOptions } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
 
 // A page's data by push (tRPC SSE subscription), folded event by event into local state; when the stream cannot
@@ -44,8 +44,12 @@ export function useLiveQuery<TOptions extends AnySubscriptionOptions, TSnapshot,
   fromSnapshot: (snapshot: TSnapshot) => TState;
   pollMs: number;
 }): LiveQuery<TState> {
-  const [data, setData] = useState<TState | undefined>(undefined);
-  const [updatedAt, setUpdatedAt] = useState<number | null>(null);
+  // A page the server rendered with the fallback query prefetched (app/server-prefetch.tsx) shows that at once; the
+  // stream's first event then replaces it.
+  const queryClient = useQueryClient();
+  const [prefetched] = useState(() => queryClient.getQueryState<TSnapshot>(opts.fallback.queryKey));
+  const [data, setData] = useState<TState | undefined>(() => (prefetched?.data === undefined ? undefined : opts.fromSnapshot(prefetched.data)));
+  const [updatedAt, setUpdatedAt] = useState<number | null>(prefetched?.data === undefined ? null : prefetched.dataUpdatedAt);
   const [polling, setPolling] = useState(false);
   const [failures, setFailures] = useState(0);
   const subscription = useSubscription({
@@ -76,7 +80,7 @@ export function useLiveQuery<TOptions extends AnySubscriptionOptions, TSnapshot,
   const pollMs = Math.min(MAX_POLL_MS, opts.pollMs * 2 ** Math.min(failures, 4));
   const fallback = useQuery({ ...opts.fallback, enabled: polling, refetchInterval: pollMs, retry: false, refetchOnWindowFocus: false });
   // A new poll result (or failure) is folded in during render, React's pattern for state derived from a change.
-  const [seenPoll, setSeenPoll] = useState({ data: 0, error: 0 });
+  const [seenPoll, setSeenPoll] = useState({ data: prefetched?.dataUpdatedAt ?? 0, error: 0 });
   if (polling && fallback.data !== undefined && fallback.dataUpdatedAt > seenPoll.data) {
     setSeenPoll({ ...seenPoll, data: fallback.dataUpdatedAt });
     setData(opts.fromSnapshot(fallback.data));

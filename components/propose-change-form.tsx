@@ -1,8 +1,8 @@
 'use client';
 import { useState, type FormEvent } from 'react';
-import { planSchema, type ProposeInput, type RolloutPlan, type RolloutStep } from '@/server/rollout/change-request.types';
+import type { ProposeInput, RolloutPlan, RolloutStep } from '@/server/rollout/change-request.types';
+import { DEFAULT_PLAN } from '@/server/rollout/default-plan';
 
-const DEFAULT_PLAN = planSchema.parse({});
 type AnalysisSettings = RolloutPlan['analysis'];
 
 // Field name → label; the numbers of the canary analysis, each with the server's default filled in.

@@ -55,7 +55,9 @@ function Chart({
       <figcaption className="small">
         <strong>{title}</strong> <span className="muted">({unit})</span>
       </figcaption>
-      <ResponsiveContainer width="100%" height={200}>
+      {/* Drawn at a guessed width in the server's HTML and at first render, resized once measured: otherwise nothing
+          is drawn until after hydration has measured the container. */}
+      <ResponsiveContainer width="100%" height={200} initialDimension={{ width: 480, height: 200 }}>
         <LineChart data={rows} margin={{ top: 8, right: 16, bottom: 0, left: 0 }}>
           <CartesianGrid stroke="#e5e9ef" />
           <XAxis dataKey="t" type="number" domain={domain} tickFormatter={time} minTickGap={40} fontSize={11} />

@@ -13,7 +13,10 @@ test('an operator proposes a change of what ledger runs; it runs only once an ap
   await signIn(page, 'operator');
   await page.goto('/modules/ledger');
   await expect(page.getByRole('heading', { name: 'Runtime' })).toBeVisible();
-  await expect(page.getByText(/Desired generation 1/)).toBeVisible();
+  // The seed put the demo fleet live one module at a time, one generation each.
+  const generation = page.getByText(/Desired generation \d+/);
+  await expect(generation).toBeVisible();
+  const seeded = Number((await generation.textContent())!.match(/Desired generation (\d+)/)![1]);
   const form = page.getByRole('form', { name: 'Propose the versions of ledger' });
   await form.getByRole('checkbox').first().check();
   await form.getByLabel('Weight of 1.0.0').fill('50');
@@ -22,7 +25,7 @@ test('an operator proposes a change of what ledger runs; it runs only once an ap
   await form.getByLabel('Weight of 1.0.0').fill('100');
   await expect(form.getByRole('status')).toHaveText('Say why this change is wanted.');
   await form.getByLabel('Reason for the change').fill('serve ledger from the host process');
-  // The demo start serves 1.0.0 in its own process (generation 1, put live by the seed's approved cr-1).
+  // The demo start serves 1.0.0 in its own process (put live by the seed's approved change request).
   await form.getByLabel('Isolation of 1.0.0').selectOption('inproc');
   await form.getByRole('button', { name: 'Propose this change' }).click();
   await expect(page).toHaveURL(/\/changes\/cr-\d+$/);
@@ -32,7 +35,7 @@ test('an operator proposes a change of what ledger runs; it runs only once an ap
   await expect(page.getByTestId('desired-after')).toContainText('1.0.0 100% inproc');
   await expect(page.getByTestId('change-state')).toHaveText('PendingApproval');
   await page.goto('/modules/ledger');
-  await expect(page.getByText(/Desired generation 1/)).toBeVisible();
+  await expect(page.getByText(new RegExp(`Desired generation ${seeded}\\b`))).toBeVisible();
 
   const approverContext = await browser.newContext({ extraHTTPHeaders: { 'x-forwarded-for': '198.51.100.8' } });
   const approver = await approverContext.newPage();
@@ -47,7 +50,7 @@ test('an operator proposes a change of what ledger runs; it runs only once an ap
   await page.getByRole('button', { name: 'Start rollout' }).click();
   await expect(page.getByTestId('change-state')).toHaveText('Promoted', { timeout: 30_000 });
   await page.goto('/modules/ledger');
-  await expect(page.getByText(/Desired generation 2/)).toBeVisible();
+  await expect(page.getByText(new RegExp(`Desired generation ${seeded + 1}\\b`))).toBeVisible();
   await expect(page.getByRole('list', { name: 'Health per desired version' })).toContainText('1.0.0 100%');
   await page.screenshot({ path: 'test-results/screens/operator-runtime.png', fullPage: true });
 

@@ -78,6 +78,7 @@ test('pages carry a nonce CSP that the console itself never trips', async ({ pag
   expect(violations).toEqual([]);
 });
 
+// The demo serves risk-rules 1.0.0 from its first start; the push is its next version.
 test('operator signs risk-rules with the CLI and pushes it with a personal API token', async ({ page, baseURL }) => {
   await signIn(page, 'operator');
   await page.getByRole('link', { name: 'Profile' }).click();
@@ -87,16 +88,16 @@ test('operator signs risk-rules with the CLI and pushes it with a personal API t
   expect(token).toMatch(/^hp_/);
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hp-push-'));
-  const so = path.join(dir, 'risk-rules-1.0.0.so');
-  copyFileSync(path.resolve('build/modules/risk-rules-1.0.0.so'), so);
+  const so = path.join(dir, 'risk-rules-1.1.0.so');
+  copyFileSync(path.resolve('build/modules/risk-rules-1.1.0.so'), so);
   const cli = (...args: string[]) => {
     const result = spawnSync(process.execPath, ['bin/hotplane.js', ...args], { encoding: 'utf8' });
     return { code: result.status, out: `${result.stdout}${result.stderr}` };
   };
-  expect(cli('manifest', so, '--module', 'risk-rules', '--version', '1.0.0', '--class', 'business').code).toBe(0);
+  expect(cli('manifest', so, '--module', 'risk-rules', '--version', '1.1.0', '--class', 'business').code).toBe(0);
   expect(cli('sign', `${so}.manifest.json`, '--key', path.join(DEMO_ARTIFACTS, '..', 'demo-keys', 'signer.key.pem')).code).toBe(0);
   const pushed = cli('push', so, '--console', baseURL!, '--token', token);
-  expect(pushed.out).toContain('accepted: risk-rules 1.0.0 passed every check');
+  expect(pushed.out).toContain('accepted: risk-rules 1.1.0 passed every check');
   expect(pushed.code).toBe(0);
 
   await page.getByRole('link', { name: 'Modules' }).click();

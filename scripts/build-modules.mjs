@@ -29,6 +29,13 @@ function ledger(version, variant, description, { defines = [], extraSources = []
   };
 }
 
+function riskRules(version, description) {
+  return {
+    file: `risk-rules-${version}.so`, module: 'risk-rules', version, class: 'business', variant: 'standard',
+    description, language: 'c', sources: ['modules/risk-rules/risk_rules.c'], defines: [`HP_VERSION="${version}"`],
+  };
+}
+
 // Every fault variant is a later ledger (1.2.x, with the 1.1.0 fee) so each can be uploaded as its own candidate
 // version next to the good ones: the store keeps (module, version) unique and versions only go up.
 const fee = (...defines) => ({ defines: ['HP_LEDGER_TRANSFER_FEE=1', ...defines] });
@@ -55,11 +62,9 @@ const TARGETS = [
     fee('HP_FAULT_LEAK_KB=1024')),
   ledger('1.2.15', 'leak-fd', 'Every request leaks an open file descriptor; fails (-1) once none is left.',
     fee('HP_FAULT_LEAK_FD')),
-  {
-    file: 'risk-rules-1.0.0.so', module: 'risk-rules', version: '1.0.0', class: 'business', variant: 'standard',
-    description: 'Scores a payment against a compiled-in rule table.', language: 'c',
-    sources: ['modules/risk-rules/risk_rules.c'], defines: ['HP_VERSION="1.0.0"'],
-  },
+  riskRules('1.0.0', 'Scores a payment against a compiled-in rule table.'),
+  // The same rules under a later version: the demo serves 1.0.0, so this one can be pushed and rolled out.
+  riskRules('1.1.0', 'Scores a payment against a compiled-in rule table (a later build of the same rules).'),
   {
     file: 'snoop-1.0.0-hostile.so', module: 'snoop', version: '1.0.0', class: 'business', variant: 'hostile',
     description: 'Tries to read every secret and file it can find and to reach the console; answers with what it got.',

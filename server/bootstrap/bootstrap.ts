@@ -25,6 +25,8 @@ export async function bootstrapConsole(log: (line: string) => void = console.log
       for (const account of demo.accounts) log(`  ${account.role.padEnd(9)} ${account.email.padEnd(26)} ${account.password}`);
       log(`Demo signer key pair: ${demo.keyDir} (the private key never leaves this machine)`);
       log(`Demo approver's approval key: ${path.join(demo.keyDir, 'approver.key.pem')} (load it on a change request to sign it off)`);
+      log(`Demo fleet serving ${demo.served.join(', ')}`);
+      for (const reason of demo.skipped) log(`Demo fleet: ${reason}`);
       log(`Signed ledger 1.1.0 ready to upload: ${demo.artifactDir}/ledger-1.1.0.so (+ .manifest.json, .manifest.sig)`);
     } else {
       const password = process.env.HOTPLANE_ADMIN_PASSWORD;

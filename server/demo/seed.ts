@@ -15,8 +15,9 @@ import { applyThroughChangeRequest } from '../rollout/approved-change';
 import { rolloutSettings } from '../rollout/settings';
 import { registerSigningKey } from '../rollout/signing-keys';
 import { writeSignedManifest } from '../artifacts/create-manifest';
-import { buildExampleModules, exampleModulePath } from './example-modules';
+import { buildExampleModules, exampleModuleIndex, exampleModulePath } from './example-modules';
 import { mkdirPrivate } from '../secrets-at-rest';
+import type { ModuleClass } from '../artifacts/manifest';
 
 export interface DemoAccount {
   email: string;
@@ -26,9 +27,17 @@ export interface DemoAccount {
 
 export const DEMO_SIGNER_NAME = 'Hotplane demo signer';
 
+/** The modules a demo console serves from its first start, each with demo traffic (server/fleet/demo-requests.ts). */
+export const DEMO_FLEET = [
+  { module: 'ledger', version: '1.0.0', moduleClass: 'business', missing: 'it was not built' },
+  { module: 'risk-rules', version: '1.0.0', moduleClass: 'business', missing: 'it was not built' },
+  // Built only where Go is installed (CI installs golang-go).
+  { module: 'edge-gateway', version: '1.0.0', moduleClass: 'gateway', missing: "'go' is not on PATH, so the Go gateway was not built (install golang-go)" },
+] as const;
+
 // First start in demo mode: one account per role, a demo signer whose private key stays on this disk
-// (data/demo-keys/), the demo approver's approval key beside it, and ledger 1.0.0 accepted through the real pipeline; ledger 1.1.0 is signed and
-// left in data/demo-artifacts/ for the newcomer to upload.
+// (data/demo-keys/), the demo approver's approval key beside it, and the demo fleet (DEMO_FLEET) accepted and
+// approved through the real pipeline; ledger 1.1.0 is signed and left in data/demo-artifacts/ for the newcomer to upload.
 export async function seedDemo(db: Db, dataDir: string, options: { password?: string } = {}) {
   const accounts: DemoAccount[] = [];
   const people: Partial<Record<string, AuditActor>> = {};
@@ -66,31 +75,43 @@ export async function seedDemo(db: Db, dataDir: string, options: { password?: st
   });
 
   const buildDir = await buildExampleModules();
+  const built = await exampleModuleIndex();
   const artifactDir = path.join(dataDir, 'demo-artifacts');
   await mkdir(artifactDir, { recursive: true });
-  const signed: Record<string, string> = {};
-  for (const version of ['1.0.0', '1.1.0']) {
-    const target = path.join(artifactDir, `ledger-${version}.so`);
-    await copyFile(exampleModulePath(buildDir, 'ledger', version), target);
-    await writeSignedManifest(target, { module: 'ledger', version, moduleClass: 'business' }, keys.privateKeyPem);
-    signed[version] = target;
-  }
+  const sign = async (module: string, version: string, moduleClass: ModuleClass) => {
+    const target = path.join(artifactDir, `${module}-${version}.so`);
+    await copyFile(exampleModulePath(buildDir, module, version), target);
+    await writeSignedManifest(target, { module, version, moduleClass }, keys.privateKeyPem);
+    return target;
+  };
+  // ledger 1.1.0 stays on disk, signed, for the newcomer to upload and roll out.
+  await sign('ledger', '1.1.0', 'business');
 
-  const first = signed['1.0.0'];
-  const result = await acceptUpload(db, SYSTEM_ACTOR, {
-    source: Readable.toWeb(createReadStream(first)) as ReadableStream<Uint8Array>,
-    manifestBytes: await readFile(`${first}.manifest.json`),
-    signatureBytes: await readFile(`${first}.manifest.sig`),
-    fileNames: { so: path.basename(first), manifest: `${path.basename(first)}.manifest.json`, signature: `${path.basename(first)}.manifest.sig` },
-  });
-  if (result.outcome !== 'accepted') throw new Error(`demo ledger 1.0.0 was not accepted: ${result.message}`);
-  // The embedded host serves it from the first start, in its own process cell, so the charts have traffic. It goes
-  // live as everything does: the demo operator proposes its first version and the demo approver signs it off.
-  await applyThroughChangeRequest(
-    db,
-    { module: 'ledger', versions: [{ version: '1.0.0', weight: 100, isolation: 'process' }], reason: 'demo: first version of ledger', ticket: 'DEMO-1' },
-    { proposer: people.operator!, approver: { actor: people.approver!, privateKeyPem: approverKeyPem }, settings: rolloutSettings() },
-  );
+  // Each served module goes live as everything does: accepted through the upload pipeline, proposed by the demo
+  // operator, signed off by the demo approver, started and applied; the embedded host then serves it in its own
+  // process cell and the demo traffic gives the charts something to show.
+  const served: string[] = [];
+  const skipped: string[] = [];
+  for (const [i, demo] of DEMO_FLEET.entries()) {
+    if (!built.some((m) => m.module === demo.module && m.version === demo.version && m.variant === 'standard')) {
+      skipped.push(`${demo.module} is left out of the demo fleet: ${demo.missing}`);
+      continue;
+    }
+    const file = await sign(demo.module, demo.version, demo.moduleClass);
+    const result = await acceptUpload(db, SYSTEM_ACTOR, {
+      source: Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>,
+      manifestBytes: await readFile(`${file}.manifest.json`),
+      signatureBytes: await readFile(`${file}.manifest.sig`),
+      fileNames: { so: path.basename(file), manifest: `${path.basename(file)}.manifest.json`, signature: `${path.basename(file)}.manifest.sig` },
+    });
+    if (result.outcome !== 'accepted') throw new Error(`demo ${demo.module} ${demo.version} was not accepted: ${result.message}`);
+    await applyThroughChangeRequest(
+      db,
+      { module: demo.module, versions: [{ version: demo.version, weight: 100, isolation: 'process' }], reason: `demo: first version of ${demo.module}`, ticket: `DEMO-${i + 1}` },
+      { proposer: people.operator!, approver: { actor: people.approver!, privateKeyPem: approverKeyPem }, settings: rolloutSettings() },
+    );
+    served.push(`${demo.module}@${demo.version}`);
+  }
 
   await db.$transaction((tx) =>
     appendAuditEvent(tx, {
@@ -98,8 +119,8 @@ export async function seedDemo(db: Db, dataDir: string, options: { password?: st
       action: 'demo.seeded',
       targetType: 'console',
       targetId: 'demo',
-      details: { accounts: accounts.map((a) => a.email), signer: DEMO_SIGNER_NAME, accepted: ['ledger@1.0.0'], serving: ['ledger@1.0.0'] },
+      details: { accounts: accounts.map((a) => a.email), signer: DEMO_SIGNER_NAME, accepted: served, serving: served, skipped },
     }),
   );
-  return { accounts, artifactDir, keyDir };
+  return { accounts, artifactDir, keyDir, served, skipped };
 }

@@ -26,4 +26,14 @@ describe('demo requests', () => {
     for (let i = 0; i < 200; i++) assert.match(next().body, /^amount=\d+;country=[A-Z]{2};mcc=\d{4};hour=(\d|1\d|2[0-3])$/);
     assert.equal(demoRequestSource('key-vault'), null);
   });
+
+  it('sends the Go gateway HTTP request lines for each of its routes, and a few for a route it does not have', () => {
+    const next = demoRequestSource('edge-gateway', seeded())!;
+    const requests = Array.from({ length: 1_000 }, next).map((r) => r.body);
+    const grammar =
+      /^(GET \/accounts\/demo-\d\d|POST \/transfers\?from=(demo-\d\d)&to=(?!\2)demo-\d\d&amount=\d{1,3}|POST \/payments\/score\?amount=\d+&country=[A-Z]{2}&mcc=\d{4}&hour=\d{1,2}|GET \/statements\/latest)$/;
+    for (const body of requests) assert.match(body, grammar);
+    const routes = new Set(requests.map((body) => body.split(/[ ?]/)[1].split('/')[1]));
+    assert.deepEqual([...routes].sort(), ['accounts', 'payments', 'statements', 'transfers']);
+  });
 });

@@ -1,4 +1,5 @@
 'use client';
+import dynamic from 'next/dynamic';
 import Link from 'next/link';
 import { useQuery } from '@tanstack/react-query';
 import { useLiveDashboard } from '@/app/live-queries';
@@ -6,8 +7,13 @@ import { useTRPC } from '@/app/trpc';
 import { Fingerprint } from '@/components/fingerprint';
 import { QueryState } from '@/components/query-state';
 import { RuntimeStatCells } from '@/components/runtime-stat-cells';
-import { Sparkline } from '@/components/sparkline';
 import type { LiveModuleRow } from '@/server/fleet/live-dashboard';
+
+// recharts is the biggest script of the console: the table is usable before it arrives, the sparklines follow.
+const Sparkline = dynamic(() => import('@/components/sparkline').then((m) => m.Sparkline), {
+  ssr: false,
+  loading: () => <span className="sparkline-placeholder" />,
+});
 
 type ModuleRuntime = LiveModuleRow;
 

@@ -1,11 +1,16 @@
-import { ModulesTable } from './modules-table';
+import { prefetch, Prefetched, serverTrpc } from '@/app/server-prefetch';
 import { PageHead } from '@/components/page-head';
+import { ModulesTable } from './modules-table';
 
-export default function ModulesPage() {
+export default async function ModulesPage() {
+  const trpc = await serverTrpc();
+  await prefetch((client) => [client.prefetchQuery(trpc.modules.list.queryOptions()), client.prefetchQuery(trpc.live.dashboardNow.queryOptions())]);
   return (
     <>
       <PageHead title="Modules" subtitle="Every module in the registry, its latest accepted version and who signed it." />
-      <ModulesTable />
+      <Prefetched>
+        <ModulesTable />
+      </Prefetched>
     </>
   );
 }
