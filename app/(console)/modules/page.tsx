@@ -1,5 +1,8 @@
+import type { Metadata } from 'next';
 import { ModulesTable } from './modules-table';
 import { PageHead } from '@/components/page-head';
+
+export const metadata: Metadata = { title: 'Modules' };
 
 export default function ModulesPage() {
   return (

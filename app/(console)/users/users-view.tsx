@@ -5,6 +5,7 @@ import { ROLES, type Role } from '@/server/auth/permissions';
 import { useTRPC } from '@/app/trpc';
 import { QueryState } from '@/components/query-state';
 import { PendingGrants } from './pending-grants';
+import { Time } from '@/components/time';
 
 export function UsersView({ selfId }: { selfId: string }) {
   const trpc = useTRPC();
@@ -91,7 +92,7 @@ export function UsersView({ selfId }: { selfId: string }) {
                     ))}
                     <td>
                       {u.disabled ? <span className="badge bad">disabled</span> : <span className="badge ok">active</span>}
-                      {u.lockedUntil && <span className="badge bad">locked until {new Date(u.lockedUntil).toLocaleTimeString()}</span>}
+                      {u.lockedUntil && <span className="badge bad">locked until <Time value={u.lockedUntil} /></span>}
                     </td>
                     <td className="row">
                       {u.id !== selfId && (

@@ -1,6 +1,11 @@
+import type { Metadata } from 'next';
 import { canOverrideBreaker, canRollBack, canProposeChanges } from '@/server/auth/permissions';
 import { currentUser } from '@/server/auth/current-user';
 import { ModuleDetail } from './module-detail';
+
+export async function generateMetadata({ params }: { params: Promise<{ name: string }> }): Promise<Metadata> {
+  return { title: `Module ${decodeURIComponent((await params).name)}` };
+}
 
 export default async function ModulePage({ params }: { params: Promise<{ name: string }> }) {
   const { name } = await params;
