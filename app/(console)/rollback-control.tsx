@@ -29,8 +29,8 @@ export function RollbackControl({ module, target }: { module: string; target: Ro
   );
   return (
     <>
-      <button type="button" className="button danger big" onClick={() => setAsking(true)} aria-label={`Roll back ${module}`}>
-        Roll back to {target.to}
+      <button type="button" className="button danger big" onClick={() => setAsking(true)}>
+        Roll back {module} to {target.to}
       </button>
       <ReasonDialog
         open={asking}
