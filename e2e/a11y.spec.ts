@@ -70,7 +70,7 @@ for (const persona of PERSONAS) {
     for (const colorScheme of ['light', 'dark'] as const) {
       const page = await personaPage(browser, persona, colorScheme);
       await settled(page);
-      if (colorScheme === 'light') await saveScreen(page, testInfo, persona);
+      await saveScreen(page, testInfo, colorScheme === 'light' ? persona : `${persona}-dark`);
       for (const pathname of await pagesOf(page)) {
         await page.goto(pathname);
         await settled(page);

@@ -19,6 +19,8 @@ export function AuditView({ canVerify, canExport }: { canVerify: boolean; canExp
   const filter = filterFromParams(params);
   const [beforeSeq, setBeforeSeq] = useState<number | undefined>(undefined);
   const [formProblem, setFormProblem] = useState<string | null>(null);
+  // A hand-edited URL gets the same explanation as the form; its unreadable days are left out of the query.
+  const urlProblem = rangeProblem(filter);
   const events = useQuery(trpc.audit.list.queryOptions({ ...queryOfFilter(filter), beforeSeq, limit: 100 }));
   const consoleKey = useQuery(trpc.audit.consoleKey.queryOptions());
   const verify = useMutation(trpc.audit.verify.mutationOptions({ onSuccess: () => events.refetch() }));
@@ -87,7 +89,7 @@ export function AuditView({ canVerify, canExport }: { canVerify: boolean; canExp
           Filter
         </button>
       </form>
-      {formProblem && <p role="alert" className="error">{formProblem}</p>}
+      {(formProblem ?? urlProblem) && <p role="alert" className="error">{formProblem ?? urlProblem}</p>}
       <QueryState isPending={events.isPending} error={events.error}>
         {() => (
           <>
