@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parsePublicKey, sm3Hex, verifySignature } from '@/server/crypto';
 import { generateSm2KeyPair } from '@/server/crypto/sm2';
-import { looksLikePrivateKey, publicKeyOfPrivate, signChangeDigest } from './approval-signing';
+import { fingerprintOfPublicPoint, looksLikePrivateKey, publicKeyOfPrivate, signChangeDigest } from './approval-signing';
 
 test('a digest signed in the browser verifies against the registered public key, as the server checks it', () => {
   const pair = generateSm2KeyPair();
@@ -26,4 +26,12 @@ test('a private key pasted where the public key belongs is recognised, in any of
     assert.equal(looksLikePrivateKey(text), true, text);
   }
   for (const text of [pair.publicKeyPem, pair.publicKeyHex, 'not a key']) assert.equal(looksLikePrivateKey(text), false, text);
+});
+
+test("a loaded private key is named by the fingerprint the console shows for the registered public key, and only by its own", () => {
+  const pair = generateSm2KeyPair();
+  const other = generateSm2KeyPair();
+  const registered = parsePublicKey(pair.publicKeyPem).fingerprint;
+  assert.equal(fingerprintOfPublicPoint(publicKeyOfPrivate(pair.privateKeyPem)), registered);
+  assert.notEqual(fingerprintOfPublicPoint(publicKeyOfPrivate(other.privateKeyPem)), registered);
 });

@@ -20,7 +20,7 @@ export function AuditDetails({ json }: { json: string }) {
         ))}
         {fields.length > 3 && <span className="muted"> +{fields.length - 3}</span>}
       </summary>
-      <pre className="mono small" style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-all' }}>
+      <pre className="mono small wrap-text">
         {JSON.stringify(JSON.parse(json), null, 2)}
       </pre>
     </details>

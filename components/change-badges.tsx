@@ -1,5 +1,6 @@
 import type { ApprovalStanding } from '@/server/rollout/approvals';
 import type { ChangeState } from '@/server/rollout/change-request.types';
+import { formatAbsolute } from './time';
 
 const STATE_TONE: Record<ChangeState, string> = {
   Draft: '',
@@ -30,4 +31,4 @@ export function StandingBadge({ standing }: { standing: ApprovalStanding }) {
   return <span className={`badge ${STANDING_TONE[standing]}`}>{standing}</span>;
 }
 
-export const formatTime = (value: Date | string | null) => (value ? new Date(value).toLocaleString() : '—');
+export const formatTime = (value: Date | string | null) => formatAbsolute(value);

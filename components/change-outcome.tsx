@@ -1,4 +1,5 @@
 import type { RolloutOutcome } from '@/server/rollout/change-request.types';
+import { formatAbsolute, formatClock } from './time';
 
 const TITLE: Record<RolloutOutcome['trigger'], string> = {
   promoted: 'Promoted',
@@ -22,7 +23,7 @@ export function ChangeOutcome({ outcome }: { outcome: RolloutOutcome }) {
       {outcome.metric && (
         <div className="small">
           Metric <strong>{outcome.metric}</strong>: value {num(outcome.value)}, threshold {num(outcome.threshold)}
-          {outcome.window && ` over ${outcome.window.seconds} s (${new Date(outcome.window.from).toLocaleTimeString()}–${new Date(outcome.window.to).toLocaleTimeString()})`}
+          {outcome.window && ` over ${outcome.window.seconds} s (${formatAbsolute(outcome.window.from)}–${formatClock(outcome.window.to)})`}
         </div>
       )}
       {outcome.by && (

@@ -1,5 +1,8 @@
 import Link from 'next/link';
 import type { ReactNode } from 'react';
+import { ConsoleNav } from './console-nav';
+import { ThemeToggle } from './theme-toggle';
+import type { Theme } from './theme';
 
 export interface NavItem {
   href: string;
@@ -11,28 +14,25 @@ export function ConsoleShell({
   nav,
   user,
   signOut,
+  theme,
   children,
 }: {
   nav: NavItem[];
   user: { name: string; email: string; roles: string[] };
   signOut: ReactNode;
+  theme: Theme;
   children: ReactNode;
 }) {
   return (
     <div className="shell">
+      <a href="#content" className="skip-link">
+        Skip to content
+      </a>
       <aside className="sidebar">
         <Link href="/modules" className="brand">
           Hotplane
         </Link>
-        <nav aria-label="Main">
-          <ul>
-            {nav.map((item) => (
-              <li key={item.href}>
-                <Link href={item.href}>{item.label}</Link>
-              </li>
-            ))}
-          </ul>
-        </nav>
+        <ConsoleNav nav={nav} />
         <div className="whoami">
           <div className="whoami-name">{user.name}</div>
           <div className="muted small">{user.email}</div>
@@ -43,10 +43,13 @@ export function ConsoleShell({
               </span>
             ))}
           </div>
+          <ThemeToggle initial={theme} />
           {signOut}
         </div>
       </aside>
-      <main className="content">{children}</main>
+      <main className="content" id="content" tabIndex={-1}>
+        {children}
+      </main>
     </div>
   );
 }

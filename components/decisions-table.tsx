@@ -1,6 +1,7 @@
 import type { AnalysisCheck, CheckResult } from '@/server/rollout/analysis';
 import type { HostVerdict } from '@/server/rollout/host-analysis';
 import type { ZoneVerdict } from '@/server/rollout/zone-analysis';
+import { Time, formatClock } from './time';
 
 export interface DecisionRow {
   id: number;
@@ -23,7 +24,6 @@ const VERDICT_TONE = { pass: 'pass', breach: 'bad', inconclusive: 'warn', 'left-
 const CHECK_TONE: Record<CheckResult, string> = { pass: 'pass', breach: 'bad', inconclusive: 'warn', skipped: '' };
 
 const measured = (value: number | null, unit: string) => (value === null ? '—' : `${Number(value.toFixed(2))} ${unit === 'count' ? '' : unit}`.trim());
-const clock = (time: Date | string) => new Date(time).toLocaleTimeString();
 const spanSeconds = (from: Date | string, to: Date | string) => Math.max(0, Math.round((new Date(to).getTime() - new Date(from).getTime()) / 1000));
 
 // A row shows the metrics an operator compares (error rate, p95) and any check that decided or held the verdict;
@@ -65,7 +65,7 @@ export function DecisionsTable({ decisions }: { decisions: DecisionRow[] }) {
         <tbody>
           {decisions.map((d) => (
             <tr key={d.id} data-verdict={d.verdict}>
-              <td>{clock(d.time)}</td>
+              <td><Time value={d.time} /></td>
               <td>
                 {d.step}
                 {d.zones.length > 0 && <div className="small muted">wave {d.wave}</div>}
@@ -99,7 +99,7 @@ export function DecisionsTable({ decisions }: { decisions: DecisionRow[] }) {
                 )}
               </td>
               <td className="small">
-                {clock(d.window.from)}–{clock(d.window.to)} ({spanSeconds(d.window.from, d.window.to)} s)
+                <Time value={d.window.from} />–{formatClock(d.window.to)} ({spanSeconds(d.window.from, d.window.to)} s)
               </td>
               <td className="mono">
                 {d.canaryRequests} / {d.stableRequests}

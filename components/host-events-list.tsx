@@ -1,3 +1,4 @@
+import { Time } from './time';
 export interface HostEventRow {
   id: number;
   host: string;
@@ -26,7 +27,7 @@ export function HostEventsList({ events }: { events: HostEventRow[] }) {
         <tbody>
           {events.map((e) => (
             <tr key={e.id}>
-              <td className="small">{new Date(e.time).toLocaleString()}</td>
+              <td className="small"><Time value={e.time} /></td>
               <td>{e.host}</td>
               <td className="mono">{e.version ?? '—'}</td>
               <td>

@@ -1,6 +1,7 @@
 import type { VersionStatus } from '@/server/protocol';
 import type { HostHealth, HostLag } from '@/server/fleet/zone-views.types';
 import { PhaseBadge } from './runtime-badges';
+import { Time } from './time';
 
 const HEALTH_BADGE: Record<HostHealth, string> = { healthy: 'ok', starting: 'warn', unhealthy: 'bad', failing: 'bad', offline: 'bad', revoked: 'revoked' };
 
@@ -23,7 +24,7 @@ export interface HostRow {
 }
 
 function HostState({ host }: { host: HostRow }) {
-  if (host.revokedAt) return <span className="badge revoked">revoked {new Date(host.revokedAt).toLocaleString()}</span>;
+  if (host.revokedAt) return <span className="badge revoked">revoked <Time value={host.revokedAt} /></span>;
   if (!host.lastSeenAt) return <span className="badge warn">never reported</span>;
   return <span className={`badge ${host.online ? 'ok' : 'bad'}`}>{host.online ? 'online' : 'offline'}</span>;
 }
@@ -72,11 +73,11 @@ export function HostsTable({
                     <span className="badge warn">lags</span> <span className="small">{h.lag.reason}</span>
                   </div>
                 )}
-                {h.processStartedAt && <div className="muted small">up since {new Date(h.processStartedAt).toLocaleString()}</div>}
+                {h.processStartedAt && <div className="muted small">up since <Time value={h.processStartedAt} /></div>}
               </td>
               <td className="small">
                 {h.lastReportAgeSeconds === null ? '—' : `${h.lastReportAgeSeconds} s ago`}
-                {h.lastSeenAt && <div className="muted">{new Date(h.lastSeenAt).toLocaleString()}</div>}
+                {h.lastSeenAt && <div className="muted"><Time value={h.lastSeenAt} age /></div>}
               </td>
               <td>
                 <span className={h.appliedGeneration >= generation ? '' : 'badge warn'}>

@@ -1,3 +1,4 @@
+import { Time } from './time';
 export interface PhaseRow {
   id: number;
   kind: string;
@@ -35,7 +36,7 @@ export function PhasesList({ phases }: { phases: PhaseRow[] }) {
                 {p.step !== null && ` ${p.step}`}
                 {p.weight !== null && ` · ${p.weight}%`}
               </td>
-              <td>{new Date(p.startedAt).toLocaleTimeString()}</td>
+              <td><Time value={p.startedAt} /></td>
               <td>{p.confirmedAt ? seconds(p.startedAt, p.confirmedAt) : '—'}</td>
               <td>{seconds(p.startedAt, p.endedAt)}</td>
               <td>

@@ -1,6 +1,7 @@
 'use client';
 import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { MetricPoint, VersionMetrics } from '@/server/fleet/metrics-query';
+import { formatClock } from './time';
 
 const VERSION_COLORS = ['#1f5fbf', '#c2410c', '#15803d', '#7c3aed', '#b45309', '#0e7490', '#be123c', '#4d7c0f'];
 const PERCENTILE_DASH: Record<string, string | undefined> = { p50: undefined, p95: '6 3', p99: '2 3' };
@@ -31,7 +32,7 @@ function pivot(versions: VersionMetrics[], columns: Record<string, (p: MetricPoi
   return [...rows.values()].sort((a, b) => a.t - b.t);
 }
 
-const time = (t: number) => new Date(t).toLocaleTimeString();
+const time = (t: number) => formatClock(t);
 
 function Chart({
   title,

@@ -1,5 +1,6 @@
 import type { VersionStatus } from '@/server/protocol';
 import { HealthBadge, PhaseBadge } from './runtime-badges';
+import { Time } from './time';
 
 export interface HostVersions {
   id: string;
@@ -41,7 +42,7 @@ export function RuntimeVersionsTable({ hosts, generation }: { hosts: HostVersion
             <span className="muted">
               applied generation {host.appliedGeneration} of {generation}
               {!host.inSync && ' (catching up)'}
-              {host.lastSeenAt && ` · last report ${new Date(host.lastSeenAt).toLocaleTimeString()}`}
+              {host.lastSeenAt && <> · last report <Time value={host.lastSeenAt} age /></>}
             </span>
           </div>
           {host.versions.length === 0 ? (
@@ -69,7 +70,7 @@ export function RuntimeVersionsTable({ hosts, generation }: { hosts: HostVersion
                       </td>
                       <td>
                         <PhaseBadge phase={v.phase} />
-                        <div className="muted small">since {new Date(v.since).toLocaleTimeString()}</div>
+                        <div className="muted small">since <Time value={v.since} /></div>
                       </td>
                       <td>
                         {v.isolation}

@@ -1,9 +1,11 @@
+import { cookies } from 'next/headers';
 import { redirect } from 'next/navigation';
 import type { ReactNode } from 'react';
 import { can } from '@/server/auth/permissions';
 import { currentUser } from '@/server/auth/current-user';
 import { ConsoleShell, type NavItem } from '@/components/console-shell';
 import { FileKeyBanner } from '@/components/file-key-banner';
+import { parseTheme, THEME_COOKIE } from '@/components/theme';
 import { sandboxStatus } from '@/server/host/sandbox';
 import { SignOutButton } from './sign-out-button';
 
@@ -27,7 +29,7 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
   const sandbox = sandboxStatus();
   return (
     <ConsoleShell nav={nav.filter((item) => item.show)} user={{ name: user.name, email: user.email, roles: user.roles }}
-      signOut={<SignOutButton />}
+      signOut={<SignOutButton />} theme={parseTheme((await cookies()).get(THEME_COOKIE)?.value)}
     >
       {!sandbox.sandboxed && <p role="alert" className="error" data-testid="sandbox-banner">Process cells are not sandboxed: {sandbox.detail}</p>}
       <FileKeyBanner />

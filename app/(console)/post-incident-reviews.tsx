@@ -2,6 +2,7 @@
 import Link from 'next/link';
 import { useQuery } from '@tanstack/react-query';
 import { useTRPC } from '@/app/trpc';
+import { Time } from '@/components/time';
 
 /** Open post-incident reviews (every break-glass opens one), with their deadline; overdue ones stand out. */
 export function PostIncidentReviews({ module }: { module?: string }) {
@@ -38,11 +39,11 @@ export function PostIncidentReviews({ module }: { module?: string }) {
                   )}
                 </td>
                 <td className="small">
-                  {r.openedByName}, {new Date(r.openedAt).toLocaleString()}
+                  {r.openedByName}, <Time value={r.openedAt} age />
                 </td>
                 <td className="small">{r.reason}</td>
                 <td className="small">
-                  {r.dueAt ? new Date(r.dueAt).toLocaleString() : '—'} {r.overdue && <span className="badge bad">overdue</span>}
+                  <Time value={r.dueAt} age /> {r.overdue && <span className="badge bad">overdue</span>}
                 </td>
               </tr>
             ))}

@@ -34,8 +34,8 @@ export function RollbackControl({ module, target, onDone }: { module: string; ta
   );
   return (
     <>
-      <button type="button" className="button danger big" onClick={() => setAsking(true)} aria-label={`Roll back ${module}`}>
-        Roll back to {target.to}
+      <button type="button" className="button danger big" onClick={() => setAsking(true)}>
+        Roll back {module} to {target.to}
       </button>
       <span className="small muted" data-testid="rollback-warmth">
         {target.warm ? ` ${target.to} still loaded (warm)` : ` ${target.to} not loaded: loads afresh`}

@@ -12,7 +12,7 @@ export const auditEventFilter = z.object({
 });
 export type AuditEventFilter = z.infer<typeof auditEventFilter>;
 
-// Newest first, paged by seq; `action` matches a prefix so "artifact." lists every artifact event.
+// Newest first, paged by seq, between `from` and `to` inclusive; `action` matches a prefix so "artifact." lists every artifact event.
 export async function listAuditEvents(db: Db, filter: AuditEventFilter) {
   const where = {
     ...(filter.action ? { action: { startsWith: filter.action } } : {}),
@@ -25,6 +25,9 @@ export async function listAuditEvents(db: Db, filter: AuditEventFilter) {
   };
   const rows = await db.auditEvent.findMany({ where, orderBy: { seq: 'desc' }, take: filter.limit + 1 });
   const page = rows.slice(0, filter.limit);
+  const userIds = [...new Set(page.filter((row) => row.targetType === 'user').map((row) => row.targetId))];
+  const users = userIds.length ? await db.user.findMany({ where: { id: { in: userIds } }, select: { id: true, name: true, email: true } }) : [];
+  const userLabel = new Map(users.map((u) => [u.id, `${u.name} <${u.email}>`]));
   return {
     events: page.map((row) => ({
       seq: row.seq,
@@ -35,6 +38,8 @@ export async function listAuditEvents(db: Db, filter: AuditEventFilter) {
       action: row.action,
       targetType: row.targetType,
       targetId: row.targetId,
+      // Who a user event is about, as the person is called today (the id alone tells a reader nothing).
+      targetName: row.targetType === 'user' ? (userLabel.get(row.targetId) ?? null) : null,
       details: row.details,
       hash: row.hash,
     })),

@@ -1,8 +1,11 @@
+import type { Metadata } from 'next';
 import { redirect } from 'next/navigation';
 import { can } from '@/server/auth/permissions';
 import { currentUser } from '@/server/auth/current-user';
 import { PageHead } from '@/components/page-head';
 import { AuditView } from './audit-view';
+
+export const metadata: Metadata = { title: 'Audit log' };
 
 export default async function AuditPage() {
   const user = await currentUser();

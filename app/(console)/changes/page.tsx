@@ -1,9 +1,12 @@
+import type { Metadata } from 'next';
 import { PageHead } from '@/components/page-head';
 import { currentUser } from '@/server/auth/current-user';
 import { canApproveChanges, canProposeChanges } from '@/server/auth/permissions';
 import { ApprovalQueue } from './approval-queue';
 import { ChangesView } from './changes-view';
 import { ProposeChange } from './propose-change';
+
+export const metadata: Metadata = { title: 'Changes' };
 
 export default async function ChangesPage() {
   const user = await currentUser();

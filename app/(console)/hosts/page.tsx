@@ -1,7 +1,10 @@
+import type { Metadata } from 'next';
 import { canManageFleet, canSwitchDemoTraffic } from '@/server/auth/permissions';
 import { currentUser } from '@/server/auth/current-user';
 import { PageHead } from '@/components/page-head';
 import { HostsView } from './hosts-view';
+
+export const metadata: Metadata = { title: 'Hosts' };
 
 export default async function HostsPage() {
   const user = await currentUser();

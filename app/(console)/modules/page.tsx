@@ -1,6 +1,9 @@
+import type { Metadata } from 'next';
 import { prefetch, Prefetched, serverTrpc } from '@/app/server-prefetch';
 import { PageHead } from '@/components/page-head';
 import { ModulesTable } from './modules-table';
+
+export const metadata: Metadata = { title: 'Modules' };
 
 export default async function ModulesPage() {
   const trpc = await serverTrpc();

@@ -1,7 +1,10 @@
+import type { Metadata } from 'next';
 import { PageHead } from '@/components/page-head';
 import { currentUser } from '@/server/auth/current-user';
 import { canRollBack } from '@/server/auth/permissions';
 import { OnCallView } from './oncall-view';
+
+export const metadata: Metadata = { title: 'On call' };
 
 export default async function OnCallPage() {
   const user = await currentUser();

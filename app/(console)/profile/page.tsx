@@ -1,6 +1,9 @@
+import type { Metadata } from 'next';
 import { PageHead } from '@/components/page-head';
 import { SigningKeysView } from './signing-keys-view';
 import { TokensView } from './tokens-view';
+
+export const metadata: Metadata = { title: 'Profile' };
 
 export default function ProfilePage() {
   return (

@@ -3,6 +3,7 @@ import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTRPC } from '@/app/trpc';
 import { QueryState } from '@/components/query-state';
+import { Time } from '@/components/time';
 
 export function TokensView() {
   const trpc = useTRPC();
@@ -61,8 +62,8 @@ export function TokensView() {
                   <tr key={t.id}>
                     <td>{t.name}</td>
                     <td className="mono">{t.prefix}…</td>
-                    <td>{new Date(t.createdAt).toLocaleString()}</td>
-                    <td>{t.lastUsedAt ? new Date(t.lastUsedAt).toLocaleString() : 'never'}</td>
+                    <td><Time value={t.createdAt} /></td>
+                    <td><Time value={t.lastUsedAt} age fallback="never" /></td>
                     <td>
                       {t.revokedAt ? (
                         <span className="badge revoked">revoked</span>

@@ -1,7 +1,10 @@
+import type { Metadata } from 'next';
 import { canManageSigners } from '@/server/auth/permissions';
 import { currentUser } from '@/server/auth/current-user';
 import { PageHead } from '@/components/page-head';
 import { SignersView } from './signers-view';
+
+export const metadata: Metadata = { title: 'Signers' };
 
 export default async function SignersPage() {
   const user = await currentUser();

@@ -4,6 +4,7 @@ import { useTRPC } from '@/app/trpc';
 import { Fingerprint } from '@/components/fingerprint';
 import { QueryState } from '@/components/query-state';
 import { RegisterSignerForm } from './register-signer-form';
+import { Time, formatAbsolute } from '@/components/time';
 
 export function SignersView({ canManage }: { canManage: boolean }) {
   const trpc = useTRPC();
@@ -52,12 +53,12 @@ export function SignersView({ canManage }: { canManage: boolean }) {
                     </td>
                     <td className="mono">{s.allowedModules.join(', ')}</td>
                     <td className="small">
-                      {new Date(s.notBefore).toLocaleDateString()} – {new Date(s.notAfter).toLocaleDateString()}
+                      {formatAbsolute(s.notBefore).slice(0, 10)} – {formatAbsolute(s.notAfter).slice(0, 10)}
                     </td>
                     <td>
                       {s.revokedAt ? (
                         <span className="badge revoked" title={s.revocationReason ?? ''}>
-                          revoked {new Date(s.revokedAt).toLocaleString()}: {s.revocationReason}
+                          revoked <Time value={s.revokedAt} />: {s.revocationReason}
                         </span>
                       ) : new Date(s.notAfter) < new Date() ? (
                         <span className="badge warn">expired</span>

@@ -1,8 +1,11 @@
+import type { Metadata } from 'next';
 import { redirect } from 'next/navigation';
 import { canProposeChanges, canUpload } from '@/server/auth/permissions';
 import { currentUser } from '@/server/auth/current-user';
 import { PageHead } from '@/components/page-head';
 import { UploadForm } from './upload-form';
+
+export const metadata: Metadata = { title: 'Upload' };
 
 export default async function UploadPage() {
   const user = await currentUser();

@@ -1,8 +1,11 @@
+import type { Metadata } from 'next';
 import { redirect } from 'next/navigation';
 import { canManageUsers } from '@/server/auth/permissions';
 import { currentUser } from '@/server/auth/current-user';
 import { PageHead } from '@/components/page-head';
 import { UsersView } from './users-view';
+
+export const metadata: Metadata = { title: 'Users' };
 
 export default async function UsersPage() {
   const user = await currentUser();

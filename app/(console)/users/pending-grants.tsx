@@ -2,6 +2,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTRPC } from '@/app/trpc';
 import { QueryState } from '@/components/query-state';
+import { Time } from '@/components/time';
 
 // Grants of admin, operator or approver wait here for a second admin: not the one who asked, not the grantee.
 export function PendingGrants({ selfId, emailOf }: { selfId: string; emailOf: (userId: string) => string }) {
@@ -42,7 +43,7 @@ export function PendingGrants({ selfId, emailOf }: { selfId: string; emailOf: (u
                     <td>{emailOf(g.userId)}</td>
                     <td>{g.role}</td>
                     <td>{g.requestedByName}</td>
-                    <td>{new Date(g.requestedAt).toLocaleString()}</td>
+                    <td><Time value={g.requestedAt} age /></td>
                     <td className="row">
                       {g.requestedById !== selfId && g.userId !== selfId ? (
                         <button type="button" className="button small" onClick={() => confirm(g)}>

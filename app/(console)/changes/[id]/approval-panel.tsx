@@ -2,7 +2,8 @@
 import { useEffect, useMemo, useState, type ChangeEvent } from 'react';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useTRPC } from '@/app/trpc';
-import { publicKeyOfPrivate, signChangeDigest } from '@/app/approval-signing';
+import { fingerprintOfPublicPoint, publicKeyOfPrivate, signChangeDigest } from '@/app/approval-signing';
+import { MaskedKey } from '@/components/masked-key';
 import { ReasonDialog } from '@/components/reason-dialog';
 
 /**
@@ -20,6 +21,7 @@ export function ApprovalPanel({ id, revision, onDone }: { id: string; revision: 
     if (digestOutdated) void refetchDigest();
   }, [digestOutdated, revision, refetchDigest]);
   const [privateKey, setPrivateKey] = useState('');
+  const [keySource, setKeySource] = useState('');
   const [keyProblem, setKeyProblem] = useState<string | null>(null);
   const [rejecting, setRejecting] = useState(false);
   const approve = useMutation(trpc.rollouts.changes.approve.mutationOptions({ onSuccess: () => { setPrivateKey(''); onDone(); } }));
@@ -38,7 +40,9 @@ export function ApprovalPanel({ id, revision, onDone }: { id: string; revision: 
   async function loadFile(event: ChangeEvent<HTMLInputElement>) {
     const file = event.target.files?.[0];
     event.target.value = '';
-    if (file) setPrivateKey(await file.text());
+    if (!file) return;
+    setKeySource(`loaded from file ${file.name}`);
+    setPrivateKey(await file.text());
   }
 
   function sign() {
@@ -59,34 +63,51 @@ export function ApprovalPanel({ id, revision, onDone }: { id: string; revision: 
     <section className="panel stack" aria-label="Your decision">
       <h3 style={{ margin: 0 }}>Your decision</h3>
       {digest.data && (
-        <details>
-          <summary>
-            What you sign: SM3 digest <span className="mono">{digest.data.digest}</span> of revision {digest.data.revision}
-          </summary>
-          <pre className="mono small" aria-label="Canonical request text">{digest.data.canonicalText}</pre>
-        </details>
+        // In full and wrapped: an approver signs what they can read, all of it, without scrolling sideways.
+        <div className="stack" style={{ gap: 4 }}>
+          <div className="small">
+            What you sign: SM3 digest <span className="mono wrap-text">{digest.data.digest}</span> of revision {digest.data.revision}
+          </div>
+          <pre className="mono small wrap-text panel" style={{ margin: 0 }} aria-label="Canonical request text">
+            {digest.data.canonicalText}
+          </pre>
+        </div>
       )}
-      <div className="row">
-        <label>
-          Private key file
-          <input type="file" accept=".pem,.key,.txt" onChange={loadFile} aria-label="Load your approval private key" />
-        </label>
-        <label style={{ flex: 1 }}>
-          or paste it
-          <textarea
-            rows={3}
-            value={privateKey}
-            onChange={(e) => setPrivateKey(e.target.value)}
-            aria-label="Approval private key"
-            placeholder="-----BEGIN PRIVATE KEY-----"
-            autoComplete="off"
-            spellCheck={false}
-          />
-        </label>
-      </div>
-      {privateKey.trim() && (
-        <p className={publicKey ? 'small muted' : 'error'} role="status">
-          {publicKey ? `Key loaded (public key ${publicKey.slice(0, 18)}…); it stays in this page.` : 'This does not read as an SM2 private key.'}
+      {publicKey ? (
+        <MaskedKey
+          label="Approval private key"
+          source={keySource}
+          fingerprint={fingerprintOfPublicPoint(publicKey)}
+          secret={privateKey}
+          onForget={() => setPrivateKey('')}
+        />
+      ) : (
+        <div className="row">
+          <label>
+            Private key file
+            <input type="file" accept=".pem,.key,.txt" onChange={loadFile} aria-label="Load your approval private key" />
+          </label>
+          <label style={{ flex: 1 }}>
+            or paste it
+            <textarea
+              rows={3}
+              value={privateKey}
+              onChange={(e) => {
+                setKeySource('pasted');
+                setPrivateKey(e.target.value);
+              }}
+              aria-label="Approval private key"
+              placeholder="-----BEGIN PRIVATE KEY-----"
+              autoComplete="off"
+              spellCheck={false}
+            />
+          </label>
+        </div>
+      )}
+      {publicKey && <p className="small muted">The key stays in this page: only the signature is sent.</p>}
+      {privateKey.trim() && !publicKey && (
+        <p className="error" role="status">
+          This does not read as an SM2 private key.
         </p>
       )}
       {digestOutdated && (

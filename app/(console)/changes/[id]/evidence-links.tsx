@@ -2,6 +2,7 @@
 import { useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { useTRPC } from '@/app/trpc';
+import { Time } from '@/components/time';
 
 /** Signed evidence bundles of the finished request, each saved as one JSON file that `verifyEvidence` checks offline. */
 export function EvidenceLinks({ bundles }: { bundles: { id: string; sm3: string; createdAt: Date | string }[] }) {
@@ -33,7 +34,7 @@ export function EvidenceLinks({ bundles }: { bundles: { id: string; sm3: string;
             Download evidence
           </button>
           <span className="mono small">SM3 {b.sm3.slice(0, 24)}…</span>
-          <span className="small muted">{new Date(b.createdAt).toLocaleString()}</span>
+          <span className="small muted"><Time value={b.createdAt} /></span>
         </li>
       ))}
       {error && <li role="alert" className="error">{error}</li>}

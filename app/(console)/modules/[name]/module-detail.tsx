@@ -9,6 +9,7 @@ import { QueryState } from '@/components/query-state';
 import { PostIncidentReviews } from '../../post-incident-reviews';
 import { ModuleRollback } from './module-rollback';
 import { RuntimeSection } from './runtime-section';
+import { Time } from '@/components/time';
 
 export function ModuleDetail({ name, may }: { name: string; may: { proposeChanges: boolean; rollBack: boolean; overrideBreaker: boolean } }) {
   const trpc = useTRPC();
@@ -59,7 +60,7 @@ export function ModuleDetail({ name, may }: { name: string; may: { proposeChange
                       </td>
                       <td className="mono small" title={v.sm3}>{v.sm3.slice(0, 16)}…</td>
                       <td>{v.size.toLocaleString()} B</td>
-                      <td>{new Date(v.createdAt).toLocaleString()}</td>
+                      <td><Time value={v.createdAt} /></td>
                       <td>
                         <button type="button" className="button secondary small" onClick={() => setOpen(open === v.id ? null : v.id)} aria-expanded={open === v.id}>
                           {open === v.id ? 'Hide report' : 'Report'}
@@ -98,7 +99,7 @@ export function ModuleDetail({ name, may }: { name: string; may: { proposeChange
                     <tbody>
                       {d.rejections.map((r) => (
                         <tr key={r.id}>
-                          <td>{new Date(r.createdAt).toLocaleString()}</td>
+                          <td><Time value={r.createdAt} /></td>
                           <td className="mono">{r.fileName}</td>
                           <td className="mono">{r.version ?? '—'}</td>
                           <td>{r.message}</td>

@@ -1,3 +1,4 @@
+import type { Metadata } from 'next';
 import { canOverrideBreaker, canRollBack, canProposeChanges } from '@/server/auth/permissions';
 import { currentUser } from '@/server/auth/current-user';
 import { prefetch, Prefetched, serverTrpc } from '@/app/server-prefetch';
@@ -5,6 +6,10 @@ import { ModuleDetail } from './module-detail';
 
 // The window the runtime section opens with (runtime-section.tsx).
 const FIRST_WINDOW_SECONDS = 300;
+
+export async function generateMetadata({ params }: { params: Promise<{ name: string }> }): Promise<Metadata> {
+  return { title: `Module ${decodeURIComponent((await params).name)}` };
+}
 
 export default async function ModulePage({ params }: { params: Promise<{ name: string }> }) {
   const { name } = await params;

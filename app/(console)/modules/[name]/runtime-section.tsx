@@ -12,6 +12,7 @@ import { QueryState } from '@/components/query-state';
 import { HealthBadge } from '@/components/runtime-badges';
 import { RuntimeCharts } from '@/components/runtime-charts';
 import { RuntimeVersionsTable } from '@/components/runtime-versions-table';
+import { formatAbsolute } from '@/components/time';
 
 const WINDOWS = [
   { seconds: 60, label: '1 minute' },
@@ -43,7 +44,7 @@ export function RuntimeSection({ name, canPropose }: { name: string; canPropose:
               <p className="muted small">
                 Desired generation {r.generation}
                 {r.desired
-                  ? ` · set by ${r.desired.updatedBy} at ${new Date(r.desired.updatedAt).toLocaleString()}`
+                  ? ` · set by ${r.desired.updatedBy} at ${formatAbsolute(r.desired.updatedAt)}`
                   : ' · not loaded on any host'}
               </p>
               {r.health.length > 0 && (
