@@ -61,7 +61,7 @@ async function approve(browser: Browser, url: string) {
   const approver = await personaPage(browser, 'approver');
   await approver.goto(url);
   await approver.getByLabel('Load your approval private key').setInputFiles(APPROVER_KEY);
-  await expect(approver.getByText(/Key loaded \(public key 04/)).toBeVisible();
+  await expect(approver.getByRole('status', { name: 'Approval private key' })).toContainText('loaded from file approver.key.pem, fingerprint');
   await approver.getByRole('button', { name: 'Sign and approve' }).click();
   await expect(approver.getByTestId('change-state')).toHaveText('Approved');
   await approver.context().close();

@@ -1,3 +1,4 @@
+// Runs after registry.spec.ts (files run in name order): that spec is the first to upload ledger 1.1.0 and checks its fresh report.
 import { expect, test, type Browser, type CDPSession, type Page } from '@playwright/test';
 import path from 'node:path';
 import { DEMO_ARTIFACTS, E2E_DATA_DIR, signIn } from './helpers';
@@ -91,7 +92,7 @@ test('on-call keeps the last known state through an API outage, recovers without
   await expect(row.getByTestId('p99')).toHaveText(/^\d+\.\d ms$/);
   await expect(row.getByRole('img', { name: 'Requests per second of ledger over the last minute' })).toBeVisible();
   const button = row.getByRole('button', { name: 'Roll back ledger' });
-  await expect(button).toHaveText('Roll back to 1.0.0');
+  await expect(button).toHaveText('Roll back ledger to 1.0.0');
   await expect(row.getByTestId('rollback-warmth')).toContainText('1.0.0 still loaded (warm)');
   await expect(oncall.getByTestId('live-notice')).toHaveCount(0);
 
@@ -102,7 +103,7 @@ test('on-call keeps the last known state through an API outage, recovers without
   await expect(notice).toContainText(/The console does not answer — showing the state as of \d{1,2}:\d{2}:\d{2}.*, \d+ s ago/, { timeout: 90_000 });
   await expect(row.getByTestId('weights')).toContainText('1.1.0 50%');
   await expect(button).toBeVisible();
-  await expect(button).toHaveText('Roll back to 1.0.0');
+  await expect(button).toHaveText('Roll back ledger to 1.0.0');
   await expect(oncall.getByText(/Failed to fetch/)).toHaveCount(0);
   await oncall.screenshot({ path: 'test-results/screens/oncall-api-down.png', fullPage: true });
 
