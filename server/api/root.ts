@@ -3,6 +3,7 @@ import { auditRouter } from './routers/audit';
 import { fleetRouter } from './routers/fleet';
 import { meRouter } from './routers/me';
 import { modulesRouter } from './routers/modules';
+import { overviewRouter } from './routers/overview';
 import { rolloutsRouter } from './routers/rollouts';
 import { signersRouter } from './routers/signers';
 import { usersRouter } from './routers/users';
@@ -16,6 +17,7 @@ export const appRouter = createRouter({
   audit: auditRouter,
   fleet: fleetRouter,
   rollouts: rolloutsRouter,
+  overview: overviewRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -28,6 +28,8 @@ declare module '../audit/append' {
     'signingkey.revoked': true;
     'webhook.created': true;
     'webhook.deleted': true;
+    /** An admin sent a `test` event to one webhook through the real outbox. */
+    'webhook.test_sent': true;
   }
 }
 
