@@ -22,6 +22,8 @@ declare module '../audit/append' {
     /** An open review passed its deadline: escalated once (webhook review-overdue). */
     'review.overdue': true;
     'review.acknowledged': true;
+    /** The person who rolled back tried to acknowledge their own review: refused. */
+    'review.acknowledge_refused': true;
     'breaker.opened': true;
     'breaker.overridden': true;
     'signingkey.registered': true;

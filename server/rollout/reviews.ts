@@ -90,12 +90,16 @@ export function acknowledgeRefusal(review: Pick<PostIncidentReview, 'openedById'
 }
 
 export async function acknowledgeReview(db: Db, actor: AuditActor, input: { id: string; note: string }) {
-  return db.$transaction(async (tx) => {
+  const outcome = await db.$transaction(async (tx) => {
     const review = await tx.postIncidentReview.findUnique({ where: { id: input.id } });
     if (!review) throw new DomainError(DomainErrorCode.NotFound, 'no such post-incident review');
     if (review.acknowledgedAt) throw new DomainError(DomainErrorCode.Conflict, `acknowledged already by ${review.acknowledgedByName}`);
     const refusal = acknowledgeRefusal(review, actor.id);
-    if (refusal) throw new DomainError(DomainErrorCode.Forbidden, refusal);
+    if (refusal) {
+      // Recorded, not thrown here: throwing would undo the audit event with the transaction.
+      await appendAuditEvent(tx, { actor, action: 'review.acknowledge_refused', targetType: 'post-incident-review', targetId: input.id, details: { why: refusal } });
+      return { refusal, updated: null };
+    }
     const updated = await tx.postIncidentReview.update({
       where: { id: input.id },
       data: { acknowledgedAt: new Date(), acknowledgedById: actor.id, acknowledgedByName: actor.name, note: input.note },
@@ -107,6 +111,8 @@ export async function acknowledgeReview(db: Db, actor: AuditActor, input: { id: 
       targetId: input.id,
       details: { module: review.module, from: review.rolledBackFrom, to: review.rolledBackTo, note: input.note, changeRequestId: review.changeRequestId },
     });
-    return updated;
+    return { refusal: null, updated };
   });
+  if (outcome.refusal !== null) throw new DomainError(DomainErrorCode.Forbidden, outcome.refusal);
+  return outcome.updated;
 }
