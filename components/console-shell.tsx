@@ -21,7 +21,7 @@ export function ConsoleShell({
   return (
     <div className="shell">
       <aside className="sidebar">
-        <Link href="/modules" className="brand">
+        <Link href="/" className="brand">
           Hotplane
         </Link>
         <nav aria-label="Main">

@@ -1,4 +1,5 @@
 'use client';
+import Link from 'next/link';
 import { useState } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useTRPC } from '@/app/trpc';
@@ -32,6 +33,11 @@ export function RollbackControl({ module, target }: { module: string; target: Ro
       <button type="button" className="button danger big" onClick={() => setAsking(true)} aria-label={`Roll back ${module}`}>
         Roll back to {target.to}
       </button>
+      {rollback.data && (
+        <p role="status" className="small" data-testid="rollback-review">
+          Rolled back {rollback.data.from} → {rollback.data.to}; a review was opened: <Link href={`/reviews/${rollback.data.reviewId}`}>open the review</Link>
+        </p>
+      )}
       <ReasonDialog
         open={asking}
         title={`Roll back ${module} ${target.from} → ${target.to}`}

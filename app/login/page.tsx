@@ -5,7 +5,7 @@ import { LoginForm } from './login-form';
 export const dynamic = 'force-dynamic';
 
 export default async function LoginPage() {
-  if (await currentUser()) redirect('/modules');
+  if (await currentUser()) redirect('/');
   return (
     <div className="login-page">
       <div className="login-card">

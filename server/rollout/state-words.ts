@@ -6,10 +6,10 @@ import type { ChangeState, RolloutOutcome } from './change-request.types';
 export const STATE_WORDS: Record<ChangeState, string> = {
   Draft: 'Draft',
   PendingApproval: 'Waiting for approval',
-  Approved: 'Approved, not started',
+  Approved: 'Approved',
   Rejected: 'Rejected',
   Preflight: 'Preflight checks',
-  Canary: 'Canary running',
+  Canary: 'Canary',
   Paused: 'Paused',
   Promoted: 'Promoted',
   RolledBack: 'Rolled back',

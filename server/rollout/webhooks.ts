@@ -1,26 +1,21 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { appendAuditEvent } from '../audit/append';
 import type { AuditActor } from '../audit/actor';
 import { canonicalJson } from '../audit/canonical-json';
 import type { Db, DbTransaction } from '../db/client';
 import type { WebhookDelivery } from '../db/generated/client';
 import { DomainError, DomainErrorCode } from '../errors';
+import type { createWebhookInput, WebhookKind } from './webhooks.types';
 
 // Notifications: one webhook per event kind. A delivery is written in the same transaction as the change it
 // reports (an outbox), then sent with retries, so a notification is never lost to a crash nor sent for a change
 // that rolled back. Receivers check `x-hotplane-signature: sm3=<HMAC-SM3 of the body with the webhook's secret>`.
 
-export const WEBHOOK_KINDS = ['approval-needed', 'rollout-started', 'promoted', 'rolled-back', 'circuit-open', 'signer-revoked', 'review-overdue'] as const;
-export type WebhookKind = (typeof WEBHOOK_KINDS)[number];
 
 const SEND_TIMEOUT_MS = 5_000;
 const BATCH = 20;
 
-export const createWebhookInput = z.object({
-  kind: z.enum(WEBHOOK_KINDS),
-  url: z.url('give the receiver as an http(s) URL').refine((u) => /^https?:\/\//.test(u), 'only http and https receivers'),
-});
 
 export function webhookSignature(secret: string, body: string): string {
   return `sm3=${createHmac('sm3', secret).update(body).digest('hex')}`;

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { consoleAuditPublicKey } from '../../../audit/console-trail';
 import { evidenceDownload } from '../../../rollout/evidence';
 import { listSigningKeys, registerKeyInput, registerSigningKey, revokeSigningKey } from '../../../rollout/signing-keys';
-import { createWebhook, createWebhookInput, deleteWebhook, listWebhooks, sendTestEvent, webhookDeliveries } from '../../../rollout/webhooks';
+import { createWebhook, deleteWebhook, listWebhooks, sendTestEvent, webhookDeliveries } from '../../../rollout/webhooks';
+import { createWebhookInput } from '../../../rollout/webhooks.types';
 import { createRouter, permittedProcedure } from '../../trpc';
 
 // Personal approval keys (everyone, on their profile), evidence downloads, and webhooks (admins).
