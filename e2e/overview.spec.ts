@@ -9,7 +9,7 @@ import { E2E_DATA_DIR, signIn } from './helpers';
 
 // The overview (landing page) per persona, a break-glass rollback from the overview to its review acknowledged by
 // someone else, the changes list's filters in the URL, and the webhooks page delivering a test event to a receiver
-// on loopback. The canary is the slow ledger variant (1.2.2), which no other spec uses.
+// on loopback. The canary is the ledger variant that stays resident after dlclose (1.2.12; healthy while it serves, in a process cell), which no other spec uses.
 
 test.describe.configure({ mode: 'serial', timeout: 180_000 });
 
@@ -25,11 +25,11 @@ async function personaPage(browser: Browser, role: Role): Promise<Page> {
   return page;
 }
 
-function signSlowVariant() {
-  const so = path.join(mkdtempSync(path.join(os.tmpdir(), 'hp-overview-')), 'ledger-1.2.2.so');
-  copyFileSync(path.resolve('build/modules/ledger-1.2.2-slow.so'), so);
+function signResidentVariant() {
+  const so = path.join(mkdtempSync(path.join(os.tmpdir(), 'hp-overview-')), 'ledger-1.2.12.so');
+  copyFileSync(path.resolve('build/modules/ledger-1.2.12-resident.so'), so);
   for (const args of [
-    ['manifest', so, '--module', 'ledger', '--version', '1.2.2', '--class', 'business'],
+    ['manifest', so, '--module', 'ledger', '--version', '1.2.12', '--class', 'business'],
     ['sign', `${so}.manifest.json`, '--key', path.join(E2E_DATA_DIR, 'demo-keys', 'signer.key.pem')],
   ]) {
     const run = spawnSync(process.execPath, ['bin/hotplane.js', ...args], { encoding: 'utf8' });
@@ -57,7 +57,7 @@ test('each persona lands on the overview and sees the sections meant for them', 
 test('a one-click rollback shows on the overview, opens its review, and another person acknowledges it', async ({ browser }) => {
   const operator = await personaPage(browser, 'operator');
   await operator.goto('/upload');
-  const so = signSlowVariant();
+  const so = signResidentVariant();
   await operator.getByLabel('Choose artifact files').setInputFiles([so, `${so}.manifest.json`, `${so}.manifest.sig`]);
   await operator.getByRole('button', { name: 'Upload and verify' }).click();
   await expect(operator.getByTestId('upload-outcome')).toContainText(/Accepted|Already accepted/, { timeout: 30_000 });
@@ -65,16 +65,18 @@ test('a one-click rollback shows on the overview, opens its review, and another 
   await operator.goto('/changes');
   const form = operator.getByRole('form', { name: 'Propose a change' });
   await form.getByLabel('Module').selectOption('ledger');
-  await form.getByLabel('Target version').selectOption('1.2.2');
+  await form.getByLabel('Target version').selectOption('1.2.12');
   await form.getByRole('button', { name: 'Remove step 1' }).click();
   await form.getByRole('button', { name: 'Remove step 1' }).click();
-  // A long first step that never breaches: the canary is still running when on-call pulls it.
+  // A long first step that never breaches : still running when on-call pulls it.
   await form.getByLabel('Hold of step 1 (s)').fill('600');
+  await form.getByLabel('Max. errors (%)').fill('100');
+  await form.getByLabel('Max. errors × stable').fill('1000');
   await form.getByLabel('Max. p95 (ms)').fill('600000');
   await form.getByLabel('Max. p95 × stable').fill('1000');
   await form.getByLabel('p95 noise (ms)').fill('60000');
   await form.getByLabel('Step deadline (s)').fill('3600');
-  await form.getByLabel('Reason').fill('overview spec: slow build under watch');
+  await form.getByLabel('Reason').fill('overview spec: resident build under watch');
   await form.getByRole('button', { name: 'Propose and send for approval' }).click();
   await expect(operator).toHaveURL(/\/changes\/cr-\d+/);
   const url = operator.url();
@@ -101,7 +103,7 @@ test('a one-click rollback shows on the overview, opens its review, and another 
   const dialog = oncall.getByRole('dialog');
   await dialog.getByLabel('Reason').fill('slow checkout at 03:00');
   await dialog.getByRole('button', { name: 'Roll back now' }).click();
-  await expect(oncall.getByTestId('rollback-review')).toContainText('a review was opened');
+  await expect(row.getByTestId('weights')).toHaveText(/^1\.0\.0 100%/, { timeout: 20_000 });
 
   await oncall.getByRole('link', { name: 'Overview' }).click();
   const rollback = oncall.locator(`[data-section="rollbacks"] li[data-change="${id}"]`);
@@ -109,7 +111,7 @@ test('a one-click rollback shows on the overview, opens its review, and another 
   await expect(rollback).toContainText('slow checkout at 03:00');
   await expect(oncall.locator(`[data-section="rollouts"] li[data-change="${id}"]`)).toHaveCount(0);
   await rollback.getByRole('link', { name: 'review' }).click();
-  await expect(oncall.getByRole('heading', { name: /Review: ledger 1\.2\.2 → / })).toBeVisible();
+  await expect(oncall.getByRole('heading', { name: /Review: ledger 1\.2\.12 → / })).toBeVisible();
   await expect(oncall.getByRole('table', { name: 'Timeline' }).locator('tr[data-action="review.opened"]')).toHaveCount(1);
   // Shown, not hidden: on-call may not acknowledge, and the page says so.
   await expect(oncall.getByTestId('acknowledge-refusal')).toBeVisible();

@@ -1,6 +1,6 @@
 'use client';
 import { useQuery } from '@tanstack/react-query';
-import { usePathname, useRouter, useSearchParams } from 'next/navigation';
+import { usePathname, useSearchParams } from 'next/navigation';
 import { useState } from 'react';
 import { useTRPC } from '@/app/trpc';
 import { QueryState } from '@/components/query-state';
@@ -9,7 +9,6 @@ import { ReviewsTable } from '@/components/reviews-table';
 /** Filters in the URL (?all=1&module=ledger): open reviews by default, open and overdue first. */
 export function ReviewsView() {
   const trpc = useTRPC();
-  const router = useRouter();
   const pathname = usePathname();
   const params = useSearchParams();
   const all = params.get('all') === '1';
@@ -20,7 +19,7 @@ export function ReviewsView() {
     const search = new URLSearchParams();
     if (next.all) search.set('all', '1');
     if (next.module) search.set('module', next.module);
-    router.replace(`${pathname}${search.size ? `?${search}` : ''}`, { scroll: false });
+    window.history.replaceState(null, '', `${pathname}${search.size ? `?${search}` : ''}`);
   };
   return (
     <div className="stack">
