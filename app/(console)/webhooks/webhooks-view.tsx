@@ -13,7 +13,7 @@ function CreateWebhook() {
   const queryClient = useQueryClient();
   const [copied, setCopied] = useState(false);
   const create = useMutation(
-    trpc.rollouts.webhooks.create.mutationOptions({ onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.rollouts.webhooks.pathKey() }) }),
+    trpc.rollouts.webhooks.create.mutationOptions({ onSuccess: () => queryClient.invalidateQueries(trpc.rollouts.webhooks.pathFilter()) }),
   );
   return (
     <section className="panel stack" aria-labelledby="create-heading">
@@ -81,7 +81,7 @@ function WebhookRow({ hook, onDelete }: { hook: Hook; onDelete: () => void }) {
     trpc.rollouts.webhooks.sendTest.mutationOptions({
       onSuccess: () => {
         setOpen(true);
-        return queryClient.invalidateQueries({ queryKey: trpc.rollouts.webhooks.pathKey() });
+        return queryClient.invalidateQueries(trpc.rollouts.webhooks.pathFilter());
       },
     }),
   );
@@ -114,13 +114,13 @@ function WebhookRow({ hook, onDelete }: { hook: Hook; onDelete: () => void }) {
 export function WebhooksView() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const hooks = useQuery(trpc.rollouts.webhooks.list.queryOptions());
+  const hooks = useQuery(trpc.rollouts.webhooks.list.queryOptions(undefined, { refetchInterval: 5_000 }));
   const [deleting, setDeleting] = useState<Hook | null>(null);
   const remove = useMutation(
     trpc.rollouts.webhooks.delete.mutationOptions({
       onSuccess: () => {
         setDeleting(null);
-        return queryClient.invalidateQueries({ queryKey: trpc.rollouts.webhooks.pathKey() });
+        return queryClient.invalidateQueries(trpc.rollouts.webhooks.pathFilter());
       },
     }),
   );

@@ -11,7 +11,7 @@ function AcknowledgeForm({ id, refusal, mayAcknowledge }: { id: string; refusal:
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const acknowledge = useMutation(
-    trpc.rollouts.operate.acknowledgeReview.mutationOptions({ onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.rollouts.operate.pathKey() }) }),
+    trpc.rollouts.operate.acknowledgeReview.mutationOptions({ onSuccess: () => queryClient.invalidateQueries(trpc.rollouts.operate.pathFilter()) }),
   );
   // Said rather than hidden: whoever opens the page learns who can close the review and why it is not them.
   if (!mayAcknowledge) return <p className="muted" data-testid="acknowledge-refusal">Acknowledging a review needs the approver role.</p>;
