@@ -133,13 +133,16 @@ test('the changes filters live in the URL and show who rolled back and why', asy
   await expect(table).toContainText('one-click rollback');
   await expect(table).toContainText('slow checkout at 03:00');
   await expect(operator.getByRole('checkbox', { name: 'Rolled back' })).toBeChecked();
-  await operator.getByRole('checkbox', { name: 'Proposed by me' }).check();
+  // The URL is the state: a click updates it and the checkbox follows (so click, then expect, not check()).
+  await operator.getByRole('checkbox', { name: 'Proposed by me' }).click();
   await expect(operator).toHaveURL(/mine=1/);
   await operator.reload();
   await expect(operator.getByRole('checkbox', { name: 'Proposed by me' })).toBeChecked();
   await expect(table).toContainText('slow checkout at 03:00');
-  await operator.getByRole('checkbox', { name: 'Draft' }).check();
-  await operator.getByRole('checkbox', { name: 'Rolled back' }).uncheck();
+  await operator.getByRole('checkbox', { name: 'Draft' }).click();
+  await expect(operator).toHaveURL(/state=Draft/);
+  await operator.getByRole('checkbox', { name: 'Rolled back' }).click();
+  await expect(operator).not.toHaveURL(/state=RolledBack/);
   await expect(operator.getByText('No change request matches these filters.')).toBeVisible();
 
   const approver = await personaPage(browser, 'approver');
