@@ -124,6 +124,21 @@ test('a one-click rollback shows on the overview, opens its review, and another 
   await expect(approver.getByRole('table', { name: 'Timeline' }).locator('tr[data-action="review.acknowledged"]')).toHaveCount(1);
   await approver.goto('/reviews?all=1');
   await expect(approver.getByRole('table', { name: 'Post-incident reviews' }).locator('tbody tr').first()).toBeVisible();
+
+  // Leave the registry as later specs expect it: withdrawn, 1.2.12 no longer raises the bar for ledger 1.1.0's upload
+  // (semver must rise). There is no revoke button yet, so the admin calls the API from the page, cookie and origin included.
+  const admin = await personaPage(browser, 'admin');
+  const revoked = await admin.evaluate(async () => {
+    const detail = await (await fetch(`/api/trpc/modules.detail?batch=1&input=${encodeURIComponent(JSON.stringify({ 0: { name: 'ledger' } }))}`)).json();
+    const version = detail[0].result.data.versions.find((v: { version: string }) => v.version === '1.2.12');
+    const response = await fetch('/api/trpc/modules.revokeVersion?batch=1', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ 0: { versionId: version.id, reason: 'e2e: overview spec canary, withdrawn after its review' } }),
+    });
+    return response.status;
+  });
+  expect(revoked).toBe(200);
 });
 
 test('the changes filters live in the URL and show who rolled back and why', async ({ browser }) => {
