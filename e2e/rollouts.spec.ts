@@ -184,7 +184,7 @@ test('a person who is both operator and approver cannot approve their own reques
   await dual.getByLabel('E-mail').fill('dual@hotplane.local');
   await dual.getByLabel('Password').fill(password);
   await dual.getByRole('button', { name: 'Sign in' }).click();
-  await expect(dual.getByRole('heading', { name: 'Modules' })).toBeVisible();
+  await expect(dual.getByRole('heading', { name: 'Overview', level: 1 })).toBeVisible();
 
   // A key made in this browser: the private half only ever exists as the downloaded file.
   await dual.getByRole('link', { name: 'Profile' }).click();
