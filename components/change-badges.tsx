@@ -1,6 +1,7 @@
 import type { ApprovalStanding } from '@/server/rollout/approvals';
 import type { ChangeState } from '@/server/rollout/change-request.types';
 import { formatAbsolute } from './time';
+import { STATE_WORDS } from '@/server/rollout/state-words';
 
 const STATE_TONE: Record<ChangeState, string> = {
   Draft: '',
@@ -19,8 +20,8 @@ const STATE_TONE: Record<ChangeState, string> = {
 
 export function ChangeStateBadge({ state }: { state: ChangeState }) {
   return (
-    <span className={`badge ${STATE_TONE[state]}`} data-testid="change-state">
-      {state}
+    <span className={`badge ${STATE_TONE[state]}`} data-testid="change-state" data-state={state}>
+      {STATE_WORDS[state]}
     </span>
   );
 }

@@ -1,6 +1,7 @@
 import Link from 'next/link';
 import { ChangeStateBadge, formatTime } from '@/components/change-badges';
 import type { ChangeSummary } from '@/server/rollout/views';
+import { TRIGGER_WORDS } from '@/server/rollout/state-words';
 
 export type ChangeListRow = Omit<ChangeSummary, 'createdAt' | 'updatedAt' | 'finishedAt'> & { createdAt: Date | string; approvals: number };
 
@@ -29,6 +30,12 @@ export function ChangesTable({ changes, label = 'Change requests', empty = 'No c
               <td>
                 <ChangeStateBadge state={c.state} />
                 {c.step && <span className="small muted"> step {c.step.index + 1}/{c.step.of} · {c.step.weight}%</span>}
+                {c.outcome && c.outcome.trigger !== 'promoted' && (
+                  <div className="small" data-testid="change-outcome">
+                    {TRIGGER_WORDS[c.outcome.trigger]}
+                    {c.outcome.by && ` · by ${c.outcome.by.name}`} · {c.outcome.reason ?? c.outcome.message}
+                  </div>
+                )}
               </td>
               <td>{c.module}</td>
               <td className="mono">

@@ -29,7 +29,7 @@ export function ConsoleShell({
         Skip to content
       </a>
       <aside className="sidebar">
-        <Link href="/modules" className="brand">
+        <Link href="/" className="brand">
           Hotplane
         </Link>
         <ConsoleNav nav={nav} />

@@ -33,7 +33,7 @@ test('an operator proposes a change of what ledger runs; it runs only once an ap
   await expect(page.getByRole('heading', { name: 'Settings change' })).toBeVisible();
   await expect(page.getByTestId('desired-before')).toContainText('1.0.0 100% process');
   await expect(page.getByTestId('desired-after')).toContainText('1.0.0 100% inproc');
-  await expect(page.getByTestId('change-state')).toHaveText('PendingApproval');
+  await expect(page.getByTestId('change-state')).toHaveText('Waiting for approval');
   await page.goto('/modules/ledger');
   await expect(page.getByText(new RegExp(`Desired generation ${seeded}\\b`))).toBeVisible();
 

@@ -10,5 +10,5 @@ export async function signIn(page: Page, role: 'admin' | 'operator' | 'approver'
   await page.getByLabel('E-mail').fill(`${role}@hotplane.local`);
   await page.getByLabel('Password').fill(DEMO_PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByRole('heading', { name: 'Modules' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Overview', level: 1 })).toBeVisible();
 }

@@ -65,7 +65,7 @@ async function propose(page: Page, toVersion: string, options: { reason: string;
   await form.getByLabel('Reason').fill(options.reason);
   await form.getByRole('button', { name: 'Propose and send for approval' }).click();
   await expect(page).toHaveURL(/\/changes\/cr-\d+/);
-  await expect(page.getByTestId('change-state')).toHaveText('PendingApproval');
+  await expect(page.getByTestId('change-state')).toHaveText('Waiting for approval');
   return page.url();
 }
 
@@ -95,7 +95,7 @@ test('operator proposes ledger 1.1.0, an approval before an edit is void, the ap
   await operator.getByRole('button', { name: 'Edit', exact: true }).click();
   await operator.getByLabel('Hold of step 1 (s)').fill('4');
   await operator.getByRole('button', { name: 'Save and send for approval again' }).click();
-  await expect(operator.getByTestId('change-state')).toHaveText('PendingApproval');
+  await expect(operator.getByTestId('change-state')).toHaveText('Waiting for approval');
   await expect(operator.getByRole('table', { name: 'Approval signatures' }).locator('tr[data-standing="void"]')).toHaveCount(1);
 
   await approveInBrowser(approver, url);
@@ -124,7 +124,7 @@ test('a request for the error-prone variant rolls back by itself and the page na
   await approveInBrowser(approver, url);
   await operator.goto(url);
   await operator.getByRole('button', { name: 'Start rollout' }).click();
-  await expect(operator.getByTestId('change-state')).toHaveText('RolledBack', { timeout: 60_000 });
+  await expect(operator.getByTestId('change-state')).toHaveText('Rolled back', { timeout: 60_000 });
   const outcome = operator.getByRole('status', { name: 'Outcome' });
   await expect(outcome).toContainText('Rolled back automatically');
   await expect(outcome).toContainText(/Metric error/);
@@ -153,7 +153,7 @@ test('on-call rolls back a healthy canary from the on-call screen and all traffi
   await expect(row.getByTestId('weights')).toHaveText(/^1\.1\.0 100%/, { timeout: 10_000 });
 
   await operator.goto(url);
-  await expect(operator.getByTestId('change-state')).toHaveText('RolledBack');
+  await expect(operator.getByTestId('change-state')).toHaveText('Rolled back');
   await expect(operator.getByRole('status', { name: 'Outcome' })).toContainText('latency alarm at 03:00');
 });
 
@@ -187,7 +187,7 @@ test('a person who is both operator and approver cannot approve their own reques
   await dual.getByLabel('E-mail').fill('dual@hotplane.local');
   await dual.getByLabel('Password').fill(password);
   await dual.getByRole('button', { name: 'Sign in' }).click();
-  await expect(dual.getByRole('heading', { name: 'Modules' })).toBeVisible();
+  await expect(dual.getByRole('heading', { name: 'Overview', level: 1 })).toBeVisible();
 
   // A key made in this browser: the private half only ever exists as the downloaded file.
   await dual.getByRole('link', { name: 'Profile' }).click();

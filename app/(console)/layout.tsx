@@ -15,13 +15,16 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
   const user = await currentUser();
   if (!user) redirect('/login');
   const nav: NavItem[] = [
+    { href: '/', label: 'Overview', show: can(user.roles, 'changes.read') },
     { href: '/modules', label: 'Modules', show: can(user.roles, 'modules.read') },
     { href: '/changes', label: 'Changes', show: can(user.roles, 'changes.read') },
+    { href: '/reviews', label: 'Reviews', show: can(user.roles, 'changes.read') },
     { href: '/oncall', label: 'On call', show: can(user.roles, 'changes.read') },
     { href: '/hosts', label: 'Hosts', show: can(user.roles, 'runtime.read') },
     { href: '/upload', label: 'Upload', show: can(user.roles, 'artifacts.upload') },
     { href: '/signers', label: 'Signers', show: can(user.roles, 'signers.read') },
     { href: '/users', label: 'Users', show: can(user.roles, 'users.manage') },
+    { href: '/webhooks', label: 'Webhooks', show: can(user.roles, 'webhooks.manage') },
     { href: '/audit', label: 'Audit log', show: can(user.roles, 'audit.read') },
     { href: '/profile', label: 'Profile', show: true },
   ];

@@ -28,7 +28,7 @@ export function PostIncidentReviews({ module }: { module?: string }) {
             {rows.map((r) => (
               <tr key={r.id} data-review={r.id}>
                 <td>
-                  <Link href={`/modules/${r.module}`}>{r.module}</Link>
+                  <Link href={`/modules/${r.module}`}>{r.module}</Link> · <Link href={`/reviews/${r.id}`}>review</Link>
                 </td>
                 <td className="small">
                   {r.rolledBackFrom} → {r.rolledBackTo}

@@ -1,4 +1,5 @@
 'use client';
+import Link from 'next/link';
 import { useState } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useTRPC } from '@/app/trpc';
@@ -40,6 +41,11 @@ export function RollbackControl({ module, target, onDone }: { module: string; ta
       <span className="small muted" data-testid="rollback-warmth">
         {target.warm ? ` ${target.to} still loaded (warm)` : ` ${target.to} not loaded: loads afresh`}
       </span>
+      {rollback.data && (
+        <p role="status" className="small" data-testid="rollback-review">
+          Rolled back {rollback.data.from} → {rollback.data.to}; a review was opened: <Link href={`/reviews/${rollback.data.reviewId}`}>open the review</Link>
+        </p>
+      )}
       <ReasonDialog
         open={asking}
         title={`Roll back ${module} ${target.from} → ${target.to}`}

@@ -26,7 +26,7 @@ export function LoginForm() {
       );
       return;
     }
-    router.replace('/modules');
+    router.replace('/');
     router.refresh();
   }
 

@@ -8,7 +8,7 @@ export const metadata: Metadata = { title: 'Sign in' };
 export const dynamic = 'force-dynamic';
 
 export default async function LoginPage() {
-  if (await currentUser()) redirect('/modules');
+  if (await currentUser()) redirect('/');
   return (
     <div className="login-page">
       <div className="login-card">

@@ -4,6 +4,7 @@ import { fleetRouter } from './routers/fleet';
 import { liveRouter } from './routers/live';
 import { meRouter } from './routers/me';
 import { modulesRouter } from './routers/modules';
+import { overviewRouter } from './routers/overview';
 import { rolloutsRouter } from './routers/rollouts';
 import { signersRouter } from './routers/signers';
 import { usersRouter } from './routers/users';
@@ -18,6 +19,7 @@ export const appRouter = createRouter({
   fleet: fleetRouter,
   rollouts: rolloutsRouter,
   live: liveRouter,
+  overview: overviewRouter,
 });
 
 export type AppRouter = typeof appRouter;

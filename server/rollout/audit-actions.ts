@@ -22,12 +22,16 @@ declare module '../audit/append' {
     /** An open review passed its deadline: escalated once (webhook review-overdue). */
     'review.overdue': true;
     'review.acknowledged': true;
+    /** The person who rolled back tried to acknowledge their own review: refused. */
+    'review.acknowledge_refused': true;
     'breaker.opened': true;
     'breaker.overridden': true;
     'signingkey.registered': true;
     'signingkey.revoked': true;
     'webhook.created': true;
     'webhook.deleted': true;
+    /** An admin sent a `test` event to one webhook through the real outbox. */
+    'webhook.test_sent': true;
   }
 }
 

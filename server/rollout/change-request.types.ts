@@ -140,10 +140,12 @@ export const rollbackInput = z.object({
   reason: z.string().trim().min(3, 'say why you roll back').max(2000),
 });
 
+/** What can end a rollout. host-break-glass: a host's admin rolled back while the console was down; the console adopted it on return. */
+export const ROLLOUT_TRIGGERS = ['promoted', 'breach', 'deadline', 'abort', 'one-click', 'host-break-glass', 'preflight', 'load-failed'] as const;
+
 /** What ended a rollout, so the UI can say exactly why. */
 export interface RolloutOutcome {
-  /** host-break-glass: a host's admin rolled back while the console was down; the console adopted it on return. */
-  trigger: 'promoted' | 'breach' | 'deadline' | 'abort' | 'one-click' | 'host-break-glass' | 'preflight' | 'load-failed';
+  trigger: (typeof ROLLOUT_TRIGGERS)[number];
   message: string;
   metric?: string;
   value?: number | null;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { appendAuditEvent } from '../audit/append';
 import { SYSTEM_ACTOR, type AuditActor } from '../audit/actor';
 import type { Db, DbTransaction } from '../db/client';
+import type { PostIncidentReview } from '../db/generated/client';
 import { DomainError, DomainErrorCode } from '../errors';
 import { enqueueWebhookEvent } from './webhooks';
 
@@ -83,12 +84,22 @@ export async function listReviews(db: Db, options: { open?: boolean; module?: st
   return rows.map((row) => ({ ...row, overdue: !row.acknowledgedAt && row.dueAt !== null && row.dueAt.getTime() <= now }));
 }
 
+/** Why this person may not acknowledge the review, or null: the one rule the API enforces and the page explains. */
+export function acknowledgeRefusal(review: Pick<PostIncidentReview, 'openedById'>, personId: string): string | null {
+  return review.openedById === personId ? 'you rolled this back; another approver acknowledges the review' : null;
+}
+
 export async function acknowledgeReview(db: Db, actor: AuditActor, input: { id: string; note: string }) {
-  return db.$transaction(async (tx) => {
+  const outcome = await db.$transaction(async (tx) => {
     const review = await tx.postIncidentReview.findUnique({ where: { id: input.id } });
     if (!review) throw new DomainError(DomainErrorCode.NotFound, 'no such post-incident review');
     if (review.acknowledgedAt) throw new DomainError(DomainErrorCode.Conflict, `acknowledged already by ${review.acknowledgedByName}`);
-    if (review.openedById === actor.id) throw new DomainError(DomainErrorCode.Forbidden, 'you rolled this back; another approver acknowledges the review');
+    const refusal = acknowledgeRefusal(review, actor.id);
+    if (refusal) {
+      // Recorded, not thrown here: throwing would undo the audit event with the transaction.
+      await appendAuditEvent(tx, { actor, action: 'review.acknowledge_refused', targetType: 'post-incident-review', targetId: input.id, details: { why: refusal } });
+      return { refusal, updated: null };
+    }
     const updated = await tx.postIncidentReview.update({
       where: { id: input.id },
       data: { acknowledgedAt: new Date(), acknowledgedById: actor.id, acknowledgedByName: actor.name, note: input.note },
@@ -100,6 +111,8 @@ export async function acknowledgeReview(db: Db, actor: AuditActor, input: { id: 
       targetId: input.id,
       details: { module: review.module, from: review.rolledBackFrom, to: review.rolledBackTo, note: input.note, changeRequestId: review.changeRequestId },
     });
-    return updated;
+    return { refusal: null, updated };
   });
+  if (outcome.refusal !== null) throw new DomainError(DomainErrorCode.Forbidden, outcome.refusal);
+  return outcome.updated;
 }

@@ -39,15 +39,36 @@ function summary(row: ChangeRequest) {
 }
 export type ChangeSummary = ReturnType<typeof summary>;
 
-export async function listChanges(db: Db, filter: { state?: ChangeState[]; module?: string; limit?: number; before?: string } = {}) {
+export interface ChangeListFilter {
+  state?: ChangeState[];
+  module?: string;
+  /** Proposed by the viewer. */
+  mine?: boolean;
+  /** Waiting for approval, not proposed by the viewer and not yet approved by them (the approvers' queue). */
+  waitingForMe?: boolean;
+  limit?: number;
+  before?: string;
+}
+
+export async function listChanges(db: Db, filter: ChangeListFilter = {}, viewerId?: string) {
+  if ((filter.mine || filter.waitingForMe) && !viewerId) throw new Error('listChanges: "mine" and "waiting for me" need the viewer');
+  const requestedBy = filter.mine ? viewerId : filter.waitingForMe ? { not: viewerId } : undefined;
   const rows = await db.changeRequest.findMany({
-    where: { state: filter.state ? { in: filter.state } : undefined, module: filter.module, createdAt: filter.before ? { lt: new Date(filter.before) } : undefined },
+    where: {
+      AND: [
+        { state: filter.state ? { in: filter.state } : undefined, module: filter.module, createdAt: filter.before ? { lt: new Date(filter.before) } : undefined, requestedById: requestedBy },
+        filter.waitingForMe ? { state: 'PendingApproval' } : {},
+      ],
+    },
     orderBy: { createdAt: 'desc' },
     take: filter.limit ?? 50,
     include: { approvals: true },
   });
   const now = Date.now();
-  return rows.map((row) => ({ ...summary(row), approvals: countValidApprovals(row.approvals, row, now) }));
+  const waiting = filter.waitingForMe
+    ? rows.filter((row) => !row.approvals.some((a) => a.approverId === viewerId && a.decision === 'approved' && approvalStanding(a, row, now) === 'valid'))
+    : rows;
+  return waiting.map((row) => ({ ...summary(row), approvals: countValidApprovals(row.approvals, row, now) }));
 }
 
 /** The approvers' queue: requests waiting for approval that this person did not propose. */

@@ -1,25 +1,21 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { appendAuditEvent } from '../audit/append';
 import type { AuditActor } from '../audit/actor';
 import { canonicalJson } from '../audit/canonical-json';
 import type { Db, DbTransaction } from '../db/client';
+import type { WebhookDelivery } from '../db/generated/client';
 import { DomainError, DomainErrorCode } from '../errors';
+import type { createWebhookInput, WebhookKind } from './webhooks.types';
 
 // Notifications: one webhook per event kind. A delivery is written in the same transaction as the change it
 // reports (an outbox), then sent with retries, so a notification is never lost to a crash nor sent for a change
 // that rolled back. Receivers check `x-hotplane-signature: sm3=<HMAC-SM3 of the body with the webhook's secret>`.
 
-export const WEBHOOK_KINDS = ['approval-needed', 'rollout-started', 'promoted', 'rolled-back', 'circuit-open', 'signer-revoked', 'review-overdue'] as const;
-export type WebhookKind = (typeof WEBHOOK_KINDS)[number];
 
 const SEND_TIMEOUT_MS = 5_000;
 const BATCH = 20;
 
-export const createWebhookInput = z.object({
-  kind: z.enum(WEBHOOK_KINDS),
-  url: z.url('give the receiver as an http(s) URL').refine((u) => /^https?:\/\//.test(u), 'only http and https receivers'),
-});
 
 export function webhookSignature(secret: string, body: string): string {
   return `sm3=${createHmac('sm3', secret).update(body).digest('hex')}`;
@@ -65,16 +61,44 @@ export async function listWebhooks(db: Db) {
     url: h.url,
     createdAt: h.createdAt,
     createdBy: h.createdBy,
-    recentDeliveries: h.deliveries.map((d) => ({
-      id: d.id,
-      createdAt: d.createdAt,
-      attempts: d.attempts,
-      state: d.deliveredAt ? 'delivered' : d.failedAt ? 'failed' : 'pending',
-      deliveredAt: d.deliveredAt,
-      lastStatus: d.lastStatus,
-      lastError: d.lastError,
-    })),
+    recentDeliveries: h.deliveries.map(deliveryView),
   }));
+}
+
+/** Queues a `test` event for one webhook; it goes out the way every event does (the engine's outbox sender). */
+export async function sendTestEvent(db: Db, actor: AuditActor, id: string) {
+  return db.$transaction(async (tx) => {
+    const hook = await tx.webhook.findUnique({ where: { id } });
+    if (!hook) throw new DomainError(DomainErrorCode.NotFound, 'no such webhook; reload the list');
+    const now = new Date();
+    const deliveryId = randomUUID();
+    const payload = canonicalJson({ kind: 'test', time: now.toISOString(), webhook: hook.id, subscribedTo: hook.kind, sentBy: actor.name });
+    await tx.webhookDelivery.create({ data: { id: deliveryId, webhookId: hook.id, kind: 'test', payload, createdAt: now, attempts: 0, nextAttemptAt: now } });
+    await appendAuditEvent(tx, { actor, action: 'webhook.test_sent', targetType: 'webhook', targetId: hook.id, details: { kind: hook.kind, url: hook.url, delivery: deliveryId } });
+    return { deliveryId };
+  });
+}
+
+function deliveryView(d: WebhookDelivery) {
+  return {
+    id: d.id,
+    kind: d.kind,
+    createdAt: d.createdAt,
+    attempts: d.attempts,
+    state: d.deliveredAt ? ('delivered' as const) : d.failedAt ? ('failed' as const) : ('pending' as const),
+    deliveredAt: d.deliveredAt,
+    nextAttemptAt: d.nextAttemptAt,
+    lastStatus: d.lastStatus,
+    lastError: d.lastError,
+  };
+}
+
+/** One webhook's delivery history, newest first. */
+export async function webhookDeliveries(db: Db, id: string, limit = 50) {
+  const hook = await db.webhook.findUnique({ where: { id } });
+  if (!hook) throw new DomainError(DomainErrorCode.NotFound, 'no such webhook; reload the list');
+  const rows = await db.webhookDelivery.findMany({ where: { webhookId: id }, orderBy: { createdAt: 'desc' }, take: limit });
+  return { id: hook.id, kind: hook.kind, url: hook.url, deliveries: rows.map(deliveryView) };
 }
 
 /** Sends what is due, oldest first; a failure waits retryMs × 2^attempt, and after maxAttempts it is given up. */

@@ -1,4 +1,5 @@
 import type { Metadata } from 'next';
+import { Suspense } from 'react';
 import { PageHead } from '@/components/page-head';
 import { currentUser } from '@/server/auth/current-user';
 import { canApproveChanges, canProposeChanges } from '@/server/auth/permissions';
@@ -16,7 +17,9 @@ export default async function ChangesPage() {
       <PageHead title="Changes" subtitle="Change requests: a module moves to another version only through one, approved by a second person." />
       {canApproveChanges(roles) && <ApprovalQueue />}
       <h2>All requests</h2>
-      <ChangesView />
+      <Suspense fallback={<p className="muted">Loading…</p>}>
+        <ChangesView canApprove={canApproveChanges(roles)} />
+      </Suspense>
       {canProposeChanges(roles) && <ProposeChange />}
     </>
   );

@@ -23,13 +23,17 @@ const idInput = z.object({ id: z.string().min(1) });
 const listChangesInput = z.object({
   state: z.array(z.enum(CHANGE_STATES)).optional(),
   module: z.string().optional(),
+  /** Proposed by the caller. */
+  mine: z.boolean().optional(),
+  /** Waiting for the caller's approval (not proposed by them, not yet approved by them). */
+  waitingForMe: z.boolean().optional(),
   limit: z.number().int().min(1).max(200).default(50),
   /** createdAt of the last row seen, for the next page. */
   before: z.iso.datetime().optional(),
 });
 
 export const changesRouter = createRouter({
-  list: read.input(listChangesInput).query(({ ctx, input }) => listChanges(ctx.db, input)),
+  list: read.input(listChangesInput).query(({ ctx, input }) => listChanges(ctx.db, input, ctx.user.id)),
   get: read.input(idInput).query(async ({ ctx, input }) => ({ ...(await requestPageDetail(ctx.db, input.id, ctx.user.id, rolloutSettings().breaker)), serverTime: Date.now() })),
   /** The request page, live (SSE): the detail again whenever anything in it changed, with the server's clock for its countdowns. */
   watch: read.input(idInput).subscription(async function* ({ ctx, input, signal }) {

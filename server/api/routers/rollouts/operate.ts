@@ -5,6 +5,7 @@ import { reasonInput, rollbackInput } from '../../../rollout/change-request.type
 import { moduleBreaker, overrideBreaker } from '../../../rollout/circuit-breaker';
 import { abortRollout, pauseRollout, promoteNow, resumeRollout, startRollout, type OperateDeps } from '../../../rollout/operate';
 import { rollbackModule, rollbackTargets } from '../../../rollout/rollback';
+import { reviewDetail } from '../../../rollout/review-detail';
 import { acknowledgeReview, listReviews } from '../../../rollout/reviews';
 import { rolloutSettings } from '../../../rollout/settings';
 import type { Context } from '../../trpc';
@@ -40,6 +41,8 @@ export const operateRouter = createRouter({
   reviews: permittedProcedure('changes.read')
     .input(z.object({ open: z.boolean().default(false), module: z.string().min(1).optional(), limit: z.number().int().min(1).max(500).default(100) }))
     .query(({ ctx, input }) => listReviews(ctx.db, input)),
+  /** One review: what happened, its timeline from the audit trail, and why this viewer may not acknowledge it. */
+  review: permittedProcedure('changes.read').input(idInput).query(({ ctx, input }) => reviewDetail(ctx.db, input.id, ctx.user.id)),
   acknowledgeReview: permittedProcedure('reviews.acknowledge')
     .input(z.object({ id: z.string().min(1), note: z.string().trim().min(3, 'say what was learned or decided').max(4000) }))
     .mutation(({ ctx, input }) => acknowledgeReview(ctx.db, ctx.actor, input)),

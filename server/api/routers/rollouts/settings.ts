@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { consoleAuditPublicKey } from '../../../audit/console-trail';
 import { evidenceDownload } from '../../../rollout/evidence';
 import { listSigningKeys, registerKeyInput, registerSigningKey, revokeSigningKey } from '../../../rollout/signing-keys';
-import { createWebhook, createWebhookInput, deleteWebhook, listWebhooks } from '../../../rollout/webhooks';
+import { createWebhook, deleteWebhook, listWebhooks, sendTestEvent, webhookDeliveries } from '../../../rollout/webhooks';
+import { createWebhookInput } from '../../../rollout/webhooks.types';
 import { createRouter, permittedProcedure } from '../../trpc';
 
 // Personal approval keys (everyone, on their profile), evidence downloads, and webhooks (admins).
@@ -29,4 +30,9 @@ export const webhooksRouter = createRouter({
   /** Returns the HMAC secret once. */
   create: webhooks.input(createWebhookInput).mutation(({ ctx, input }) => createWebhook(ctx.db, ctx.actor, input)),
   delete: webhooks.input(z.object({ id: z.string().min(1) })).mutation(({ ctx, input }) => deleteWebhook(ctx.db, ctx.actor, input.id)),
+  /** Queues a signed `test` event to this webhook through the outbox; it shows in its deliveries once sent. */
+  sendTest: webhooks.input(z.object({ id: z.string().min(1) })).mutation(({ ctx, input }) => sendTestEvent(ctx.db, ctx.actor, input.id)),
+  deliveries: webhooks
+    .input(z.object({ id: z.string().min(1), limit: z.number().int().min(1).max(500).default(50) }))
+    .query(({ ctx, input }) => webhookDeliveries(ctx.db, input.id, input.limit)),
 });
