@@ -1,5 +1,8 @@
+import type { Metadata } from 'next';
 import { PageHead } from '@/components/page-head';
 import { OverviewView } from './overview/overview-view';
+
+export const metadata: Metadata = { title: 'Overview' };
 
 export default function OverviewPage() {
   return (
