@@ -92,12 +92,19 @@ test('upload shows a verifying phase, then its shortcut proposes that version; t
   await operator.goto('/upload');
   const so = path.join(DEMO_ARTIFACTS, 'ledger-1.1.0.so');
   await operator.getByLabel('Choose artifact files').setInputFiles([so, `${so}.manifest.json`, `${so}.manifest.sig`]);
-  // Attached before the click: the phase lasts as long as the console's checks, which may be well under a second.
+  // The console's answer is held a moment: an upload it knows already is answered within milliseconds, and the phase
+  // would pass between two frames.
+  await operator.route('**/api/artifacts', async (route) => {
+    const response = await route.fetch();
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await route.fulfill({ response });
+  });
   const verifying = operator.getByTestId('upload-verifying').waitFor({ state: 'attached', timeout: 30_000 });
   await operator.getByRole('button', { name: 'Upload and verify' }).click();
   await verifying;
   await expect(operator.getByTestId('upload-outcome')).toContainText(/Accepted|Already accepted/);
   await expect(operator.getByTestId('upload-verifying')).toHaveCount(0);
+  await operator.unroute('**/api/artifacts');
 
   await operator.getByRole('link', { name: 'Propose a rollout of this version' }).click();
   await expect(operator).toHaveURL(/\/changes\?module=ledger&version=1\.1\.0/);
