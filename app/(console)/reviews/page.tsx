@@ -1,6 +1,9 @@
+import type { Metadata } from 'next';
 import { Suspense } from 'react';
 import { PageHead } from '@/components/page-head';
 import { ReviewsView } from './reviews-view';
+
+export const metadata: Metadata = { title: 'Reviews' };
 
 export default function ReviewsPage() {
   return (

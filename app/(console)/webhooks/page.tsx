@@ -1,8 +1,11 @@
+import type { Metadata } from 'next';
 import { redirect } from 'next/navigation';
 import { canManageWebhooks } from '@/server/auth/permissions';
 import { currentUser } from '@/server/auth/current-user';
 import { PageHead } from '@/components/page-head';
 import { WebhooksView } from './webhooks-view';
+
+export const metadata: Metadata = { title: 'Webhooks' };
 
 export default async function WebhooksPage() {
   const user = await currentUser();
