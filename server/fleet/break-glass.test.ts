@@ -116,7 +116,8 @@ describe('break-glass on a host while the console is down, adopted when it is ba
     assert.equal((await f.db.postIncidentReview.count()), 0);
   });
 
-  it('console down → hotplane host rollback → console back: adopted (rolled back with trigger host-break-glass, review opened), not reverted', async () => {
+  // One test: the replay needs the adopted break-glass, and proof/attacks.proof.ts runs only the attack tests.
+  it('attack: a replayed break-glass is refused and audited, and changes nothing — after console down → hotplane host rollback → console back: adopted (rolled back with trigger host-break-glass, review opened), not reverted', async () => {
     consoleDown = true;
     await assert.rejects(agent.syncOnce(), 'the console is unreachable');
     const rolledBack = await hotplane(['host', 'rollback', '--module', 'ledger', '--reason', '1.1.0 double-charges', '--json']);
@@ -152,14 +153,12 @@ describe('break-glass on a host while the console is down, adopted when it is ba
 
     await agent.syncOnce();
     assert.equal(await serving(), '1.0.0', 'and stays there at the next poll');
-  });
 
-  it('attack: a replayed break-glass is refused and audited, and changes nothing', async () => {
-    const before = await generation();
+    const beforeReplay = await generation();
     const replay = await tell(told[0]);
     assert.equal(replay.status, 409);
     assert.match(((await replay.json()) as { message: string }).message, /was told before \(audit seq \d+\): a replay is not adopted again/);
-    assert.equal(await generation(), before);
+    assert.equal(await generation(), beforeReplay);
     assert.equal(await f.db.postIncidentReview.count(), 1);
   });
 

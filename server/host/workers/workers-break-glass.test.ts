@@ -44,7 +44,7 @@ test('break-glass on a host with two workers: POST /v1/break-glass on the shared
     assert.equal(await f.db.postIncidentReview.count({ where: { module: 'ledger', reason: '1.1.0 double-charges' } }), 1, 'a review is opened');
     assert.deepEqual(await answers(), new Set(['alice 5']), 'not reverted');
     const again = await fetch(`http://127.0.0.1:${port}/v1/break-glass`, { method: 'POST', headers: { authorization: 'Bearer wrong', 'content-type': 'application/json' }, body: JSON.stringify({ module: 'ledger', reason: 'no token' }) });
-    assert.equal(again.status, 401, 'attack: a wrong admin token moves nothing');
+    assert.equal(again.status, 401, 'a wrong admin token moves nothing');
   } finally {
     child.kill('SIGKILL');
     await fleet.close();
