@@ -65,9 +65,11 @@ async function saveScreen(page: Page, testInfo: TestInfo, name: string) {
 }
 
 for (const persona of PERSONAS) {
-  test(`${persona}: every page has 0 serious or critical axe violations in light and dark mode`, async ({ browser }, testInfo) => {
+  // Dark mode once, for the admin, who sees every page: the colours are the same for every persona.
+  const schemes = persona === 'admin' ? (['light', 'dark'] as const) : (['light'] as const);
+  test(`${persona}: every page has 0 serious or critical axe violations${persona === 'admin' ? ' in light and dark mode' : ''}`, async ({ browser }, testInfo) => {
     const found: string[] = [];
-    for (const colorScheme of ['light', 'dark'] as const) {
+    for (const colorScheme of schemes) {
       const page = await personaPage(browser, persona, colorScheme);
       await settled(page);
       await saveScreen(page, testInfo, colorScheme === 'light' ? persona : `${persona}-dark`);
