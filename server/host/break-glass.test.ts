@@ -65,6 +65,7 @@ test('during a canary the break-glass goes to the stable; after a promotion to t
   await h.fromConsole(ledger(4, { ...v100, weight: 100 }, { ...v110, weight: 0 }));
   await assert.rejects(h.breakGlass.rollback('ledger', 'forward?'), /never had this host run an earlier stable of ledger than 1\.0\.0/);
   await assert.rejects(h.breakGlass.rollback('risk-rules', 'not here'), /risk-rules is not in the desired state this host last had from the console/);
+  await assert.rejects(h.breakGlass.rollback('ledger', 'y'.repeat(2001)), /the reason is 2001 characters; the console takes at most 2000/);
 });
 
 test('attack: a break-glass cannot return to a stable the console has since revoked', async () => {
@@ -113,6 +114,7 @@ test('POST /v1/break-glass: 404 on a host without a console, 400 for a body with
   try {
     assert.equal((await withConsole.post('{"module": "ledger"}')).status, 400);
     assert.equal((await withConsole.post('not json')).status, 400);
+    assert.equal((await withConsole.post(JSON.stringify({ module: 'ledger', reason: 'x'.repeat(20_000) }))).status, 413);
     const refused = await withConsole.post(JSON.stringify({ module: 'ledger', reason: 'nothing sent yet' }));
     assert.equal(refused.status, 409);
     assert.match(((await refused.json()) as { error: string }).error, /ledger is not in the desired state this host last had from the console/);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { DesiredState, DesiredVersion, HostBreakGlass } from '../protocol';
+import { MAX_BREAK_GLASS_REASON, type DesiredState, type DesiredVersion, type HostBreakGlass } from '../protocol';
 import { mkdirPrivate } from '../secrets-at-rest';
 import type { ConsoleApprovals } from './console-approvals';
 import type { Host } from './host';
@@ -91,6 +91,8 @@ export class LocalBreakGlass {
 
   async rollback(module: string, reason: string, now = new Date()): Promise<HostBreakGlass> {
     if (reason.trim().length < 3) throw new BreakGlassRefused('say why you roll back (--reason)');
+    // A reason the console would refuse as input would get the rollback undone when the console answers again.
+    if (reason.trim().length > MAX_BREAK_GLASS_REASON) throw new BreakGlassRefused(`the reason is ${reason.trim().length} characters; the console takes at most ${MAX_BREAK_GLASS_REASON}`);
     const base = this.saved.lastState;
     const current = base?.modules.find((m) => m.module === module);
     if (!base || !current) throw new BreakGlassRefused(`${module} is not in the desired state this host last had from the console`);

@@ -241,9 +241,10 @@ export function createHostHttpServer(options: HostHttpOptions): Server {
         return problem(res, 404, 'this host takes no break-glass: without a console it has no stable to go back to; POST /v1/desired-state instead');
       }
       const body = await readBodyAsync(req, 16 * 1024);
+      if (!body) return problem(res, 413, 'a break-glass request is at most 16 KiB: {"module": "...", "reason": "..."}');
       const request = (() => {
         try {
-          return JSON.parse(body?.toString('utf8') ?? '') as { module?: unknown; reason?: unknown };
+          return JSON.parse(body.toString('utf8')) as { module?: unknown; reason?: unknown };
         } catch {
           return null;
         }
