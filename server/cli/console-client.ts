@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readTokenFile } from '../host/host-token';
 import { createTRPCClient, httpLink, isTRPCClientError } from '@trpc/client';
 // eslint-disable-next-line import/no-restricted-paths -- a tRPC client takes the router's type (erased), never its code
 import type { AppRouter } from '../api/root';
@@ -30,11 +30,9 @@ export function refuseTokenInArgv(args: string[]) {
 async function apiToken(tokenFile: string | undefined): Promise<string> {
   const file = tokenFile ?? process.env.HOTPLANE_TOKEN_FILE;
   if (file) {
-    const text = (await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      throw new CliUsageError(`--token-file ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
-    })).trim();
-    if (!text) throw new CliUsageError(`--token-file ${file} is empty`);
-    return text;
+    return readTokenFile(file, '--token-file', 'an API token from your console profile page').catch((error: Error) => {
+      throw new CliUsageError(error.message);
+    });
   }
   const token = process.env.HOTPLANE_TOKEN;
   if (!token) throw new CliUsageError('no API token: set HOTPLANE_TOKEN or give --token-file FILE (create a token on your console profile page)');

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readTokenFile } from '../host/host-token';
 import { CliUsageError, parseCommandArgs, requireOption } from './args';
 import { EXIT, output, refuseTokenInArgv } from './console-client';
 
@@ -14,11 +14,9 @@ export const HOST_ROLLBACK_HELP = `hotplane host rollback --module M --reason R 
 
 async function hostAdminToken(file: string | undefined): Promise<string> {
   if (file) {
-    const text = (await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      throw new CliUsageError(`--admin-token-file ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
-    })).trim();
-    if (!text) throw new CliUsageError(`--admin-token-file ${file} is empty`);
-    return text;
+    return readTokenFile(file, '--admin-token-file', 'the host admin token (DATA/admin-token)').catch((error: Error) => {
+      throw new CliUsageError(error.message);
+    });
   }
   const token = process.env.HOTPLANE_HOST_ADMIN_TOKEN;
   if (!token) throw new CliUsageError('no host admin token: give --admin-token-file FILE (the host keeps it in DATA/admin-token) or set HOTPLANE_HOST_ADMIN_TOKEN');

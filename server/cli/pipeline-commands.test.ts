@@ -140,6 +140,14 @@ describe('hotplane propose | status | start | watch | promote | abort | rollback
       { result: 'approved', state: 'Approved', approvals: { valid: 1, required: 1 } },
     );
 
+    // attack on the secret at rest: a token file others can read is refused before it is used (exit 2).
+    const openTokenFile = path.join(r.f.work, 'token-open');
+    writeFileSync(openTokenFile, `${operatorToken}\n`, { mode: 0o644 });
+    const openRefused = await hotplane(['start', request.id, '--token-file', openTokenFile], '');
+    assert.equal(openRefused.code, 2, openRefused.stdout + openRefused.stderr);
+    assert.match(openRefused.stderr, /--token-file .*token-open can be read or written by others \(mode 0644\): run chmod 600/);
+    assert.equal((await r.f.db.changeRequest.findUniqueOrThrow({ where: { id: request.id } })).state, 'Approved', 'nothing started');
+
     const tokenFile = path.join(r.f.work, 'token');
     writeFileSync(tokenFile, `${operatorToken}\n`, { mode: 0o600 });
     const started = await hotplane(['start', request.id, '--token-file', tokenFile, '--json'], '');
