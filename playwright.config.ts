@@ -9,6 +9,8 @@ export default defineConfig({
   fullyParallel: false,
   workers: 1,
   timeout: 60_000,
+  // A hang anywhere still ends the run with names, well inside CI's 30 minutes.
+  globalTimeout: 20 * 60_000,
   expect: { timeout: 10_000 },
   // One more try for a test that failed: it is reported as flaky by name (scripts/test.mjs prints it), not hidden.
   retries: 1,

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runTestFiles } from './test-files.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const part = process.argv[2] ?? 'all';
@@ -13,19 +14,16 @@ const totals = { passed: 0, failed: 0 };
 // Names of what failed, repeated after the totals: CI keeps only the tail of a long run.
 const failures = [];
 const flaky = [];
+const leftProcesses = [];
 let broken = false;
 
 function run(label, command, args, options = {}) {
   console.log(`\n=== ${label} ===`);
-  const result = spawnSync(command, args, { cwd: root, env: { ...env, ...options.env }, stdio: options.capture ? ['ignore', 'pipe', 'inherit'] : 'inherit', encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-  if (options.capture) process.stdout.write(result.stdout ?? '');
+  const result = spawnSync(command, args, { cwd: root, env: { ...env, ...options.env }, stdio: 'inherit' });
   if (result.status !== 0) {
     console.log(`--- ${label} failed (exit ${result.status ?? result.signal})`);
-    // A test pass judges its own outcome (testFiles retries the files that failed).
-    if (!options.judgedByCaller) {
-      failures.push(`${label}: exit ${result.status ?? result.signal}`);
-      broken = true;
-    }
+    failures.push(`${label}: exit ${result.status ?? result.signal}`);
+    broken = true;
   }
   return result;
 }
@@ -61,38 +59,22 @@ function touchesDatabase(file) {
   return DATABASE_USE.test(readFileSync(path.join(root, file), 'utf8'));
 }
 
-function parseTestRun(result) {
-  const out = result.stdout ?? '';
-  const passed = Number(/^ℹ pass (\d+)/m.exec(out)?.[1] ?? 0);
-  let failed = Number(/^ℹ fail (\d+)/m.exec(out)?.[1] ?? 0);
-  if (result.status !== 0 && failed === 0) failed = 1;
-  // The spec reporter repeats every failed test under "failing tests:", each after a "test at <file>:<pos>" line.
-  const names = [];
-  const files = new Set();
-  let where = '';
-  for (const line of (out.split(/^✖ failing tests:$/m)[1] ?? '').split('\n')) {
-    if (line.startsWith('test at ')) where = line.slice('test at '.length);
-    else if (line.startsWith('✖ ')) {
-      names.push(`  ${line} at ${where}`);
-      if (where) files.add(where.replace(/:\d+:\d+$/, ''));
-    }
-  }
-  return { passed, failed, names, files: [...files], complete: result.status === 0 || files.size > 0 };
-}
+// A test that waits on something that never comes fails by name after 4 minutes (the slowest run about 1); a
+// file still running after 8 minutes is killed and fails by its file name, so CI always ends with names.
+const TEST_TIMEOUT_MS = 240_000;
+const FILE_DEADLINE_MS = 480_000;
 
 // A file with a failed test runs once more, alone: tests that judge live rollouts can lose to a CPU spike from a
 // neighbour on a 2-core CI machine. Failing twice is a failure; passing the second time is reported as flaky, by name.
-function testFiles(label, args, files, env) {
-  const first = parseTestRun(run(label, process.execPath, [...args, ...files], { capture: true, env, judgedByCaller: true }));
+async function testFiles(label, files, concurrency, passEnv) {
+  console.log(`\n=== ${label} (${files.length} files, ${concurrency} at a time) ===`);
+  const options = { root, env: { ...env, ...passEnv }, testTimeoutMs: TEST_TIMEOUT_MS, deadlineMs: FILE_DEADLINE_MS };
+  const first = await runTestFiles(files, { ...options, concurrency });
+  leftProcesses.push(...first.leftProcesses);
   totals.passed += first.passed;
   if (first.failed === 0) return;
-  if (!first.complete) {
-    totals.failed += first.failed;
-    failures.push(`${label}: failed outside any test`, ...first.names);
-    broken = true;
-    return;
-  }
-  const again = parseTestRun(run(`${label}: the files that failed, again and alone`, process.execPath, [...args.filter((a) => !a.startsWith('--test-concurrency')), '--test-concurrency=1', ...first.files], { capture: true, env, judgedByCaller: true }));
+  console.log(`\n=== ${label}: the files that failed, again and alone ===`);
+  const again = await runTestFiles(first.failedFiles, { ...options, concurrency: 1 });
   if (again.failed === 0) {
     totals.passed += first.failed;
     flaky.push(...first.names);
@@ -111,13 +93,11 @@ function runsAlone(file) {
   return RUNS_ALONE.test(readFileSync(path.join(root, file), 'utf8'));
 }
 
-function testPass(label, files, env = {}) {
-  const args = ['--conditions=react-server', '--import', 'tsx', '--test', '--test-reporter=spec'];
+async function testPass(label, files, passEnv = {}) {
   const together = files.filter((file) => !runsAlone(file));
   const alone = files.filter(runsAlone);
-  // An empty file list would make node:test look for tests on its own, so a pass without files is skipped.
-  if (together.length > 0) testFiles(label, [...args, `--test-concurrency=${TEST_CONCURRENCY}`], together, env);
-  if (alone.length > 0) testFiles(`${label}, files that run alone`, [...args, '--test-concurrency=1'], alone, env);
+  if (together.length > 0) await testFiles(label, together, TEST_CONCURRENCY, passEnv);
+  if (alone.length > 0) await testFiles(`${label}, files that run alone`, alone, 1, passEnv);
 }
 
 if (part === 'all' || part === 'unit') {
@@ -125,9 +105,9 @@ if (part === 'all' || part === 'unit') {
   run('typecheck', bin('tsc'), ['--noEmit']);
   run('lint', bin('eslint'), ['.', '--max-warnings=0']);
   const files = findTests(root);
-  testPass('unit and integration tests', files);
+  await testPass('unit and integration tests', files);
   // The same database tests again on PostgreSQL (server/testing/test-database.ts gives each a private cluster).
-  testPass('unit and integration tests on PostgreSQL', files.filter(touchesDatabase), { HOTPLANE_TEST_DATABASE: 'postgresql' });
+  await testPass('unit and integration tests on PostgreSQL', files.filter(touchesDatabase), { HOTPLANE_TEST_DATABASE: 'postgresql' });
 }
 
 if (part === 'all' || part === 'e2e') {
@@ -163,6 +143,7 @@ if (part === 'bench') {
   else totals.failed += 1;
 }
 
+if (leftProcesses.length > 0) console.log(`\nLeft processes running after they ended (killed):\n${leftProcesses.join('\n')}`);
 if (flaky.length > 0) console.log(`\nFailed once, passed when run again (flaky):\n${flaky.join('\n')}`);
 if (failures.length > 0) console.log(`\nWhat failed:\n${failures.join('\n')}`);
 console.log(`\n${totals.passed} passed, ${totals.failed} failed`);

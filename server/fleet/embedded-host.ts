@@ -148,6 +148,7 @@ export class EmbeddedHostSupervisor {
 
   private spawnHost() {
     this.restartTimer = null;
+    if (this.stopping) return;
     const startedAt = Date.now();
     const runAs = this.options.runAs ?? undefined;
     const child = spawn(process.execPath, embeddedHostArgs(this.options), {
@@ -187,6 +188,8 @@ export class EmbeddedHostSupervisor {
     this.failures = Date.now() - startedAt >= STABLE_AFTER_MS ? 1 : this.failures + 1;
     // Exit code 0 is the host's own orderly shutdown (someone sent it SIGTERM): restarted, but not a crash.
     if (exit.signal || exit.code !== 0) await this.recordDeath(exit);
+    // stop() may have come while the death was recorded: a host restarted after it would outlive the console.
+    if (this.stopping) return;
     this.stderrTail = [];
     const delay = restartDelayMs(this.failures);
     this.options.log(`embedded host ${describeExit(exit)}; restarting in ${delay / 1000} s`);
