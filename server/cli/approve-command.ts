@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { signSm2, sm3Hex } from '../crypto';
 import { approvalMessage } from '../rollout/digest';
 import { CliUsageError, parseCommandArgs, requireOption } from './args';
+import { fetchWithDeadline } from './console-client';
 
 // `hotplane approve <id> --key key.pem`: fetches what the change request says, checks that its digest really is
 // the SM3 of the text shown (so the console cannot have you sign something else), signs the digest locally and
@@ -21,7 +22,7 @@ interface ToSign {
 async function trpc<T>(consoleUrl: string, token: string, procedure: string, input: unknown, method: 'GET' | 'POST'): Promise<T> {
   const url = new URL(`/api/trpc/${procedure}`, consoleUrl);
   if (method === 'GET') url.searchParams.set('input', JSON.stringify(input));
-  const response = await fetch(url, {
+  const response = await fetchWithDeadline(url, {
     method,
     headers: { authorization: `Bearer ${token}`, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
     body: method === 'POST' ? JSON.stringify(input) : undefined,

@@ -41,6 +41,26 @@ async function apiToken(tokenFile: string | undefined): Promise<string> {
 
 export type ConsoleClient = ReturnType<typeof createTRPCClient<AppRouter>>;
 
+/** A pipeline step must end: a console (or host) that takes the connection and never answers is a failure after this. */
+export const REQUEST_TIMEOUT_MS = 60_000;
+
+/** Why a request got no answer, naming the deadline when that was it. */
+export function unansweredReason(error: unknown, deadlineMs = REQUEST_TIMEOUT_MS): string {
+  const cause = (error as { cause?: unknown }).cause;
+  const timedOut = [error, cause].some((e) => e instanceof Error && e.name === 'TimeoutError');
+  return timedOut ? `no answer within ${deadlineMs / 1000} s` : (error as Error).message;
+}
+
+/** fetch that gives up after `deadlineMs`, on top of whatever signal the caller passes. */
+export function fetchWithin(deadlineMs: number): typeof fetch {
+  return (input, init) => {
+    const deadline = AbortSignal.timeout(deadlineMs);
+    return fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline });
+  };
+}
+
+export const fetchWithDeadline = fetchWithin(REQUEST_TIMEOUT_MS);
+
 export async function consoleClient(values: { console?: string; 'token-file'?: string }): Promise<ConsoleClient> {
   const token = await apiToken(values['token-file']);
   const base = values.console ?? process.env.HOTPLANE_URL ?? 'http://localhost:3000';
@@ -50,7 +70,7 @@ export async function consoleClient(values: { console?: string; 'token-file'?: s
   } catch {
     throw new CliUsageError(`--console ${base} is not a URL (e.g. https://console.example:3000)`);
   }
-  return createTRPCClient<AppRouter>({ links: [httpLink({ url: url.href, headers: { authorization: `Bearer ${token}` } })] });
+  return createTRPCClient<AppRouter>({ links: [httpLink({ url: url.href, headers: { authorization: `Bearer ${token}` }, fetch: fetchWithDeadline })] });
 }
 
 /** Prints a result as one JSON document (--json) or as the text lines `text` gives. */
@@ -68,8 +88,9 @@ export async function consoleCommand(json: boolean, run: () => Promise<number>):
     return await run();
   } catch (error) {
     if (error instanceof CliUsageError) throw error;
-    const refusal = isTRPCClientError(error) ? { code: (error.data as { code?: string } | undefined)?.code ?? 'ERROR', message: error.message } : null;
-    const message = refusal?.message ?? `the console could not be reached: ${(error as Error).message}`;
+    // A tRPC error without data never got an answer from the console: that is unreachable, not a refusal.
+    const refusal = isTRPCClientError(error) && error.data ? { code: (error.data as { code?: string }).code ?? 'ERROR', message: error.message } : null;
+    const message = refusal?.message ?? `the console could not be reached: ${unansweredReason(error)}`;
     if (json) output(true, { ok: false, error: { code: refusal?.code ?? 'UNREACHABLE', message } }, () => []);
     else console.error(message);
     return EXIT.refused;

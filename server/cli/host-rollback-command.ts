@@ -1,6 +1,6 @@
 import { readTokenFile } from '../host/host-token';
 import { CliUsageError, parseCommandArgs, requireOption } from './args';
-import { EXIT, output, refuseTokenInArgv } from './console-client';
+import { EXIT, fetchWithDeadline, output, refuseTokenInArgv, unansweredReason } from './console-client';
 
 // `hotplane host rollback`: the break-glass for when the console is down. It asks one host's local admin API to move
 // a module back to the last stable the console had it run (the host picks the version, not the caller); the host
@@ -45,9 +45,9 @@ export async function hostRollbackCommand(args: string[]) {
   const token = await hostAdminToken(values['admin-token-file']);
   let response: Response;
   try {
-    response = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ module: moduleName, reason }) });
+    response = await fetchWithDeadline(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ module: moduleName, reason }) });
   } catch (error) {
-    const message = `the host at ${base} could not be reached: ${(error as Error).message}`;
+    const message = `the host at ${base} could not be reached: ${unansweredReason(error)}`;
     output(values.json, { ok: false, error: { code: 'UNREACHABLE', message } }, () => []);
     if (!values.json) console.error(message);
     return EXIT.refused;
