@@ -40,7 +40,9 @@ test('a standalone host serves the desired state of its local file, from artifac
     }
     assert.deepEqual(answer, { status: 200, body: 'alice 9' });
   } finally {
-    child.kill('SIGKILL');
+    // An orderly stop, so its workers and cells are gone when the test ends (a killed primary's workers leave on their own time).
+    child.kill('SIGTERM');
+    await exited(child);
   }
 });
 
