@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -20,9 +20,9 @@ import { createContext } from '../api/trpc';
 
 const BIN = path.resolve('bin/hotplane.js');
 
-function hotplane(...args: string[]): Promise<{ code: number | null; out: string }> {
+function hotplane(args: string[], token = ''): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, HOTPLANE_TOKEN: '' } });
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, HOTPLANE_TOKEN: token, HOTPLANE_TOKEN_FILE: '' } });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c));
     child.stderr.on('data', (c: Buffer) => (out += c));
@@ -66,7 +66,7 @@ describe('hotplane approve', () => {
 
   it('checks the digest, signs locally and approves', async () => {
     const request = await proposeChange(r.f.db, r.operator.actor, { module: 'ledger', toVersion: '1.1.0', reason: 'fee per transfer' });
-    const result = await hotplane('approve', request.id, '--key', keyFile, '--console', consoleUrl, '--token', token);
+    const result = await hotplane(['approve', request.id, '--key', keyFile, '--console', consoleUrl], token);
     assert.equal(result.code, 0, result.out);
     assert.match(result.out, new RegExp(`signing the digest ${request.digest}`));
     assert.match(result.out, /approved: 1 of 1 approval\(s\); the change may start/);
@@ -74,11 +74,35 @@ describe('hotplane approve', () => {
   });
 
   it('fails with the console’s reason, and without a token says how to get one', async () => {
-    const again = await hotplane('approve', 'cr-1', '--key', keyFile, '--console', consoleUrl, '--token', token);
+    const again = await hotplane(['approve', 'cr-1', '--key', keyFile, '--console', consoleUrl], token);
     assert.equal(again.code, 1);
     assert.match(again.out, /only a request waiting for approval can be approved/);
-    const missing = await hotplane('approve', 'cr-1', '--key', keyFile, '--console', consoleUrl);
+    const missing = await hotplane(['approve', 'cr-1', '--key', keyFile, '--console', consoleUrl]);
     assert.equal(missing.code, 2);
-    assert.match(missing.out, /give --token or HOTPLANE_TOKEN/);
+    assert.match(missing.out, /no API token: set HOTPLANE_TOKEN or give --token-file FILE/);
+  });
+
+  it('attack: a token on the command line (readable by every user through ps) is refused before anything is sent, for approve and push', async () => {
+    for (const args of [
+      ['approve', 'cr-1', '--key', keyFile, '--console', consoleUrl, '--token', token],
+      ['approve', 'cr-1', '--key', keyFile, '--console', consoleUrl, `--token=${token}`],
+      ['push', keyFile, '--console', consoleUrl, '--token', token],
+    ]) {
+      const refused = await hotplane(args);
+      assert.equal(refused.code, 2, args.join(' '));
+      assert.match(refused.out, /--token is not taken on the command line \(other users can read argv\): set HOTPLANE_TOKEN or give --token-file FILE/);
+    }
+  });
+
+  it('takes the token from a file only its owner can read, and refuses one others can read', async () => {
+    const request = await proposeChange(r.f.db, r.operator.actor, { module: 'ledger', toVersion: '1.2.3', reason: 'approved with a token from a file' });
+    const tokenFile = path.join(r.f.work, 'api-token');
+    writeFileSync(tokenFile, `${token}\n`, { mode: 0o644 });
+    const open = await hotplane(['approve', request.id, '--key', keyFile, '--console', consoleUrl, '--token-file', tokenFile]);
+    assert.equal(open.code, 2);
+    assert.match(open.out, /chmod 600/);
+    chmodSync(tokenFile, 0o600);
+    const approved = await hotplane(['approve', request.id, '--key', keyFile, '--console', consoleUrl, '--token-file', tokenFile]);
+    assert.equal(approved.code, 0, approved.out);
   });
 });

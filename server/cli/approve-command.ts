@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { signSm2, sm3Hex } from '../crypto';
 import { approvalMessage } from '../rollout/digest';
-import { CliUsageError, parseCommandArgs, requireOption } from './args';
-import { fetchWithDeadline } from './console-client';
+import { parseCommandArgs, requireOption } from './args';
+import { apiToken, fetchWithDeadline, refuseTokenInArgv } from './console-client';
 
 // `hotplane approve <id> --key key.pem`: fetches what the change request says, checks that its digest really is
 // the SM3 of the text shown (so the console cannot have you sign something else), signs the digest locally and
@@ -34,11 +34,11 @@ async function trpc<T>(consoleUrl: string, token: string, procedure: string, inp
 }
 
 export async function approveCommand(args: string[]) {
-  const { values, positionals } = parseCommandArgs(args, { key: { type: 'string' }, console: { type: 'string' }, token: { type: 'string' } }, 1);
+  refuseTokenInArgv(args);
+  const { values, positionals } = parseCommandArgs(args, { key: { type: 'string' }, console: { type: 'string' }, 'token-file': { type: 'string' } }, 1);
   const keyFile = requireOption(values, 'key');
   const consoleUrl = values.console ?? process.env.HOTPLANE_URL ?? 'http://localhost:3000';
-  const token = values.token ?? process.env.HOTPLANE_TOKEN;
-  if (!token) throw new CliUsageError('give --token or HOTPLANE_TOKEN: create an API token on your console profile page');
+  const token = await apiToken(values['token-file']);
   const privateKey = await readFile(keyFile, 'utf8');
   const request = await trpc<ToSign>(consoleUrl, token, 'rollouts.changes.digest', { id: positionals[0] }, 'GET');
   if (sm3Hex(request.canonicalText) !== request.digest) {

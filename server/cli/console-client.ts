@@ -27,7 +27,8 @@ export function refuseTokenInArgv(args: string[]) {
   }
 }
 
-async function apiToken(tokenFile: string | undefined): Promise<string> {
+/** The API token from HOTPLANE_TOKEN, or from a file only its owner can read (--token-file / HOTPLANE_TOKEN_FILE). */
+export async function apiToken(tokenFile: string | undefined): Promise<string> {
   const file = tokenFile ?? process.env.HOTPLANE_TOKEN_FILE;
   if (file) {
     return readTokenFile(file, '--token-file', 'an API token from your console profile page').catch((error: Error) => {

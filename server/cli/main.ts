@@ -34,9 +34,9 @@ const USAGE = `hotplane — signed hot upgrades of native modules
                                                        offline verification; exit 0, or 1 listing every failed check
                                                        (--probe: load it in a throwaway child, compare its identity)
   hotplane inspect <so> [--json]                       ELF report: exports, needed libraries, TLS, Go runtime
-  hotplane push <so> [--manifest M] [--sig S] [--console URL] [--token T]
+  hotplane push <so> [--manifest M] [--sig S] [--console URL] [--token-file F]
                                                        upload to a running console (HOTPLANE_URL, HOTPLANE_TOKEN)
-  hotplane approve <change-request> --key KEY [--console URL] [--token T]
+  hotplane approve <change-request> --key KEY [--console URL] [--token-file F]
                                                        check a change request's digest, sign it with your SM2 key, approve
   hotplane propose --module M --version V --reason R   propose a rollout; status <id> [--wait-approved]; start <id>;
   hotplane watch <id> [--timeout 1h]                   follow it to promoted (0) or rolled back (1); promote <id>;

@@ -27,8 +27,9 @@ describe('hotplane push: headers over the limit', () => {
   });
 
   it('a 431 from the server is explained with the manifest and signature limits', async () => {
+    process.env.HOTPLANE_TOKEN = 'hp_test';
     await assert.rejects(
-      pushCommand([path.join(dir, 'ledger.so'), '--console', url, '--token', 'hp_test']),
+      pushCommand([path.join(dir, 'ledger.so'), '--console', url]),
       /HTTP 431\): the manifest and signature travel in headers, and may be at most 8192 and 2048 bytes/,
     );
   });

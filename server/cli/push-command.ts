@@ -4,21 +4,22 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { CHECK_TITLES, type CheckResult } from '../artifacts/checks';
 import { MAX_MANIFEST_BYTES, MAX_SIGNATURE_BYTES } from '../artifacts/side-file-limits';
-import { CliUsageError, parseCommandArgs } from './args';
+import { parseCommandArgs } from './args';
+import { apiToken, refuseTokenInArgv } from './console-client';
 
 // Streams the .so to the console's upload endpoint (the same pipeline as the upload page).
 export async function pushCommand(args: string[]) {
+  refuseTokenInArgv(args);
   const { values, positionals } = parseCommandArgs(
     args,
-    { manifest: { type: 'string' }, sig: { type: 'string' }, console: { type: 'string' }, token: { type: 'string' } },
+    { manifest: { type: 'string' }, sig: { type: 'string' }, console: { type: 'string' }, 'token-file': { type: 'string' } },
     1,
   );
   const so = positionals[0];
   const manifestPath = values.manifest ?? `${so}.manifest.json`;
   const signaturePath = values.sig ?? `${so}.manifest.sig`;
   const consoleUrl = values.console ?? process.env.HOTPLANE_URL ?? 'http://localhost:3000';
-  const token = values.token ?? process.env.HOTPLANE_TOKEN;
-  if (!token) throw new CliUsageError('give --token or HOTPLANE_TOKEN: create an API token on your console profile page');
+  const token = await apiToken(values['token-file']);
   const size = (await stat(so)).size;
   const response = await fetch(new URL('/api/artifacts', consoleUrl), {
     method: 'POST',
