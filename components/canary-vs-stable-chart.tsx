@@ -1,5 +1,7 @@
 'use client';
 import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { AXIS_TICK, CHART_COLORS, TOOLTIP_STYLE } from './chart-colors';
+import { formatClock } from './time';
 
 /** One moment of one metric: the canary's value, the stable's, and the limit derived from the stable when there is one. */
 export interface CanaryStablePoint {
@@ -9,10 +11,8 @@ export interface CanaryStablePoint {
   limitVsStable?: number | null;
 }
 
-const CANARY = '#c2410c';
-const STABLE = '#1f5fbf';
-const LIMIT = '#b42318';
-const time = (t: number) => new Date(t).toLocaleTimeString();
+const { canary: CANARY, stable: STABLE, limit: LIMIT } = CHART_COLORS;
+const time = (t: number) => formatClock(t);
 
 /** Drawn only near the data: a limit far above it would flatten every line to the floor. The caption always names it. */
 const LIMIT_IN_VIEW = 3;
@@ -36,10 +36,10 @@ function MetricChart({ title, unit, points, limit }: { title: string; unit: stri
       ) : (
         <ResponsiveContainer width="100%" height={150}>
           <LineChart data={points} margin={{ top: 8, right: 16, bottom: 0, left: 0 }}>
-            <CartesianGrid stroke="#e5e9ef" />
-            <XAxis dataKey="t" type="number" domain={['dataMin', 'dataMax']} tickFormatter={time} minTickGap={40} fontSize={11} />
-            <YAxis fontSize={11} width={44} />
-            <Tooltip labelFormatter={(t) => time(Number(t))} formatter={(value) => (typeof value === 'number' ? Number(value.toFixed(2)) : value)} />
+            <CartesianGrid stroke={CHART_COLORS.grid} />
+            <XAxis dataKey="t" type="number" domain={['dataMin', 'dataMax']} tickFormatter={time} minTickGap={40} tick={AXIS_TICK} stroke={CHART_COLORS.axis} />
+            <YAxis tick={AXIS_TICK} stroke={CHART_COLORS.axis} width={44} />
+            <Tooltip contentStyle={TOOLTIP_STYLE} labelFormatter={(t) => time(Number(t))} formatter={(value) => (typeof value === 'number' ? Number(value.toFixed(2)) : value)} />
             <Legend wrapperStyle={{ fontSize: 11 }} />
             <Line type="linear" dataKey="canary" name="canary" stroke={CANARY} dot={false} isAnimationActive={false} connectNulls />
             <Line type="linear" dataKey="stable" name="stable" stroke={STABLE} dot={false} isAnimationActive={false} connectNulls />

@@ -1,5 +1,6 @@
 'use client';
 import { useEffect, useState } from 'react';
+import { formatClock as clock } from './time-format';
 
 /** Now, re-read every second: ages shown next to data stay true without fetching anything. */
 function useNow() {
@@ -10,8 +11,6 @@ function useNow() {
   }, []);
   return now;
 }
-
-const clock = (t: number) => new Date(t).toLocaleTimeString();
 
 /**
  * Says when a page is not live: polling instead of push, or the console not answering at all (the data shown is

@@ -1,9 +1,9 @@
 'use client';
 import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { MetricPoint, VersionMetrics } from '@/server/fleet/metrics-query';
+import { AXIS_TICK, CHART_COLORS, SERIES_COLORS, TOOLTIP_STYLE } from './chart-colors';
 import { formatClock } from './time';
 
-const VERSION_COLORS = ['#1f5fbf', '#c2410c', '#15803d', '#7c3aed', '#b45309', '#0e7490', '#be123c', '#4d7c0f'];
 const PERCENTILE_DASH: Record<string, string | undefined> = { p50: undefined, p95: '6 3', p99: '2 3' };
 
 type Row = { t: number } & Record<string, number | null>;
@@ -17,7 +17,7 @@ export interface RolloutMarker {
   label: string;
 }
 
-const MARKER_COLOR: Record<RolloutMarker['kind'], string> = { step: '#64748b', promote: '#15803d', rollback: '#b42318' };
+const MARKER_COLOR: Record<RolloutMarker['kind'], string> = { step: CHART_COLORS.step, promote: CHART_COLORS.promote, rollback: CHART_COLORS.rollback };
 
 // recharts wants one row per time with a column per line.
 function pivot(versions: VersionMetrics[], columns: Record<string, (p: MetricPoint) => number | null>): Row[] {
@@ -60,10 +60,10 @@ function Chart({
           is drawn until after hydration has measured the container. */}
       <ResponsiveContainer width="100%" height={200} initialDimension={{ width: 480, height: 200 }}>
         <LineChart data={rows} margin={{ top: 8, right: 16, bottom: 0, left: 0 }}>
-          <CartesianGrid stroke="#e5e9ef" />
-          <XAxis dataKey="t" type="number" domain={domain} tickFormatter={time} minTickGap={40} fontSize={11} />
-          <YAxis fontSize={11} width={48} />
-          <Tooltip labelFormatter={(t) => time(Number(t))} formatter={(value) => (typeof value === 'number' ? Number(value.toFixed(2)) : value)} />
+          <CartesianGrid stroke={CHART_COLORS.grid} />
+          <XAxis dataKey="t" type="number" domain={domain} tickFormatter={time} minTickGap={40} tick={AXIS_TICK} stroke={CHART_COLORS.axis} />
+          <YAxis tick={AXIS_TICK} stroke={CHART_COLORS.axis} width={48} />
+          <Tooltip contentStyle={TOOLTIP_STYLE} labelFormatter={(t) => time(Number(t))} formatter={(value) => (typeof value === 'number' ? Number(value.toFixed(2)) : value)} />
           <Legend wrapperStyle={{ fontSize: 11 }} />
           {lines.map((line) => (
             <Line key={line.key} type={step ? 'stepAfter' : 'linear'} dataKey={line.key} stroke={line.color} strokeDasharray={line.dash} dot={false} isAnimationActive={false} connectNulls />
@@ -96,7 +96,7 @@ function weightRows(markers: RolloutMarker[], to: number): Row[] {
  */
 export function RuntimeCharts({ versions, markers, window }: { versions: VersionMetrics[]; markers: RolloutMarker[]; window: { from: number; to: number } }) {
   if (versions.every((v) => v.points.length === 0)) return <p className="muted">No traffic measured in this window.</p>;
-  const color = (i: number) => VERSION_COLORS[i % VERSION_COLORS.length];
+  const color = (i: number) => SERIES_COLORS[i % SERIES_COLORS.length];
   const perVersion = versions.map((v, i) => ({ key: v.version, color: color(i) }));
   const latencyLines = versions.flatMap((v, i) => ['p50', 'p95', 'p99'].map((p) => ({ key: `${v.version} ${p}`, color: color(i), dash: PERCENTILE_DASH[p] })));
   return (
@@ -115,7 +115,7 @@ export function RuntimeCharts({ versions, markers, window }: { versions: Version
           title="Canary weight"
           unit="%"
           rows={weightRows(markers, window.to)}
-          lines={[{ key: 'canary weight', color: '#c2410c' }]}
+          lines={[{ key: 'canary weight', color: CHART_COLORS.canary }]}
           markers={markers}
           step
           domain={[window.from, window.to]}

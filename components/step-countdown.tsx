@@ -1,8 +1,7 @@
 'use client';
 import { useEffect, useState } from 'react';
 import type { StepClock } from '@/server/rollout/request-view';
-
-const clockTime = (ms: number) => new Date(ms).toLocaleTimeString();
+import { formatClock as clockTime } from './time-format';
 
 function left(ms: number) {
   const seconds = Math.max(0, Math.ceil(ms / 1000));

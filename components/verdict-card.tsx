@@ -1,5 +1,6 @@
 import type { CheckResult } from '@/server/rollout/analysis';
 import type { VerdictMetric, VerdictSummary } from '@/server/rollout/request-view';
+import { formatClock } from './time-format';
 
 const TONE: Record<CheckResult | VerdictSummary['verdict'], string> = { pass: 'pass', breach: 'bad', inconclusive: 'warn', skipped: '' };
 const WORDS: Record<VerdictSummary['verdict'], string> = { pass: 'pass', breach: 'fail (breach)', inconclusive: 'inconclusive (holding)' };
@@ -35,7 +36,7 @@ export function VerdictCard({ verdict }: { verdict: VerdictSummary | null }) {
               {WORDS[verdict.verdict]}
             </span>
             <span className="small muted">
-              step {verdict.step} · {new Date(verdict.time).toLocaleTimeString()}
+              step {verdict.step} · {formatClock(verdict.time)}
               {verdict.metric && ` · decided by ${verdict.metric}`}
             </span>
           </>

@@ -1,6 +1,7 @@
 'use client';
 import { useQuery } from '@tanstack/react-query';
 import { useTRPC } from '@/app/trpc';
+import { formatClock } from '@/components/time';
 
 export interface RollbackDone {
   module: string;
@@ -30,7 +31,7 @@ export function RollbackConfirmation({ done }: { done: RollbackDone }) {
   const at = new Date(confirmedAt);
   return (
     <p role="status" className="notice small" data-testid="rollback-confirmed">
-      Hosts confirmed {done.to} at <time dateTime={at.toISOString()}>{at.toLocaleTimeString()}</time>
+      Hosts confirmed {done.to} at <time dateTime={at.toISOString()}>{formatClock(at)}</time>
     </p>
   );
 }

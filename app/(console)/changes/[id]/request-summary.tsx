@@ -1,5 +1,6 @@
 import type { ChangeState } from '@/server/rollout/change-request.types';
 import type { ApprovalRow } from '@/components/approvals-list';
+import { Time } from '@/components/time';
 
 /** The state in the words an operator reads at a glance, with the versions filled in. */
 export function stateInWords(state: ChangeState, c: { from: string; to: string; step: { weight: number } | null }): string {
@@ -41,7 +42,7 @@ export function RejectionBanner({ state, approvals }: { state: ChangeState; appr
       {rejection ? (
         <>
           {' '}
-          by {rejection.approver.name} on {new Date(rejection.createdAt).toLocaleString()}: <span data-testid="rejection-reason">{rejection.reason}</span>
+          by {rejection.approver.name} on <Time value={rejection.createdAt} />: <span data-testid="rejection-reason">{rejection.reason}</span>
         </>
       ) : (
         ' by an approver.'
