@@ -144,6 +144,18 @@ test('the navigation marks the current page, the skip link comes first, and 768 
   await page.context().close();
 });
 
+test('charts take the theme: in dark mode their lines, grid and axis labels use the dark palette', async ({ browser }) => {
+  const page = await personaPage(browser, 'operator', 'dark');
+  await page.goto('/modules/ledger');
+  // Polled: pushed metrics redraw the charts, and an element replaced between finding and reading it has no style.
+  const style = (selector: string, property: 'stroke' | 'fill') => () => page.locator(selector).first().evaluate((el, p) => getComputedStyle(el)[p], property).catch(() => '');
+  // The first version's line (--series-1), the grid (--line) and the tick labels (--muted), each as dark sets them.
+  await expect.poll(style('figure.chart .recharts-line-curve', 'stroke'), { timeout: 30_000 }).toBe('rgb(127, 176, 255)');
+  await expect.poll(style('figure.chart .recharts-cartesian-grid line', 'stroke')).toBe('rgb(47, 59, 74)');
+  await expect.poll(style('figure.chart .recharts-cartesian-axis-tick-value', 'fill')).toBe('rgb(159, 173, 189)');
+  await page.context().close();
+});
+
 test('the theme follows the OS, a chosen theme is remembered and the first paint already has it', async ({ browser }) => {
   const page = await personaPage(browser, 'auditor', 'dark');
   const rootBackground = () => page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
