@@ -117,7 +117,10 @@ test('two workers both serve, /metrics sums them to the requests sent, a new des
       return live.size === 2 && !live.has(pids[0]) ? live : null;
     }, { timeoutMs: 60_000 });
     const newPid = [...replaced.keys()].find((pid) => pid !== pids[1])!;
+    // Two calls per look, not one: the primary deals connections to the two workers in turn, so one call and one
+    // /metrics per look can lock into every call going to one worker and every /metrics to the other.
     await waitFor('the new worker to serve', async () => {
+      await invoke(port);
       await invoke(port);
       return ((workerRequests((await call(port, 'GET', '/metrics')).body).get(newPid) ?? 0) > 0);
     }, { timeoutMs: 60_000 }).catch(async (error: Error) => assert.fail(`${error.message} (new worker ${newPid})\n${(await call(port, 'GET', '/metrics')).body}\n${host.log.join('')}`));
