@@ -23,8 +23,9 @@ export function parseSpecOutput(out, file) {
 }
 
 /**
- * Processes still alive whose environment carries `marker` — what a test file started and left behind, even
- * when it left its process group (the embedded host is detached; a PostgreSQL server daemonizes).
+ * Processes still alive whose environment carries `marker`: what a test file started and left behind, even when it
+ * left its process group. One started with an environment of its own (the embedded host's is a short list) is not
+ * found this way; the output pipes are closed on it all the same, so it cannot hold the run.
  */
 function processesMarked(marker) {
   const pids = [];

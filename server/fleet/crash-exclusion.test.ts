@@ -126,4 +126,38 @@ describe('crash-marker exclusion (recorded) and the supervisor that acts on it',
     assert.equal(readFileSync(path.join(hostDir, 'join-token'), 'utf8').trim(), tokens[0]);
     assert.equal(statSync(path.join(hostDir, 'join-token')).mode & 0o777, 0o600);
   });
+
+  it('a stop() that comes while a crash is being recorded restarts nothing: no host outlives its console', async () => {
+    supervisor?.stop();
+    const hostDir = path.join(f.work, 'host-stopped-mid-record');
+    const runs = path.join(f.work, 'runs-stopped-mid-record');
+    const entry = path.join(f.work, 'crashing-host.mjs');
+    writeFileSync(entry, `import { appendFileSync } from 'node:fs';\nappendFileSync(${JSON.stringify(runs)}, 'run\\n');\nsetTimeout(() => process.kill(process.pid, 'SIGSEGV'), 300);\n`);
+    // The death is recorded in a transaction held open until the test lets it go: stop() lands inside it.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let started = false;
+    let recording = false;
+    const slowDb = new Proxy(f.db, {
+      get: (target, property, receiver) =>
+        property === '$transaction' && started
+          ? async (...args: Parameters<typeof f.db.$transaction>) => {
+              recording = true;
+              await held;
+              return (target.$transaction as (...a: typeof args) => unknown)(...args);
+            }
+          : Reflect.get(target, property, receiver),
+    });
+    const stopped = await new EmbeddedHostSupervisor({ db: slowDb, hostDir, projectRoot: process.cwd(), fleetPort: 1, caCertificatePem: 'CA', hostPort: 2, log: () => undefined, entry }).start();
+    started = true;
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && !recording) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(recording, 'the first run crashed and its death is being recorded');
+    stopped.stop();
+    release();
+    // The restart would come 1 s after the recording; 2.5 s later there is still one run and nothing running.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    assert.equal(readFileSync(runs, 'utf8'), 'run\n');
+    assert.equal(stopped.status().state, 'stopped');
+  });
 });
