@@ -22,7 +22,7 @@ import { runWorker } from './workers/worker';
 import { WorkerPool } from './workers/primary';
 import { WORKER_HOST_ID_ENV, WORKER_SLOT_ENV } from './workers/ipc';
 import { availableParallelism } from 'node:os';
-import { parseDesiredState } from '../protocol';
+import { parseDesiredState, type DesiredState } from '../protocol';
 
 // `hotplane host --console https://CONSOLE:7443[,https://OTHER:7443…] --console-ca FILE --join-token-file FILE --data DIR
 // --port P` (or the join token in HOTPLANE_JOIN_TOKEN): one runtime host, standalone or started by the console
@@ -86,12 +86,19 @@ async function openTransport(consoles: string[], options: Omit<FleetTransportOpt
 // Standalone (benches, tests, an isolated machine): the desired state from a local file, checked against the
 // protocol's schema as a console's would be, and the artifacts from a folder of <sm3>.so files; the host still
 // verifies every artifact's SM3 before loading it.
-async function applyStandaloneState(host: Pick<Host, 'applyDesiredState'>, file: string) {
-  const parsed = parseDesiredState(JSON.parse(await readFile(file, 'utf8').catch((error: Error) => {
+async function readStandaloneState(file: string): Promise<DesiredState> {
+  const text = await readFile(file, 'utf8').catch((error: Error) => {
     throw new Error(`--desired-state ${file}: ${error.message}`);
-  })) as unknown);
+  });
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`--desired-state ${file}: not JSON (${(error as Error).message})`);
+  }
+  const parsed = parseDesiredState(json);
   if (!parsed.ok) throw new Error(`--desired-state ${file}: ${parsed.problem}`);
-  await host.applyDesiredState(parsed.state);
+  return parsed.state;
 }
 
 async function standaloneArtifact(dir: string, sm3: string) {
@@ -156,7 +163,7 @@ export async function runHost(args: string[]): Promise<void> {
   // The console's word first (it may have isolated a version that crashed this host); the disk copy only when
   // the console cannot be reached. The invoke API opens after that, its modules loaded: a caller meanwhile is
   // refused a connection (retry-safe) instead of being told 404 "unknown module" for one about to exist.
-  if (values['desired-state']) await applyStandaloneState(host, values['desired-state']);
+  if (values['desired-state']) await host.applyDesiredState(await readStandaloneState(values['desired-state']));
   if (agent) {
     const fresh = await agent.syncOnce().then(() => true, () => false);
     if (!fresh) {
@@ -213,6 +220,7 @@ async function runPrimary(values: HostValues, workers: number, context: { consol
   await metricsToken(values['metrics-token-file']);
   resolveCellLimits({ memoryMiB: values['cell-memory-mib'], openFiles: values['cell-open-files'] });
   accessLogSettings();
+  const standalone = values['desired-state'] ? await readStandaloneState(values['desired-state']) : null;
   let agent: ControlPlaneAgent | null = null;
   const pool = await new WorkerPool({
     workers,
@@ -231,7 +239,7 @@ async function runPrimary(values: HostValues, workers: number, context: { consol
   const approvals = transport ? await new ConsoleApprovals(path.join(dataDir, 'console-approved.json')).load() : undefined;
   const breakGlass: LocalBreakGlass | undefined = transport ? await new LocalBreakGlass(dataDir, pool, approvals).load() : undefined;
   if (transport) agent = new ControlPlaneAgent(pool, { controlPlane: consoles, fetch: transport.fetch, dataDir, log, approvals, breakGlass });
-  if (values['desired-state']) await applyStandaloneState(pool, values['desired-state']);
+  if (standalone) await pool.applyDesiredState(standalone);
   if (agent) {
     const fresh = await agent.syncOnce().then(() => true, () => false);
     if (!fresh) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -13,10 +13,23 @@ import { exampleArtifacts } from './testing';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-function startStandalone(dataDir: string, stateFile: string, artifactDir: string, port: number) {
+// Every process of one host run carries this in its environment (workers inherit it), so what outlives the host is found.
+const RUN_MARK = 'HOTPLANE_STANDALONE_TEST_RUN';
+
+function processesOfRun(run: string): number[] {
+  return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`${RUN_MARK}=${run}`);
+    } catch {
+      return false;
+    }
+  }).map(Number);
+}
+
+function startStandalone(dataDir: string, stateFile: string, artifactDir: string, port: number, run = 'none') {
   const stderr: string[] = [];
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/host/main.ts', '--desired-state', stateFile, '--artifacts', artifactDir, '--data', dataDir,
-    '--port', String(port), '--access-log', 'off'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    '--port', String(port), '--access-log', 'off', '--workers', '2'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, [RUN_MARK]: run } });
   child.stderr!.setEncoding('utf8').on('data', (text: string) => stderr.push(text));
   return { child, stderr };
 }
@@ -46,14 +59,24 @@ test('a standalone host serves the desired state of its local file, from artifac
   }
 });
 
-test('attack: a standalone state file that is not a DesiredState is refused at start, naming the field, and nothing serves', async () => {
+test('attack: a standalone state file that is not a DesiredState, or not JSON, is refused before any worker starts, naming what is wrong, and nothing serves', async () => {
   const artifacts = await exampleArtifacts();
   const work = artifacts.tempDir();
-  writeFileSync(path.join(work, 'state.json'), JSON.stringify({ generation: 1, modules: [{ module: 'ledger', versions: [{ version: '1.0.0', sm3: 'not-a-digest', weight: 100, isolation: 'process' }] }] }));
-  const port = await freePort();
-  const { child, stderr } = startStandalone(path.join(work, 'data'), path.join(work, 'state.json'), work, port);
-  await exited(child);
-  assert.notEqual(child.exitCode, 0);
-  assert.match(stderr.join(''), /--desired-state .*not a DesiredState: modules\.0\.versions\.0\.sm3/);
-  assert.equal(await fetch(`http://127.0.0.1:${port}/healthz`).then(() => 'answered', () => 'refused'), 'refused');
+  const cases: [string, RegExp][] = [
+    [JSON.stringify({ generation: 1, modules: [{ module: 'ledger', versions: [{ version: '1.0.0', sm3: 'not-a-digest', weight: 100, isolation: 'process' }] }] }), /--desired-state .*not a DesiredState: modules\.0\.versions\.0\.sm3/],
+    ['{"generation": 1, "modules": [', /--desired-state .*state\.json: not JSON/],
+  ];
+  for (const [text, named] of cases) {
+    writeFileSync(path.join(work, 'state.json'), text);
+    const port = await freePort();
+    const run = crypto.randomUUID();
+    const { child, stderr } = startStandalone(path.join(work, 'data'), path.join(work, 'state.json'), work, port, run);
+    await exited(child);
+    assert.notEqual(child.exitCode, 0);
+    assert.match(stderr.join(''), named);
+    // Checked by the primary first: no worker was forked that would outlive it.
+    assert.deepEqual(processesOfRun(run), [], 'no process of the refused host is left');
+    assert.doesNotMatch(stderr.join(''), /worker \d+: started/);
+    assert.equal(await fetch(`http://127.0.0.1:${port}/healthz`).then(() => 'answered', () => 'refused'), 'refused');
+  }
 });
