@@ -222,6 +222,7 @@ async function runPrimary(values: HostValues, workers: number, context: { consol
   accessLogSettings();
   const standalone = values['desired-state'] ? await readStandaloneState(values['desired-state']) : null;
   let agent: ControlPlaneAgent | null = null;
+  let breakGlass: LocalBreakGlass | undefined;
   const pool = await new WorkerPool({
     workers,
     hostId: transport?.hostId ?? values['host-id'],
@@ -236,18 +237,24 @@ async function runPrimary(values: HostValues, workers: number, context: { consol
     // Asked only once workers serve, after the break-glass below exists.
     breakGlass: (): LocalBreakGlass | undefined => breakGlass,
   }).start();
-  const approvals = transport ? await new ConsoleApprovals(path.join(dataDir, 'console-approved.json')).load() : undefined;
-  const breakGlass: LocalBreakGlass | undefined = transport ? await new LocalBreakGlass(dataDir, pool, approvals).load() : undefined;
-  if (transport) agent = new ControlPlaneAgent(pool, { controlPlane: consoles, fetch: transport.fetch, dataDir, log, approvals, breakGlass });
-  if (standalone) await pool.applyDesiredState(standalone);
-  if (agent) {
-    const fresh = await agent.syncOnce().then(() => true, () => false);
-    if (!fresh) {
-      await agent.restorePersistedState().catch((error) => log(`persisted desired state unusable: ${(error as Error).message}`));
-      if (await breakGlass?.restore()) log('serving the break-glass made here; the console is told when it answers');
+  // The workers are forked: a host that cannot finish starting takes them with it, rather than leave each to notice.
+  try {
+    const approvals = transport ? await new ConsoleApprovals(path.join(dataDir, 'console-approved.json')).load() : undefined;
+    breakGlass = transport ? await new LocalBreakGlass(dataDir, pool, approvals).load() : undefined;
+    if (transport) agent = new ControlPlaneAgent(pool, { controlPlane: consoles, fetch: transport.fetch, dataDir, log, approvals, breakGlass });
+    if (standalone) await pool.applyDesiredState(standalone);
+    if (agent) {
+      const fresh = await agent.syncOnce().then(() => true, () => false);
+      if (!fresh) {
+        await agent.restorePersistedState().catch((error) => log(`persisted desired state unusable: ${(error as Error).message}`));
+        if (await breakGlass?.restore()) log('serving the break-glass made here; the console is told when it answers');
+      }
     }
+    await pool.listen();
+  } catch (error) {
+    pool.kill();
+    throw error;
   }
-  await pool.listen();
   log(`invoke API on http://${values.bind}:${values.port}/v1/invoke/<module> (${workers} workers: ${pool.workerPids().join(', ')})`);
   agent?.start();
   transport?.startRenewal();
