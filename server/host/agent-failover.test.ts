@@ -45,6 +45,11 @@ async function standInConsole(initial: unknown): Promise<StandInConsole> {
         answer();
       };
       const timer = setTimeout(wake, wait * 1000);
+      // A host that gives up on the wait (an agent stopped, a poll cut short) ends it here too, as the console does.
+      res.on('close', () => {
+        held.delete(wake);
+        clearTimeout(timer);
+      });
       return void held.add(wake);
     }
     const artifact = url.pathname.match(/^\/api\/fleet\/artifacts\/([0-9a-f]{64})$/);
