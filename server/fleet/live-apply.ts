@@ -11,13 +11,20 @@ export interface MetricsChart {
   versions: VersionMetrics[];
 }
 
-/** The chart after one event: a window replaces it; an append adds its seconds and drops those now out of the window. */
+/**
+ * The chart after one event: a window replaces it; an append puts in its seconds (a second the chart has already is
+ * replaced: a host reported it late) and drops those now out of the window.
+ */
 export function applyMetricsEvent(chart: MetricsChart | undefined, event: MetricsEvent, windowSeconds: number): MetricsChart | undefined {
   if (event.kind === 'window') return { module: event.module, from: event.from, to: event.to, versions: event.versions };
   if (!chart) return chart;
   const from = event.to - (windowSeconds - 1) * 1000;
   const byVersion = new Map(chart.versions.map((v) => [v.version, v.points.filter((p) => p.t >= from)]));
-  for (const { version, points } of event.versions) byVersion.set(version, [...(byVersion.get(version) ?? []), ...points]);
+  for (const { version, points } of event.versions) {
+    const bySecond = new Map((byVersion.get(version) ?? []).map((p) => [p.t, p]));
+    for (const point of points) if (point.t >= from) bySecond.set(point.t, point);
+    byVersion.set(version, [...bySecond.values()].sort((a, b) => a.t - b.t));
+  }
   const versions = [...byVersion]
     .filter(([, points]) => points.length > 0)
     .map(([version, points]) => ({ version, points }))

@@ -8,6 +8,16 @@ import { EMPTY_TOTALS, METRIC_FIELDS, combineTotals, totalsOf, type MetricTotals
 // into the stored row), which is what remains after a console restart.
 
 export const RING_SECONDS = 3_600;
+
+/**
+ * Live charts leave out seconds this close to now: the current one is still being counted and hosts report about
+ * once a second, so the one before may lack a host's batch. A second that arrives later still is noted as late, so
+ * a chart that drew it already redraws it (server/fleet/metrics-stream.ts).
+ */
+export const SETTLE_SECONDS = 2;
+
+/** Late seconds kept per module, newest last: far more than a stream falls behind between two ticks. */
+const LATE_SECONDS_KEPT = 1_000;
 export const ROLLUP_SECONDS = 10;
 // A window is written this long after it ends, so the usual one-second report lag lands before the write.
 const ROLLUP_GRACE_SECONDS = 5;
@@ -63,6 +73,9 @@ export class FleetMetrics {
   private readonly open = new Map<string, OpenRollup>();
   /** Seconds received here and not yet written for the other replicas (null: this process shares nothing). */
   private outbox: { hostId: string; sample: MetricSample }[] | null = null;
+  /** Seconds that arrived after they had settled (a live chart may have drawn them without these), by module. */
+  private readonly late = new Map<string, { seq: number; second: number }[]>();
+  private lateCount = 0;
 
   constructor(now = Date.now()) {
     this.memorySince = Math.floor(now / 1000);
@@ -99,6 +112,26 @@ export class FleetMetrics {
       this.series.set(seriesKey, entry);
     }
     entry.ring.put(second, totals);
+    if (second <= nowSecond - SETTLE_SECONDS) this.noteLate(key.module, second);
+  }
+
+  private noteLate(module: string, second: number) {
+    let log = this.late.get(module);
+    if (!log) this.late.set(module, (log = []));
+    log.push({ seq: ++this.lateCount, second });
+    if (log.length > LATE_SECONDS_KEPT) log.splice(0, log.length - LATE_SECONDS_KEPT);
+  }
+
+  /** How many late seconds were noted so far: a stream's mark for lateSecondsAfter. */
+  get lateMark(): number {
+    return this.lateCount;
+  }
+
+  /** The seconds of `module` that arrived late after `mark`, each once, oldest first. */
+  lateSecondsAfter(module: string, mark: number): number[] {
+    const seconds = new Set<number>();
+    for (const entry of this.late.get(module) ?? []) if (entry.seq > mark) seconds.add(entry.second);
+    return [...seconds].sort((a, b) => a - b);
   }
 
   /** From now on, seconds recorded here are also kept for takeSharedSeconds (server/cluster/metrics-share.ts). */

@@ -104,6 +104,32 @@ describe('metrics by push: increments only', () => {
     }
   });
 
+  it('a burst a busy host reports late, after the chart drew its second, is sent again whole and replaces that point', async () => {
+    const f = fleet();
+    const stream = metricsEvents(noDb, f.store, { module: 'ledger', seconds: WINDOW }, f.clock);
+    const next = async () => (await stream.next()).value!;
+    const first = await next();
+    let chart = applyMetricsEvent(undefined, first.event, WINDOW);
+    const drawn = Number(first.id);
+    const rpsAt = (second: number) => chart!.versions.find((v) => v.version === '1.0.0')!.points.find((p) => p.t === second * 1000)?.rps;
+    assert.equal(rpsAt(drawn), drawn % 1000, 'drawn with host-a alone');
+    // host-b was busy serving the burst: its report for that second comes only now, seconds after the chart drew it.
+    f.store.record('host-b', [sample(drawn, 5000)], f.clock.now());
+    const redrawn = await next();
+    assert.equal(redrawn.event.kind, 'append');
+    const sent = redrawn.event.versions.flatMap((v) => v.points.map((p) => p.t / 1000));
+    assert.ok(sent.includes(drawn), `the late second is sent again: ${sent.join(',')}`);
+    chart = applyMetricsEvent(chart, redrawn.event, WINDOW);
+    assert.equal(rpsAt(drawn), (drawn % 1000) + 5000, 'the point now holds both hosts');
+    const got = seconds(chart);
+    assert.equal(new Set(got).size, got.length, 'no second twice');
+    const following = await next();
+    assert.ok(!following.event.versions.some((v) => v.points.some((p) => p.t === drawn * 1000)), 'and only once');
+    chart = applyMetricsEvent(chart, following.event, WINDOW);
+    assert.deepEqual(chart!.versions, (await metricsWindow(noDb, f.store, { module: 'ledger', seconds: WINDOW }, f.clock.now())).versions, 'the chart equals the window cut now');
+    await stream.return(undefined);
+  });
+
   it('a version that appears mid-stream arrives as its own seconds; seconds out of the window are dropped', async () => {
     const f = fleet();
     const stream = metricsEvents(noDb, f.store, { module: 'ledger', seconds: 10 }, f.clock);

@@ -1,16 +1,13 @@
 import type { Db } from '../db/client';
 import { moduleMetrics, pointOf, type VersionMetrics } from './metrics-query';
-import type { FleetMetrics } from './metrics-store';
+import { SETTLE_SECONDS, type FleetMetrics } from './metrics-store';
 
-// The module page's charts by push: the whole window once, then only the seconds that settled since. The id of
-// each event is the last second it covers, so a client that reconnects with it (SSE lastEventId) gets exactly
-// the seconds after it: no gap, no second twice.
+// The module page's charts by push: the whole window once, then only the seconds that settled since, plus any
+// second drawn already that a host reported late (a busy host's report can lag its burst by seconds: without the
+// redraw a chart would miss the very spike it is watched for). The id of each event is the last second it covers, so
+// a client that reconnects with it (SSE lastEventId) gets exactly the seconds after it: no gap, no second twice.
 
-/**
- * Seconds this close to now are left out: the current one is still being counted and hosts report about once a
- * second, so the one before may lack a host's batch. Drawing either would end every chart in a false dip.
- */
-export const SETTLE_SECONDS = 2;
+export { SETTLE_SECONDS };
 
 export const settledSecond = (now: number) => Math.floor(now / 1000) - SETTLE_SECONDS;
 
@@ -25,7 +22,10 @@ export interface MetricsWindowEvent {
 
 export interface MetricsAppendEvent {
   kind: 'append';
-  /** The window now ends at `to`; it starts `seconds` before. Versions hold only the seconds after the last event. */
+  /**
+   * The window now ends at `to`; it starts `seconds` before. Versions hold the seconds after the last event and the
+   * earlier ones that changed since (each replaces the point of its second).
+   */
   to: number;
   versions: VersionMetrics[];
 }
@@ -45,12 +45,20 @@ export async function metricsWindow(db: Db, store: FleetMetrics, input: { module
   return { kind: 'window', ...chart };
 }
 
-/** The seconds in (after, until], from memory: only a cursor inside what memory holds can be resumed. */
-export function metricsAfter(store: FleetMetrics, module: string, after: number, until: number): MetricsAppendEvent {
+/**
+ * The seconds in (after, until] and the `revised` ones (at or before `after`), from memory: only a cursor inside what
+ * memory holds can be resumed.
+ */
+export function metricsAfter(store: FleetMetrics, module: string, after: number, until: number, revised: readonly number[] = []): MetricsAppendEvent {
+  const redraw = new Set(revised);
   const versions = store
-    .moduleSeconds(module, after + 1, until)
-    .map(({ version, seconds }) => ({ version, points: seconds.map(({ second, totals }) => pointOf(second * 1000, totals, totals.requests)) }));
-  return { kind: 'append', to: until * 1000, versions };
+    .moduleSeconds(module, Math.min(after + 1, ...revised), until)
+    .map(({ version, seconds }) => ({
+      version,
+      points: seconds.filter(({ second }) => second > after || redraw.has(second)).map(({ second, totals }) => pointOf(second * 1000, totals, totals.requests)),
+    }))
+    .filter((v) => v.points.length > 0);
+  return { kind: 'append', to: Math.max(after, until) * 1000, versions };
 }
 
 /** A cursor from a client, or null when it cannot be resumed from (absent, garbled, outside the window or memory). */
@@ -62,18 +70,24 @@ export function resumableCursor(store: FleetMetrics, input: MetricsStreamInput, 
   return cursor;
 }
 
-/** The next event for a client whose last second is `cursor` (null: it has nothing), with its new cursor. */
+/**
+ * The next event for a client whose last second is `cursor` (null: it has nothing), with its new cursor. `revised`:
+ * seconds that arrived late since the client's last event; those it has drawn (within its window) are sent again.
+ */
 export async function nextMetricsEvent(
   db: Db,
   store: FleetMetrics,
   input: MetricsStreamInput,
   cursor: number | null,
   now = Date.now(),
+  revised: readonly number[] = [],
 ): Promise<{ id: number; event: MetricsEvent } | null> {
   const settled = settledSecond(now);
   if (cursor === null) return { id: settled, event: await metricsWindow(db, store, input, now) };
-  if (settled <= cursor) return null;
-  return { id: settled, event: metricsAfter(store, input.module, cursor, settled) };
+  const redraw = revised.filter((second) => second <= cursor && second > settled - input.seconds);
+  if (settled <= cursor && redraw.length === 0) return null;
+  const event = metricsAfter(store, input.module, cursor, settled, redraw);
+  return { id: Math.max(cursor, settled), event };
 }
 
 export interface StreamClock {
@@ -85,8 +99,11 @@ export interface StreamClock {
 /** Events until `signal` aborts: the first one a window (or, resuming, the seconds missed), then one per second. */
 export async function* metricsEvents(db: Db, store: FleetMetrics, input: MetricsStreamInput, clock: StreamClock, signal?: AbortSignal) {
   let cursor = resumableCursor(store, input, clock.now());
+  let lateMark = store.lateMark;
   while (!signal?.aborted) {
-    const next = await nextMetricsEvent(db, store, input, cursor, clock.now());
+    const revised = store.lateSecondsAfter(input.module, lateMark);
+    lateMark = store.lateMark;
+    const next = await nextMetricsEvent(db, store, input, cursor, clock.now(), revised);
     if (next) {
       cursor = next.id;
       yield { id: String(next.id), event: next.event };
