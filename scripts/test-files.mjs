@@ -117,8 +117,8 @@ function runOne(file, { root, env, testTimeoutMs, deadlineMs }) {
 
 /**
  * Runs `files` at most `concurrency` at a time. Returns the totals, the failed tests' names and the files they
- * are in. A test past `testTimeoutMs` fails by name; a file past `deadlineMs` is killed with its whole process
- * group (hosts and cells it started) and fails by its file name.
+ * are in. A test or a file past `testTimeoutMs` fails by name (node:test times both); a run still going at
+ * `deadlineMs` is killed with its whole process group (hosts and cells it started) and fails by its file name.
  */
 export async function runTestFiles(files, { root, env, concurrency, testTimeoutMs, deadlineMs, log = console.log }) {
   const queue = [...files];

@@ -59,8 +59,9 @@ function touchesDatabase(file) {
   return DATABASE_USE.test(readFileSync(path.join(root, file), 'utf8'));
 }
 
-// A test that waits on something that never comes fails by name after 4 minutes (the slowest run about 1); a
-// file still running after 8 minutes is killed and fails by its file name, so CI always ends with names.
+// node:test applies the timeout to each test and to the file as a whole: a file, or a test in it, still running after
+// 4 minutes fails by name (the slowest file takes about 1). Should node:test itself not end, the file's process group
+// is killed at 8 minutes and it fails by its file name: CI always ends with names.
 const TEST_TIMEOUT_MS = 240_000;
 const FILE_DEADLINE_MS = 480_000;
 
